@@ -1,0 +1,37 @@
+"""The one place that decides how fastrsa's kernels are compiled.
+
+Every kernel is compiled ahead of its first call into Numba's on-disk cache
+(``cache=True``), releases the GIL (``nogil=True``) so host applications can
+call fastrsa from several threads at once, and never uses ``fastmath``: the
+kernels' accuracy guarantees rest on IEEE arithmetic in a fixed order.
+"""
+
+import os
+
+import numba
+
+# Numba's default "workqueue" threading layer aborts the process when two host
+# threads launch parallel kernels at the same time.  Unless the user chose a
+# layer, ask for one that is safe to call concurrently (OpenMP or TBB).
+if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
+    try:
+        from numba.np.ufunc import omppool  # noqa: F401  (only probes for an OpenMP runtime)
+    except ImportError:
+        try:
+            from numba.np.ufunc import tbbpool  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            numba.config.THREADING_LAYER = "threadsafe"
+    else:
+        numba.config.THREADING_LAYER = "threadsafe"
+
+
+def kernel(function):
+    """Compile a serial kernel."""
+    return numba.njit(cache=True, nogil=True)(function)
+
+
+def parallel_kernel(function):
+    """Compile a kernel whose ``prange`` loops run on all of Numba's threads."""
+    return numba.njit(cache=True, nogil=True, parallel=True)(function)

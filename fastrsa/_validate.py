@@ -1,0 +1,102 @@
+"""Input checks, run before any kernel sees the data.
+
+Every failure is a ValueError that names the argument, says what is wrong and
+what is accepted.  Nothing here writes to the caller's arrays.
+"""
+
+import numpy as np
+
+METHODS = ("pearson", "spearman")
+SIMILARITY_METRICS = ("cosine", "correlation")
+DISTANCE_METRICS = SIMILARITY_METRICS + ("euclidean", "sqeuclidean")
+
+_ACCEPTED_DTYPES = "integer or real floating-point (float16, float32, float64)"
+
+
+def choice(value, name, accepted):
+    """``value`` if it is one of ``accepted``, else a ValueError listing them."""
+    if not isinstance(value, str) or value not in accepted:
+        raise ValueError(f"{name}={value!r} is not supported; use one of {', '.join(map(repr, accepted))}")
+    return value
+
+
+def _float_array(values, name, ndim):
+    """``values`` as a C-contiguous float32 or float64 array of ``ndim`` dims.
+
+    float32 stays float32; every other accepted dtype becomes float64.  The
+    result shares memory with ``values`` only where no conversion was needed,
+    and is then never written to.
+    """
+    array = np.asarray(values)
+    kind = array.dtype.kind
+    if kind not in "iuf" or array.dtype.itemsize > 8:
+        raise ValueError(f"{name} has dtype {array.dtype}; expected {_ACCEPTED_DTYPES}")
+    if array.ndim != ndim:
+        shape = "(n_items, n_features)" if ndim == 2 else "(n_values,)"
+        raise ValueError(f"{name} must be {ndim}-D with shape {shape}; got shape {array.shape}")
+    dtype = np.float32 if array.dtype == np.float32 else np.float64
+    array = np.ascontiguousarray(array, dtype=dtype)
+    if not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        where = f"row {bad[0]}, column {bad[1]}" if ndim == 2 else f"index {bad[0]}"
+        raise ValueError(f"{name} contains NaN or inf (first at {where}); all values must be finite")
+    return array
+
+
+def items(X, name, metric):
+    """A matrix of items (rows) by features, fit for ``metric``."""
+    X = _float_array(X, name, ndim=2)
+    n, d = X.shape
+    if n < 3:
+        raise ValueError(f"{name} has {n} rows; RSA needs at least 3 items (rows)")
+    if d < 1:
+        raise ValueError(f"{name} has no columns; each item needs at least 1 feature")
+    if metric == "cosine":
+        zero = ~X.any(axis=1)
+        if zero.any():
+            raise ValueError(
+                f"{name} row {int(np.argmax(zero))} is all zeros; cosine similarity needs every row "
+                f"to have non-zero length (drop the row, or use metric='euclidean')"
+            )
+    elif metric == "correlation":
+        constant = X.min(axis=1) == X.max(axis=1)
+        if constant.any():
+            raise ValueError(
+                f"{name} row {int(np.argmax(constant))} is constant; correlation between rows needs "
+                f"every row to vary (drop the row, or use metric='euclidean')"
+            )
+    return X
+
+
+def same_items(X, Y):
+    """X and Y describe the same items: the same number of rows."""
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"X and Y must have the same number of rows (items): X.shape[0] == {X.shape[0]} "
+            f"while Y.shape[0] == {Y.shape[0]}; columns may differ"
+        )
+
+
+def vectors(a, b):
+    """Two equally long 1-D vectors of at least 2 finite values."""
+    a = _float_array(a, "a", ndim=1)
+    b = _float_array(b, "b", ndim=1)
+    if a.size != b.size:
+        raise ValueError(f"a and b must have the same length: a.size == {a.size} while b.size == {b.size}")
+    if a.size < 2:
+        raise ValueError(f"a and b have {a.size} values; a correlation needs at least 2")
+    return a, b
+
+
+def varies(sum_of_squares, count, scale, dtype, name):
+    """Raise if a vector's variance is zero up to the rounding of its dtype.
+
+    ``sum_of_squares`` is the centred sum over ``count`` values whose typical
+    magnitude is ``scale``.
+    """
+    spread = np.sqrt(max(sum_of_squares, 0.0) / count)
+    if spread <= 16 * np.finfo(dtype).eps * max(abs(scale), np.finfo(dtype).tiny):
+        raise ValueError(
+            f"{name} has zero variance (all {count} values are equal up to rounding); "
+            f"a correlation needs values that vary"
+        )

@@ -1,0 +1,216 @@
+"""The public functions: validate, dispatch, call a kernel, wrap the result."""
+
+import numpy as np
+
+from . import _gram, _validate
+from ._kernels.correlate import moments, pearson_from_moments
+from ._kernels.normalize import normalize_rows_into
+from ._kernels.rank import average_ranks
+from ._kernels.tiles import dot_condensed_into, sqeuclidean_condensed_into, tile_size
+
+
+def normalize_rows(X):
+    """Scale every row of ``X`` to unit Euclidean length.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_items, n_features)
+        Finite numbers with no all-zero row.  Any integer or float dtype.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new array; float32 input stays float32, anything else is float64.
+
+    Examples
+    --------
+    >>> import fastrsa
+    >>> fastrsa.normalize_rows([[3, 4], [0, 2], [1, 0]])
+    array([[0.6, 0.8],
+           [0. , 1. ],
+           [1. , 0. ]])
+    """
+    X = _validate.items(X, "X", "cosine")
+    out = np.empty_like(X)
+    normalize_rows_into(X, out, False)
+    return out
+
+
+def _similarities(X, metric):
+    """Condensed cosine similarities of checked rows (centred for correlation)."""
+    unit = np.empty_like(X)
+    normalize_rows_into(X, unit, metric == "correlation")
+    n = X.shape[0]
+    out = np.empty(n * (n - 1) // 2, X.dtype)
+    dot_condensed_into(unit, out, tile_size(n))
+    return out
+
+
+def _squared_distances(X):
+    """Condensed squared Euclidean distances of checked rows, in float64."""
+    X = X.astype(np.float64, copy=False)
+    n = X.shape[0]
+    out = np.empty(n * (n - 1) // 2)
+    sqeuclidean_condensed_into(X, np.einsum("ij,ij->i", X, X), out, tile_size(n))
+    return out
+
+
+def rsm(X, metric="cosine"):
+    """Condensed representational similarity matrix: every pair's similarity.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_items, n_features)
+        At least 3 items; finite numbers of any integer or float dtype.
+    metric : {"cosine", "correlation"}
+        Cosine similarity of the rows, or Pearson correlation between rows
+        (the cosine of the row-centred rows).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_items * (n_items - 1) // 2,)
+        The upper triangle without the diagonal, in
+        ``scipy.spatial.distance.pdist`` order: (0, 1), (0, 2), ..., (1, 2), ...
+        float32 for float32 input, float64 otherwise.  The N x N matrix is
+        never built.
+
+    Examples
+    --------
+    >>> import fastrsa
+    >>> fastrsa.rsm([[1, 0], [0, 1], [1, 1]]).round(4)
+    array([0.    , 0.7071, 0.7071])
+    """
+    metric = _validate.choice(metric, "metric", _validate.SIMILARITY_METRICS)
+    return _similarities(_validate.items(X, "X", metric), metric)
+
+
+def rdm(X, metric="cosine"):
+    """Condensed representational dissimilarity matrix, as ``pdist(X, metric)``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_items, n_features)
+        At least 3 items; finite numbers of any integer or float dtype.
+    metric : {"cosine", "correlation", "euclidean", "sqeuclidean"}
+        ``1 - rsm(X, metric)`` for cosine and correlation; Euclidean or
+        squared Euclidean distance between rows otherwise.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_items * (n_items - 1) // 2,)
+        Dissimilarities in ``pdist`` order.  Cosine and correlation keep
+        float32 for float32 input; the Euclidean metrics are always float64.
+
+    Examples
+    --------
+    >>> import fastrsa
+    >>> fastrsa.rdm([[0, 0], [3, 4], [6, 8]], metric="euclidean")
+    array([ 5., 10.,  5.])
+    """
+    metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
+    X = _validate.items(X, "X", metric)
+    if metric in _validate.SIMILARITY_METRICS:
+        out = _similarities(X, metric)
+        np.subtract(1, out, out=out)
+        return out
+    out = _squared_distances(X)
+    if metric == "euclidean":
+        np.sqrt(out, out=out)
+    return out
+
+
+def _correlate(a, b, method, names=("a", "b")):
+    """Pearson or Spearman correlation of two checked vectors."""
+    if method == "spearman":
+        ranks_a, ranks_b = average_ranks(a), average_ranks(b)
+    else:
+        ranks_a, ranks_b = a, b
+    mean_a, mean_b, ss_a, ss_b, cross = moments(ranks_a, ranks_b)
+    _validate.varies(ss_a, a.size, mean_a, a.dtype, names[0])
+    _validate.varies(ss_b, b.size, mean_b, b.dtype, names[1])
+    return float(pearson_from_moments(ss_a, ss_b, cross))
+
+
+def compare(a, b, method="pearson"):
+    """Correlate two condensed similarity (or dissimilarity) vectors.
+
+    Parameters
+    ----------
+    a, b : array_like, shape (n_pairs,)
+        Equally long vectors of finite numbers, each with non-zero variance.
+    method : {"pearson", "spearman"}
+        Pearson correlation, or Spearman's (Pearson of average ranks, ties
+        ranked as ``scipy.stats.rankdata``).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import fastrsa
+    >>> fastrsa.compare([1, 2, 3, 4], [1, 3, 2, 4])
+    0.8
+    """
+    method = _validate.choice(method, "method", _validate.METHODS)
+    a, b = _validate.vectors(a, b)
+    return _correlate(a, b, method)
+
+
+def _prefer_gram(n, d1, d2):
+    """Whether the Gram identity costs fewer flops than visiting every pair."""
+    return _gram.flops(n, d1, d2) < n * (n - 1) // 2 * (d1 + d2)
+
+
+def rsa(X, Y, method="pearson", metric="cosine"):
+    """Representational similarity analysis of two spaces over the same items.
+
+    Correlates the condensed similarity vectors of ``X`` and ``Y``.  For
+    Pearson with cosine or correlation similarities the score is computed
+    from the Gram matrices XᵀX, YᵀY and XᵀY without visiting any pair
+    whenever that is cheaper (see docs/algorithms.md); the result is the same.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_items, n_features_x)
+    Y : array_like, shape (n_items, n_features_y)
+        The same items in the same order; the numbers of features may differ.
+    method : {"pearson", "spearman"}
+    metric : {"cosine", "correlation", "euclidean", "sqeuclidean"}
+        How items are compared within each space.  Cosine and correlation
+        compare similarities, the Euclidean metrics distances; Pearson and
+        Spearman scores do not depend on that choice of sign.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np, fastrsa
+    >>> X = np.random.default_rng(0).standard_normal((100, 30))
+    >>> round(fastrsa.rsa(X, 2 * X + 1), 6)
+    1.0
+    """
+    method = _validate.choice(method, "method", _validate.METHODS)
+    metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
+    X = _validate.items(X, "X", metric)
+    Y = _validate.items(Y, "Y", metric)
+    _validate.same_items(X, Y)
+    n = X.shape[0]
+    if method == "pearson" and metric in _validate.SIMILARITY_METRICS and _prefer_gram(n, X.shape[1], Y.shape[1]):
+        count, sum_x, sum_y, sum_xx, sum_yy, sum_xy = _gram.pair_moments(X, Y, metric == "correlation")
+        ss_x = sum_xx - sum_x * sum_x / count
+        ss_y = sum_yy - sum_y * sum_y / count
+        # Cosines are at most 1 in magnitude: that is the scale rounding is measured against.
+        _validate.varies(ss_x, count, 1.0, np.float64, "the similarities of X")
+        _validate.varies(ss_y, count, 1.0, np.float64, "the similarities of Y")
+        return float(pearson_from_moments(ss_x, ss_y, sum_xy - sum_x * sum_y / count))
+    if metric in _validate.SIMILARITY_METRICS:
+        a, b = _similarities(X, metric), _similarities(Y, metric)
+    else:
+        a, b = _squared_distances(X), _squared_distances(Y)
+        if metric == "euclidean":
+            np.sqrt(a, out=a)
+            np.sqrt(b, out=b)
+    return _correlate(a, b, method, names=("the similarities of X", "the similarities of Y"))

@@ -1,0 +1,47 @@
+"""The same functions as the public API in plain NumPy: short, obviously
+right, and slow.  The tests' oracle.  No input checks: give it clean input.
+
+dtypes follow the API: float32 stays float32 for ``normalize_rows``, ``rsm``
+and ``rdm`` with cosine or correlation; everything else is float64.
+"""
+
+import numpy as np
+from scipy.stats import rankdata
+
+
+def _floats(X):
+    X = np.asarray(X)
+    return X if X.dtype == np.float32 else X.astype(np.float64)
+
+
+def normalize_rows(X):
+    X = _floats(X)
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def rsm(X, metric="cosine"):
+    X = _floats(X)
+    if metric == "correlation":
+        X = X - X.mean(axis=1, keepdims=True)
+    unit = normalize_rows(X)
+    return (unit @ unit.T)[np.triu_indices(len(X), k=1)]
+
+
+def rdm(X, metric="cosine"):
+    if metric in ("cosine", "correlation"):
+        return 1 - rsm(X, metric)
+    X = np.asarray(X, dtype=np.float64)
+    i, j = np.triu_indices(len(X), k=1)
+    squared = ((X[i] - X[j]) ** 2).sum(axis=1)
+    return squared if metric == "sqeuclidean" else np.sqrt(squared)
+
+
+def compare(a, b, method="pearson"):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if method == "spearman":
+        a, b = rankdata(a), rankdata(b)
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def rsa(X, Y, method="pearson", metric="cosine"):
+    return compare(rdm(X, metric), rdm(Y, metric), method)
