@@ -21,9 +21,10 @@ BLOCK = 4096
 
 def _unit_rows(X, start, stop, centre):
     """float64 unit-length copies of rows start:stop of X."""
-    block = np.ascontiguousarray(X[start:stop], dtype=np.float64)
-    normalize_rows_into(block, block, centre)
-    return block
+    rows = X[start:stop]
+    unit = np.empty(rows.shape)
+    normalize_rows_into(rows, unit, centre)
+    return unit
 
 
 def _mean_unit_row(X, centre):
