@@ -2,10 +2,28 @@
 
 ``rsa(X, Y)`` correlates the pairwise cosine similarities of two spaces over
 the same items; ``rsm``, ``rdm``, ``compare`` and ``normalize_rows`` are its
-steps.  ``fastrsa.reference`` holds the same functions in plain NumPy.
+steps, ``split_half`` measures one space's redundancy.  For word embeddings:
+``load_embeddings``, ``align`` and ``rsa_words``; pictures in
+``fastrsa.plot``.  ``fastrsa.reference`` holds the core in plain NumPy.
 """
 
-from .api import compare, normalize_rows, rdm, rsa, rsm
+from .api import compare, normalize_rows, rdm, rsa, rsm, split_half
+from .embeddings import Alignment, EmbeddingFileError, Embeddings, WordsResult, align, load_embeddings, rsa_words, sample_embeddings
 
-__all__ = ["compare", "normalize_rows", "rdm", "rsa", "rsm"]
+__all__ = [
+    "Alignment",
+    "EmbeddingFileError",
+    "Embeddings",
+    "WordsResult",
+    "align",
+    "compare",
+    "load_embeddings",
+    "normalize_rows",
+    "rdm",
+    "rsa",
+    "rsa_words",
+    "rsm",
+    "sample_embeddings",
+    "split_half",
+]
 __version__ = "0.1.0"

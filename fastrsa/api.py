@@ -6,7 +6,7 @@ from . import _gram, _validate
 from ._kernels.correlate import moments, pearson_from_moments
 from ._kernels.normalize import normalize_rows_into
 from ._kernels.rank import average_ranks
-from ._kernels.tiles import dot_condensed_into, sqeuclidean_condensed_into, tile_size
+from ._kernels.tiles import count_pairs_higher, dot_condensed_into, sqeuclidean_condensed_into, tile_size
 
 
 def normalize_rows(X):
@@ -218,3 +218,78 @@ def rsa(X, Y, method="pearson", metric="cosine"):
             np.sqrt(a, out=a)
             np.sqrt(b, out=b)
     return _correlate(a, b, method, names=("the similarities of X", "the similarities of Y"))
+
+
+SPLITS = ("even-odd", "halves", "random")
+
+
+def _split_columns(d, split, seed):
+    """Column indices of the two halves of d dimensions."""
+    if split == "even-odd":
+        return np.arange(0, d, 2), np.arange(1, d, 2)
+    order = np.arange(d) if split == "halves" else np.random.default_rng(seed).permutation(d)
+    return order[: d // 2], order[d // 2 :]
+
+
+def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None):
+    """RSA between two halves of the dimensions of one space: how redundant it is.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_items, n_features)
+        At least 3 items and 2 features.
+    split : {"even-odd", "halves", "random"}
+        Columns 0, 2, 4, ... against 1, 3, 5, ...; the first half of the
+        columns against the second; or a random half (seeded by ``seed``)
+        against the rest.
+    method, metric
+        As for :func:`rsa`.
+    seed : int, optional
+        For ``split="random"``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np, fastrsa
+    >>> X = np.random.default_rng(0).standard_normal((200, 10)) @ np.ones((10, 40))
+    >>> round(fastrsa.split_half(X), 6)  # every column alike: fully redundant
+    1.0
+    """
+    split = _validate.choice(split, "split", SPLITS)
+    X = _validate.items(X, "X", "euclidean")
+    if X.shape[1] < 2:
+        raise ValueError(f"X has {X.shape[1]} column; a split half needs at least 2 features")
+    first, second = _split_columns(X.shape[1], split, seed)
+    return rsa(X[:, first], X[:, second], method=method, metric=metric)
+
+
+def similarity_summary(X, Y, metric="cosine"):
+    """How the pairs' similarities differ between two spaces, without storing them.
+
+    Returns
+    -------
+    dict
+        ``mean_sim_a`` and ``mean_sim_b``, the mean similarity over all pairs
+        in ``X`` and in ``Y``; ``share_b_higher``, the share of pairs whose
+        similarity is higher in ``Y`` than in ``X``.
+    """
+    metric = _validate.choice(metric, "metric", _validate.SIMILARITY_METRICS)
+    X = _validate.items(X, "X", metric)
+    Y = _validate.items(Y, "Y", metric)
+    _validate.same_items(X, Y)
+    n = X.shape[0]
+    pairs = n * (n - 1) // 2
+    units = []
+    means = []
+    for space in (X, Y):
+        unit = np.empty(space.shape, np.float64)
+        normalize_rows_into(space, unit, metric == "correlation")
+        # The sum over pairs is half of (|sum of rows|^2 - sum of |row|^2).
+        total = unit.sum(axis=0)
+        means.append(float((total @ total - np.einsum("ij,ij->", unit, unit)) / 2 / pairs))
+        units.append(unit)
+    higher = count_pairs_higher(units[0], units[1], tile_size(n))
+    return {"mean_sim_a": means[0], "mean_sim_b": means[1], "share_b_higher": float(higher / pairs)}

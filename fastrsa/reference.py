@@ -45,3 +45,12 @@ def compare(a, b, method="pearson"):
 
 def rsa(X, Y, method="pearson", metric="cosine"):
     return compare(rdm(X, metric), rdm(Y, metric), method)
+
+
+def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None):
+    X = np.asarray(X)
+    d = X.shape[1]
+    if split == "even-odd":
+        return rsa(X[:, 0::2], X[:, 1::2], method, metric)
+    order = np.arange(d) if split == "halves" else np.random.default_rng(seed).permutation(d)
+    return rsa(X[:, order[: d // 2]], X[:, order[d // 2 :]], method, metric)

@@ -83,3 +83,24 @@ def sqeuclidean_condensed_into(X, squared_norms, out, tile):
                         difference = X[i, k] - X[j, k]
                         value += difference * difference
                 out[base + j] = value
+
+
+@parallel_kernel
+def count_pairs_higher(X, Y, tile):
+    """How many pairs i < j have ``Y[i] . Y[j] > X[i] . X[j]``, tile by tile,
+    without storing any pair."""
+    n = X.shape[0]
+    blocks = (n + tile - 1) // tile
+    tiles = blocks * (blocks + 1) // 2
+    counts = np.zeros(tiles, np.int64)
+    for t in prange(tiles):
+        r0, r1, c0, c1 = _tile_bounds(t, n, tile)
+        products_x = np.dot(X[r0:r1], X[c0:c1].T)
+        products_y = np.dot(Y[r0:r1], Y[c0:c1].T)
+        count = 0
+        for i in range(r0, r1):
+            for j in range(max(c0, i + 1), c1):
+                if products_y[i - r0, j - c0] > products_x[i - r0, j - c0]:
+                    count += 1
+        counts[t] = count
+    return counts.sum()

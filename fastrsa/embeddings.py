@@ -1,0 +1,469 @@
+"""Word embeddings: the container, the file loaders and vocabulary alignment."""
+
+import os
+import re
+import string
+import sys
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+FORMATS = ("glove", "word2vec", "word2vec-binary", "npz")
+CASES = ("exact", "lower")
+PROGRESS_MIN_BYTES = 100 * 2**20
+SAMPLE_PATH = os.path.join(os.path.dirname(__file__), "data", "minilm-words-3k.npz")
+SAMPLE_SPACES = ("static", "contextual")
+_PUNCTUATION = string.punctuation + "“”‘’«»…–—"
+
+
+class EmbeddingFileError(ValueError):
+    """A file that cannot be read as embeddings; the message names the file (and line)."""
+
+
+class Embeddings:
+    """Words and their vectors: row i of ``vectors`` belongs to ``words[i]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastrsa import Embeddings
+    >>> emb = Embeddings(["fox", "dog"], np.array([[1.0, 0.0], [0.6, 0.8]]))
+    >>> len(emb), emb.dim, "fox" in emb, emb.index("dog")
+    (2, 2, True, 1)
+    >>> emb["dog"]
+    array([0.6, 0.8])
+    """
+
+    def __init__(self, words, vectors):
+        words = [str(word) for word in words]
+        vectors = np.asarray(vectors)
+        if vectors.ndim != 2 or vectors.shape[0] != len(words):
+            raise ValueError(
+                f"vectors must be 2-D with one row per word: {len(words)} words but vectors.shape == {vectors.shape}"
+            )
+        self._index = {}
+        for row, word in enumerate(words):
+            if self._index.setdefault(word, row) != row:
+                raise ValueError(f"words must be unique; {word!r} is at rows {self._index[word]} and {row}")
+        self.words = words
+        self.vectors = vectors
+
+    def __len__(self):
+        return len(self.words)
+
+    @property
+    def dim(self):
+        return self.vectors.shape[1]
+
+    def __contains__(self, word):
+        return word in self._index
+
+    def __getitem__(self, word):
+        return self.vectors[self.index(word)]
+
+    def index(self, word):
+        """The row of ``word``; KeyError if it is not in the vocabulary."""
+        try:
+            return self._index[word]
+        except KeyError:
+            raise KeyError(f"{word!r} is not in the vocabulary") from None
+
+    def subset(self, words):
+        """A new Embeddings with these words, in this order (all must be present)."""
+        words = list(words)
+        return Embeddings(words, self.vectors[[self.index(word) for word in words]])
+
+    def __repr__(self):
+        return f"Embeddings({len(self)} words, dim={self.dim}, dtype={self.vectors.dtype})"
+
+
+# ---------------------------------------------------------------------------
+# Loading
+
+
+def load_embeddings(path, format=None, limit=None, dtype=np.float32, key=None, progress=None):
+    """Read word vectors from a GloVe, word2vec (text or binary) or .npz file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    format : {None, "glove", "word2vec", "word2vec-binary", "npz"}
+        None detects the format from the file's first bytes: a zip archive is
+        .npz; a first line ``count dim`` is word2vec, binary if the vectors
+        after it are not text; anything else is GloVe (``word v1 v2 ...``).
+    limit : int, optional
+        Keep only the first ``limit`` words of the file.
+    dtype : float32 or float64
+    key : str, optional
+        For .npz files holding several spaces beside ``words``: which array.
+        Defaults to ``vectors``, or the only 2-D array there is.
+    progress : bool, optional
+        Draw a progress bar on stderr.  By default only for files over 100 MB
+        read with stderr on a terminal.
+
+    Returns
+    -------
+    Embeddings
+        Text is read as UTF-8, line by line, into one preallocated array:
+        memory is about that of the vectors themselves.  A word seen again is
+        dropped (the first is kept) with a warning saying how many were.
+
+    Raises
+    ------
+    EmbeddingFileError
+        (a ValueError) naming the file and line: empty file, ragged row, bad
+        number, wrong dimension, undecodable text.
+    FileNotFoundError
+        If there is no such file.
+    """
+    path = os.fspath(path)
+    if format is not None and format not in FORMATS:
+        raise ValueError(f"format={format!r} is not supported; use one of {', '.join(map(repr, FORMATS))} or None")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
+        raise ValueError(f"limit={limit!r}: expected a positive integer or None")
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise ValueError(f"dtype={dtype!r}: expected float32 or float64")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    if os.path.getsize(path) == 0:
+        raise EmbeddingFileError(f"{path}: the file is empty")
+    format = format or detect_format(path)
+    if format == "npz":
+        words, vectors = _read_npz(path, key)
+        if limit is not None:
+            words, vectors = words[:limit], vectors[:limit]
+        vectors = vectors.astype(dtype)
+    else:
+        show = progress if progress is not None else sys.stderr.isatty()
+        bar = _ProgressBar(path) if show and os.path.getsize(path) >= PROGRESS_MIN_BYTES or progress else None
+        reader = _read_word2vec_binary if format == "word2vec-binary" else _read_text
+        words, vectors = reader(path, format, limit, np.dtype(dtype), bar)
+        if bar:
+            bar.close()
+    return _drop_duplicates(path, words, vectors)
+
+
+def detect_format(path):
+    """Guess a file's format from its first bytes (see ``load_embeddings``)."""
+    with open(path, "rb") as file:
+        head = file.read(1 << 16)
+    if head.startswith(b"PK\x03\x04"):
+        return "npz"
+    first_line, _, rest = head.partition(b"\n")
+    fields = first_line.split()
+    if len(fields) == 2 and all(field.isdigit() for field in fields):
+        dim = int(fields[1])
+        record = rest.partition(b" ")[2][: 4 * dim]
+        return "word2vec" if re.fullmatch(rb"[-+0-9.eEnaNinfINF \t\r\n]*", record) else "word2vec-binary"
+    return "glove"
+
+
+def _read_npz(path, key):
+    with np.load(path, allow_pickle=False) as archive:
+        names = archive.files
+        if "words" not in names:
+            raise EmbeddingFileError(f"{path}: an .npz of embeddings needs a 'words' array; it has {names}")
+        spaces = [name for name in names if name != "words" and archive[name].ndim == 2]
+        if key is None:
+            if "vectors" in spaces or len(spaces) == 1:
+                key = "vectors" if "vectors" in spaces else spaces[0]
+            else:
+                raise EmbeddingFileError(f"{path}: holds several spaces {spaces}; choose one with key=")
+        elif key not in spaces:
+            raise EmbeddingFileError(f"{path}: no 2-D array {key!r}; the spaces here are {spaces}")
+        words, vectors = archive["words"], archive[key]
+    if vectors.shape[0] != len(words):
+        raise EmbeddingFileError(f"{path}: {len(words)} words but {key!r} has {vectors.shape[0]} rows")
+    if vectors.dtype.kind not in "iuf":
+        raise EmbeddingFileError(f"{path}: {key!r} has dtype {vectors.dtype}; expected numbers")
+    return [str(word) for word in words], vectors
+
+
+def _count_lines(path):
+    count = 0
+    last = b"\n"
+    with open(path, "rb") as file:
+        while block := file.read(1 << 24):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
+
+
+def _read_text(path, format, limit, dtype, bar):
+    """GloVe or word2vec text: one ``word v1 ... vD`` per line (a word may hold
+    spaces: the last D fields are the numbers)."""
+    rows = _count_lines(path)
+    with open(path, "rb") as file:
+        number = 0
+        dim = None
+        if format == "word2vec":
+            number, header = 1, file.readline()
+            fields = header.split()
+            if len(fields) != 2 or not all(field.isdigit() for field in fields):
+                raise EmbeddingFileError(f"{path}:1: expected a header 'count dim', got {_show(header)}")
+            rows, dim = min(rows - 1, int(fields[0])), int(fields[1])
+        if limit is not None:
+            rows = min(rows, limit)
+        words = []
+        vectors = None
+        for line in file:
+            number += 1
+            if len(words) == rows:
+                break
+            if bar:
+                bar.update(file.tell())
+            try:
+                text = line.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as error:
+                raise EmbeddingFileError(f"{path}:{number}: not UTF-8 text ({error.reason})") from None
+            fields = text.rstrip().split(" ")
+            if not text.strip():
+                continue
+            if dim is None:
+                dim = len(fields) - 1
+                if dim < 1:
+                    raise EmbeddingFileError(f"{path}:{number}: a word with no numbers after it")
+            if vectors is None:
+                vectors = np.empty((rows, dim), dtype)
+            if len(fields) <= dim or not fields[0]:
+                raise EmbeddingFileError(
+                    f"{path}:{number}: ragged row: expected a word and {dim} numbers, got {len(fields) - 1} fields after the first"
+                )
+            try:
+                vectors[len(words)] = np.array(fields[-dim:], dtype=np.float64)
+            except ValueError:
+                bad = next(field for field in fields[-dim:] if not _is_number(field))
+                raise EmbeddingFileError(f"{path}:{number}: bad number {bad!r}") from None
+            words.append(" ".join(fields[:-dim]))
+    if not words:
+        raise EmbeddingFileError(f"{path}: no word vectors found")
+    return words, vectors[: len(words)]
+
+
+def _read_word2vec_binary(path, format, limit, dtype, bar):
+    """word2vec binary: a ``count dim`` text header, then per word its UTF-8
+    bytes, a space, and dim little-endian float32 numbers (a newline may follow)."""
+    with open(path, "rb") as file:
+        header = file.readline()
+        fields = header.split()
+        if len(fields) != 2 or not all(field.isdigit() for field in fields):
+            raise EmbeddingFileError(f"{path}:1: expected a header 'count dim', got {_show(header)}")
+        count, dim = int(fields[0]), int(fields[1])
+        if limit is not None:
+            count = min(count, limit)
+        vectors = np.empty((count, dim), dtype)
+        words = []
+        record_bytes = 4 * dim
+        buffer = b""
+        for row in range(count):
+            while True:
+                space = buffer.find(b" ")
+                if space >= 0 and len(buffer) >= space + 1 + record_bytes:
+                    break
+                more = file.read(1 << 20)
+                if not more:
+                    raise EmbeddingFileError(
+                        f"{path}: word {row + 1}: the file ends early (header promises {count} words of {dim} numbers)"
+                    )
+                buffer += more
+            try:
+                words.append(buffer[:space].lstrip(b"\n").decode("utf-8"))
+            except UnicodeDecodeError as error:
+                raise EmbeddingFileError(f"{path}: word {row + 1}: not UTF-8 ({error.reason})") from None
+            vectors[row] = np.frombuffer(buffer, "<f4", dim, space + 1)
+            buffer = buffer[space + 1 + record_bytes :]
+            if bar and row % 1024 == 0:
+                bar.update(file.tell() - len(buffer))
+    if not np.isfinite(vectors).all():
+        raise EmbeddingFileError(f"{path}: word {int(np.argwhere(~np.isfinite(vectors))[0, 0]) + 1}: NaN or inf")
+    return words, vectors
+
+
+def _is_number(field):
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _show(raw):
+    return repr(raw[:60].decode("utf-8", "replace").rstrip())
+
+
+def _drop_duplicates(path, words, vectors):
+    first = {}
+    for row, word in enumerate(words):
+        first.setdefault(word, row)
+    dropped = len(words) - len(first)
+    if dropped:
+        warnings.warn(f"{path}: {dropped} repeated words dropped (the first of each was kept)", stacklevel=3)
+        rows = sorted(first.values())
+        words, vectors = [words[row] for row in rows], vectors[rows]
+    embeddings = Embeddings(words, vectors)
+    embeddings.dropped_duplicates = dropped
+    return embeddings
+
+
+class _ProgressBar:
+    def __init__(self, path):
+        self.label = os.path.basename(path)
+        self.total = max(os.path.getsize(path), 1)
+        self.shown = -1
+
+    def update(self, done):
+        percent = min(100, 100 * done // self.total)
+        if percent != self.shown:
+            self.shown = percent
+            filled = percent * 30 // 100
+            sys.stderr.write(f"\rloading {self.label} [{'#' * filled}{'.' * (30 - filled)}] {percent:3d}%")
+            sys.stderr.flush()
+
+    def close(self):
+        self.update(self.total)
+        sys.stderr.write("\n")
+
+
+def sample_embeddings(space="static"):
+    """The bundled sample: 3,002 English words in one of two real 384-d spaces.
+
+    ``space`` is ``"static"`` (all-MiniLM-L6-v2's input token embeddings) or
+    ``"contextual"`` (its mean-pooled output for each word alone); float32.
+    Provenance and licence: ``fastrsa/data/README.md``.
+
+    >>> from fastrsa import sample_embeddings
+    >>> sample_embeddings("contextual")
+    Embeddings(3002 words, dim=384, dtype=float32)
+    """
+    if space not in SAMPLE_SPACES:
+        raise ValueError(f"space={space!r} is not supported; use one of {', '.join(map(repr, SAMPLE_SPACES))}")
+    return load_embeddings(SAMPLE_PATH, format="npz", key=space)
+
+
+# ---------------------------------------------------------------------------
+# Alignment
+
+
+class Alignment(NamedTuple):
+    """Two spaces row-aligned over shared words."""
+
+    x: np.ndarray
+    y: np.ndarray
+    words: list
+    missing_a: list
+    missing_b: list
+
+
+def split_words(text):
+    """Words of a sentence: split on white space, punctuation stripped from
+    both ends of each word.
+
+    >>> split_words("The quick brown fox, jumps over the lazy dog.")
+    ['The', 'quick', 'brown', 'fox', 'jumps', 'over', 'the', 'lazy', 'dog']
+    """
+    stripped = (word.strip(_PUNCTUATION) for word in text.split())
+    return [word for word in stripped if word]
+
+
+def _lookup(embeddings, case):
+    """word -> row, lower-cased (first occurrence wins) for case='lower'."""
+    if case == "exact":
+        return embeddings._index
+    table = {}
+    for row, word in enumerate(embeddings.words):
+        table.setdefault(word.lower(), row)
+    return table
+
+
+def align(a, b, words=None, case="exact"):
+    """Row-align two Embeddings over shared words.
+
+    Parameters
+    ----------
+    a, b : Embeddings
+    words : None, str or sequence of str
+        None intersects the vocabularies, in ``a``'s order.  Otherwise these
+        words in this order (a string is split on white space and stripped of
+        punctuation); each is looked up in both.  A word asked for twice is
+        kept once.
+    case : {"exact", "lower"}
+        "lower" looks words up lower-cased on both sides, so "The" finds "the";
+        words that coincide once lowered are kept once (the first).
+
+    Returns
+    -------
+    Alignment
+        ``x``, ``y``: the vectors of ``words`` in ``a`` and ``b``;
+        ``missing_a`` / ``missing_b``: the words asked for (or, with
+        words=None, the other side's words) that ``a`` / ``b`` lack.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastrsa import Embeddings, align
+    >>> a = Embeddings(["the", "fox", "dog"], np.eye(3))
+    >>> b = Embeddings(["the", "dog", "cat"], np.eye(3))
+    >>> align(a, b, "The fox and the dog").missing_a
+    ['The', 'and']
+    >>> align(a, b, "The fox and the dog", case="lower").words
+    ['the', 'dog']
+    """
+    if case not in CASES:
+        raise ValueError(f"case={case!r} is not supported; use one of {', '.join(map(repr, CASES))}")
+    for name, side in (("a", a), ("b", b)):
+        if not isinstance(side, Embeddings):
+            raise ValueError(f"{name} must be an Embeddings (see fastrsa.load_embeddings); got {type(side).__name__}")
+    rows_a, rows_b = _lookup(a, case), _lookup(b, case)
+    fold = str.lower if case == "lower" else str
+    if words is None:
+        asked_a = list(dict.fromkeys(fold(word) for word in a.words))
+        asked_b = list(dict.fromkeys(fold(word) for word in b.words))
+        shared = [word for word in asked_a if word in rows_b]
+        missing_a = [word for word in asked_b if word not in rows_a]
+        missing_b = [word for word in asked_a if word not in rows_b]
+    else:
+        if isinstance(words, str):
+            words = split_words(words)
+        asked = list(dict.fromkeys(fold(str(word)) for word in words))
+        shared = [word for word in asked if word in rows_a and word in rows_b]
+        missing_a = [word for word in asked if word not in rows_a]
+        missing_b = [word for word in asked if word not in rows_b]
+    x = a.vectors[[rows_a[word] for word in shared]]
+    y = b.vectors[[rows_b[word] for word in shared]]
+    return Alignment(x, y, shared, missing_a, missing_b)
+
+
+class WordsResult(NamedTuple):
+    """The RSA score of two spaces over shared words, and which words those were."""
+
+    score: float
+    words: list
+    missing_a: list
+    missing_b: list
+    method: str
+    metric: str
+
+
+def rsa_words(a, b, words=None, case="exact", method="pearson", metric="cosine"):
+    """RSA of two embedding spaces over the words they share.
+
+    ``words`` and ``case`` choose the words as in :func:`align`; ``method``
+    and ``metric`` are those of :func:`fastrsa.rsa`.
+
+    Returns
+    -------
+    WordsResult
+        ``score``, the aligned ``words``, ``missing_a`` and ``missing_b``.
+    """
+    from .api import rsa
+
+    aligned = align(a, b, words, case)
+    if len(aligned.words) < 3:
+        raise ValueError(
+            f"only {len(aligned.words)} of the words are in both spaces ({aligned.words}); RSA needs at least 3 "
+            f"(missing in a: {aligned.missing_a}, missing in b: {aligned.missing_b}"
+            + (")" if case == "lower" else "; case='lower' may find more)")
+        )
+    score = rsa(aligned.x, aligned.y, method=method, metric=metric)
+    return WordsResult(score, aligned.words, aligned.missing_a, aligned.missing_b, method, metric)
