@@ -191,8 +191,10 @@ def _count_lines(path):
 
 
 def _read_text(path, format, limit, dtype, bar):
-    """GloVe or word2vec text: one ``word v1 ... vD`` per line (a word may hold
-    spaces: the last D fields are the numbers)."""
+    """GloVe or word2vec text: one ``word v1 ... vD`` per line.  A word may hold
+    spaces (GloVe 840B has some): the last D fields are the numbers, with D
+    from the header or the first line; a line with more numbers than D is an
+    error, not a word."""
     rows = _count_lines(path)
     with open(path, "rb") as file:
         number = 0
@@ -203,6 +205,7 @@ def _read_text(path, format, limit, dtype, bar):
             if len(fields) != 2 or not all(field.isdigit() for field in fields):
                 raise EmbeddingFileError(f"{path}:1: expected a header 'count dim', got {_show(header)}")
             rows, dim = min(rows - 1, int(fields[0])), int(fields[1])
+            dim_source = "the header"
         if limit is not None:
             rows = min(rows, limit)
         words = []
@@ -221,14 +224,19 @@ def _read_text(path, format, limit, dtype, bar):
             if not text.strip():
                 continue
             if dim is None:
-                dim = len(fields) - 1
+                dim = _trailing_numbers(fields)
                 if dim < 1:
                     raise EmbeddingFileError(f"{path}:{number}: a word with no numbers after it")
+                dim_source = f"line {number}"
             if vectors is None:
                 vectors = np.empty((rows, dim), dtype)
             if len(fields) <= dim or not fields[0]:
                 raise EmbeddingFileError(
                     f"{path}:{number}: ragged row: expected a word and {dim} numbers, got {len(fields) - 1} fields after the first"
+                )
+            if len(fields) > dim + 1 and all(_is_number(field) for field in fields[1:-dim]):
+                raise EmbeddingFileError(
+                    f"{path}:{number}: wrong dimension: {len(fields) - 1} numbers where {dim_source} has {dim}"
                 )
             try:
                 vectors[len(words)] = np.array(fields[-dim:], dtype=np.float64)
@@ -278,6 +286,14 @@ def _read_word2vec_binary(path, format, limit, dtype, bar):
     if not np.isfinite(vectors).all():
         raise EmbeddingFileError(f"{path}: word {int(np.argwhere(~np.isfinite(vectors))[0, 0]) + 1}: NaN or inf")
     return words, vectors
+
+
+def _trailing_numbers(fields):
+    """How many of the fields after the first (the word) are numbers, counted from the end."""
+    count = 0
+    while count < len(fields) - 1 and _is_number(fields[-1 - count]):
+        count += 1
+    return count
 
 
 def _is_number(field):

@@ -102,7 +102,8 @@ def plot_rsa(X, Y, labels=None, method="pearson", metric="cosine", names=("X", "
     keep = _subsample(len(X), 2 * MAX_ITEMS)  # at most ~320k pairs computed for the scatter
     a, b = api.rsm(np.asarray(X)[keep], metric), api.rsm(np.asarray(Y)[keep], metric)
     picked = np.random.default_rng(0).permutation(a.size)[:MAX_POINTS]
-    axes[2].scatter(a[picked], b[picked], s=3, alpha=0.3, linewidths=0)
+    few = picked.size <= 2000
+    axes[2].scatter(a[picked], b[picked], s=16 if few else 3, alpha=0.8 if few else 0.3, linewidths=0)
     axes[2].set_xlabel(f"{names[0]} {metric} similarity")
     axes[2].set_ylabel(f"{names[1]} {metric} similarity")
     shown = f"{picked.size:,} of {len(X) * (len(X) - 1) // 2:,} pairs"
