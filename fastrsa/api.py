@@ -1,12 +1,13 @@
 """The public functions: validate, dispatch, call a kernel, wrap the result."""
 
+import numba
 import numpy as np
 
 from . import _gram, _validate
 from ._kernels.correlate import moments, pearson_from_moments
 from ._kernels.normalize import normalize_rows_into
-from ._kernels.rank import average_ranks
-from ._kernels.tiles import count_pairs_higher, dot_condensed_into, sqeuclidean_condensed_into, tile_size
+from ._kernels.rank import average_ranks_into, rank_scratch
+from ._kernels.tiles import COLUMNS, ROWS, count_pairs_higher, dot_condensed_into, sqeuclidean_condensed_into
 
 
 def normalize_rows(X):
@@ -42,7 +43,7 @@ def _similarities(X, metric):
     normalize_rows_into(X, unit, metric == "correlation")
     n = X.shape[0]
     out = np.empty(n * (n - 1) // 2, X.dtype)
-    dot_condensed_into(unit, out, tile_size(n))
+    dot_condensed_into(unit, out, ROWS, COLUMNS)
     return out
 
 
@@ -51,7 +52,7 @@ def _squared_distances(X):
     X = X.astype(np.float64, copy=False)
     n = X.shape[0]
     out = np.empty(n * (n - 1) // 2)
-    sqeuclidean_condensed_into(X, np.einsum("ij,ij->i", X, X), out, tile_size(n))
+    sqeuclidean_condensed_into(X, np.einsum("ij,ij->i", X, X), out, ROWS, COLUMNS)
     return out
 
 
@@ -119,17 +120,26 @@ def rdm(X, metric="cosine"):
     return out
 
 
-def _correlate(a, b, method, names=("a", "b")):
+def _correlate(a, b, method, names=("a", "b"), own=False):
     """Pearson or Spearman correlation of two checked vectors.
 
     The variance check looks at the values even for Spearman: values equal up
-    to rounding would otherwise rank as noise.
+    to rounding would otherwise rank as noise.  With ``own=True`` the vectors
+    are the caller's scratch, and float64 ones are overwritten by their ranks.
     """
     mean_a, mean_b, ss_a, ss_b, cross = moments(a, b)
     _validate.varies(ss_a, a.size, mean_a, a.dtype, names[0])
     _validate.varies(ss_b, b.size, mean_b, b.dtype, names[1])
     if method == "spearman":
-        _, _, ss_a, ss_b, cross = moments(average_ranks(a), average_ranks(b))
+        ranks = []
+        scratch = rank_scratch(a.size, a.dtype if a.dtype == b.dtype else np.float64)
+        for values in (a, b):
+            if values.dtype != scratch[0].dtype:
+                values = values.astype(scratch[0].dtype)
+            ranked = values if own and values.dtype == np.float64 else np.empty(values.size)
+            average_ranks_into(values, ranked, *scratch, numba.get_num_threads())
+            ranks.append(ranked)
+        _, _, ss_a, ss_b, cross = moments(ranks[0], ranks[1])
     return float(pearson_from_moments(ss_a, ss_b, cross))
 
 
@@ -217,7 +227,7 @@ def rsa(X, Y, method="pearson", metric="cosine"):
         if metric == "euclidean":
             np.sqrt(a, out=a)
             np.sqrt(b, out=b)
-    return _correlate(a, b, method, names=("the similarities of X", "the similarities of Y"))
+    return _correlate(a, b, method, names=("the similarities of X", "the similarities of Y"), own=True)
 
 
 SPLITS = ("even-odd", "halves", "random")
@@ -291,5 +301,5 @@ def similarity_summary(X, Y, metric="cosine"):
         total = unit.sum(axis=0)
         means.append(float((total @ total - np.einsum("ij,ij->", unit, unit)) / 2 / pairs))
         units.append(unit)
-    higher = count_pairs_higher(units[0], units[1], tile_size(n))
+    higher = count_pairs_higher(units[0], units[1], ROWS, COLUMNS)
     return {"mean_sim_a": means[0], "mean_sim_b": means[1], "share_b_higher": float(higher / pairs)}

@@ -1,6 +1,6 @@
 """Each Numba kernel against fastrsa.reference (or SciPy), float32 and float64,
-with the sizes that break tiled and chunked code: N = 3, tile edges +-1, chunk
-edges +-1, ties."""
+with the sizes that break blocked and chunked code: N = 3, block edges +-1,
+chunk and bucket edges +-1, ties, crowded and extreme values."""
 
 import numba
 import numpy as np
@@ -15,9 +15,14 @@ from .helpers import DTYPES, ELEMENT_TOL, SCORE_TOL, correlated_spaces
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("centre", [False, True])
-def test_normalize_rows_into_matches_reference(rng, dtype, centre):
-    X = rng.standard_normal((7, 5)).astype(dtype)
+@pytest.mark.parametrize(
+    "shape, centre",
+    # One feature (no centring: that would leave zero rows), an odd shape, and
+    # one above PARALLEL_MIN for the parallel compilation.
+    [((3, 1), False), ((7, 5), False), ((7, 5), True), ((300, 250), False), ((300, 250), True)],
+)
+def test_normalize_rows_into_matches_reference(rng, dtype, shape, centre):
+    X = rng.standard_normal(shape).astype(dtype)
     out = np.empty_like(X)
     normalize_rows_into(X, out, centre)
     expected = reference.normalize_rows(X.astype(np.float64) - (X.mean(axis=1, keepdims=True) if centre else 0))
@@ -35,31 +40,39 @@ def test_normalize_rows_into_survives_extreme_magnitudes():
     np.testing.assert_allclose(out[2], [-1, 0, 5e-201], rtol=1e-15)
 
 
+# (n, rows, columns): blocks of one row, rows and columns that divide n or
+# leave one over, a last block of one row, columns narrower than rows.
+BLOCK_EDGES = [(3, 1, 1), (3, 2, 2), (3, 4, 4), (7, 4, 4), (8, 4, 4), (9, 4, 4), (11, 5, 3), (12, 3, 5), (65, 32, 64)]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n, tile", [(3, 1), (3, 2), (3, 4), (7, 4), (8, 4), (9, 4), (11, 5), (64, 32), (65, 32)])
-def test_dot_condensed_into_matches_reference_at_tile_edges(rng, dtype, n, tile):
+@pytest.mark.parametrize("n, rows, columns", BLOCK_EDGES)
+def test_dot_condensed_into_matches_reference_at_block_edges(rng, dtype, n, rows, columns):
     X = rng.standard_normal((n, 6)).astype(dtype)
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     out = np.full(n * (n - 1) // 2, np.nan, dtype)
-    tiles.dot_condensed_into(X, out, tile)
+    tiles.dot_condensed_into(X, out, rows, columns)
     assert out.dtype == dtype
     np.testing.assert_allclose(out, reference.rsm(X.astype(np.float64)), rtol=0, atol=ELEMENT_TOL[dtype])
 
 
-@pytest.mark.parametrize("n, tile", [(3, 1), (9, 4), (11, 5), (40, 32)])
-def test_sqeuclidean_condensed_into_matches_reference(rng, n, tile):
+@pytest.mark.parametrize("n, rows, columns", BLOCK_EDGES)
+def test_sqeuclidean_condensed_into_matches_reference(rng, n, rows, columns):
     X = rng.standard_normal((n, 4)) * 10
     X[1] = X[0] + 1e-9  # a pair where |x|^2 + |y|^2 - 2 x.y cancels
     out = np.full(n * (n - 1) // 2, np.nan)
-    tiles.sqeuclidean_condensed_into(X, np.einsum("ij,ij->i", X, X), out, tile)
+    tiles.sqeuclidean_condensed_into(X, np.einsum("ij,ij->i", X, X), out, rows, columns)
     np.testing.assert_allclose(out, reference.rdm(X, "sqeuclidean"), rtol=1e-10, atol=0)
 
 
-@pytest.mark.parametrize("n", [5, 500])
-def test_tile_blocks_enumerates_the_upper_triangle_once(n):
-    blocks = n // 5
-    seen = [tiles.tile_blocks(t, blocks) for t in range(blocks * (blocks + 1) // 2)]
-    assert seen == [(r, c) for r in range(blocks) for c in range(r, blocks)]
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, rows, columns", BLOCK_EDGES)
+def test_count_pairs_higher_counts_every_pair_once(rng, dtype, n, rows, columns):
+    X = rng.standard_normal((n, 3)).astype(dtype)
+    Y = rng.standard_normal((n, 5)).astype(dtype)
+    expected = np.sum(reference.rsm(Y.astype(np.float64)) > reference.rsm(X.astype(np.float64)))
+    assert tiles.count_pairs_higher(X / np.linalg.norm(X, axis=1, keepdims=True),
+                                    Y / np.linalg.norm(Y, axis=1, keepdims=True), rows, columns) == expected
 
 
 def test_condensed_index_is_pdist_order():
@@ -69,7 +82,9 @@ def test_condensed_index_is_pdist_order():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("size", [2, 3, correlate.CHUNK - 1, correlate.CHUNK, correlate.CHUNK + 1, 3 * correlate.CHUNK + 7])
+@pytest.mark.parametrize(
+    "size", [2, 3, correlate.CHUNK - 1, correlate.CHUNK, correlate.CHUNK + 1, 3 * correlate.CHUNK + 7, 5 * correlate.CHUNK + 3]
+)
 def test_pearson_matches_reference_at_chunk_edges(rng, dtype, size):
     a = rng.standard_normal(size).astype(dtype)
     b = (a + rng.standard_normal(size)).astype(dtype)
@@ -88,7 +103,7 @@ def test_moments_stay_accurate_far_from_zero(rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("size", [1, 2, 3, rank.CHUNK - 1, rank.CHUNK + 1, 2 * rank.CHUNK + 5])
+@pytest.mark.parametrize("size", [1, 2, 3, rank.COARSE_SIZE - 1, rank.COARSE_SIZE + 1, 5 * rank.COARSE_SIZE + 5])
 def test_average_ranks_match_rankdata(rng, dtype, size):
     values = rng.standard_normal(size).astype(dtype)
     got = rank.average_ranks(values)
@@ -96,20 +111,65 @@ def test_average_ranks_match_rankdata(rng, dtype, size):
     np.testing.assert_array_equal(got, rankdata(values))
 
 
+def _crowded(rng, size):
+    """Nine values in ten within 1e-6 of 1: one coarse bucket holds them."""
+    values = rng.standard_normal(size)
+    return np.where(rng.random(size) < 0.9, 1 + values * 1e-6, values)
+
+
+def _outlier(rng, size):
+    values = rng.standard_normal(size)
+    values[size // 2] = 1e30  # stretches the range: every other value shares a bucket
+    return values
+
+
+def _few_values(rng, size):
+    return rng.integers(-5, 5, size).astype(np.float64)  # long runs of ties
+
+
+def _wide(rng, size):
+    return rng.standard_normal(size) * np.logspace(-30, 30, size)  # a range of 60 decades
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_average_ranks_with_ties_signed_zeros_and_extremes(rng, dtype):
+@pytest.mark.parametrize("size", [rank.COARSE_SIZE, 3 * rank.COARSE_SIZE + 1])
+@pytest.mark.parametrize("make", [_crowded, _outlier, _few_values, _wide])
+def test_average_ranks_of_hard_distributions(rng, dtype, size, make):
+    values = make(rng, size).astype(dtype)
+    np.testing.assert_array_equal(rank.average_ranks(values), rankdata(values))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [40, 3 * rank.COARSE_SIZE])
+def test_average_ranks_with_ties_signed_zeros_and_extremes(rng, dtype, size):
     info = np.finfo(dtype)
-    special = np.array([0.0, -0.0, info.max, -info.max, info.tiny, -info.tiny, 1.0, -1.0], dtype)
-    values = np.concatenate([rng.integers(-5, 5, 2 * rank.CHUNK).astype(dtype), special])
+    special = np.array([0.0, -0.0, info.max, -info.max, info.tiny, -info.tiny, 1.0, -1.0, 0.0, -0.0], dtype)
+    values = np.concatenate([rng.integers(-5, 5, size).astype(dtype), special])
     rng.shuffle(values)
     np.testing.assert_array_equal(rank.average_ranks(values), rankdata(values))
 
 
-def test_average_ranks_tie_run_across_chunk_boundaries():
-    values = np.zeros(3 * rank.CHUNK + 3)
-    values[: rank.CHUNK - 2] = -1.0
-    values[-2:] = 1.0  # one run of zeros spans two chunk boundaries
-    np.testing.assert_array_equal(rank.average_ranks(values), rankdata(values))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_average_ranks_all_equal(dtype):
+    for size in (5, 2 * rank.COARSE_SIZE + 1):
+        np.testing.assert_array_equal(rank.average_ranks(np.full(size, 0.25, dtype)), np.full(size, (size + 1) / 2))
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_average_ranks_into_may_overwrite_its_input(rng, parts):
+    values = rng.standard_normal(2 * rank.COARSE_SIZE + 7)
+    expected = rankdata(values)
+    rank.average_ranks_into(values, values, *rank.rank_scratch(values.size, values.dtype), parts)
+    np.testing.assert_array_equal(values, expected)
+
+
+def test_quicksort_sorts_runs_and_carries_the_index(rng):
+    values = np.concatenate([rng.integers(0, 3, 500), rng.standard_normal(500), np.zeros(300)])
+    index = np.arange(values.size)
+    original = values.copy()
+    rank._quicksort(values, index, 0, values.size)
+    np.testing.assert_array_equal(values, np.sort(original))
+    np.testing.assert_array_equal(original[index], values)
 
 
 @pytest.mark.parametrize("centre", [False, True])
@@ -128,7 +188,7 @@ def test_gram_pair_moments_equal_the_sums_over_pairs(rng, centre, n):
 
 
 def test_kernels_are_deterministic_across_thread_counts(rng):
-    a = rng.standard_normal(5 * correlate.CHUNK + 3)
+    a = rng.standard_normal(5 * rank.COARSE_SIZE + 3)
     b = a + rng.standard_normal(a.size)
     default = numba.get_num_threads()
     try:

@@ -35,3 +35,11 @@ def kernel(function):
 def parallel_kernel(function):
     """Compile a kernel whose ``prange`` loops run on all of Numba's threads."""
     return numba.njit(cache=True, nogil=True, parallel=True)(function)
+
+
+def serial_and_parallel(function):
+    """Compile a kernel twice: serial (``prange`` runs as ``range``) and
+    parallel.  Small inputs take the serial one, since waking the thread pool
+    costs more than the work, and waking it between BLAS calls makes Numba's
+    and BLAS's threads contend for the same cores."""
+    return kernel(function), parallel_kernel(function)

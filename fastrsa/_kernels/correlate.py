@@ -11,12 +11,12 @@ is the same bit for bit whatever the number of threads.
 import numpy as np
 from numba import prange
 
-from ._jit import kernel, parallel_kernel
+from ._jit import kernel, serial_and_parallel
 
 CHUNK = 4096
+PARALLEL_MIN = 4 * CHUNK  # elements; fewer are summed serially
 
 
-@parallel_kernel
 def _chunk_moments(a, b):
     n = a.size
     chunks = (n + CHUNK - 1) // CHUNK
@@ -48,13 +48,16 @@ def _chunk_moments(a, b):
     return moments
 
 
+_chunk_moments_serial, _chunk_moments_parallel = serial_and_parallel(_chunk_moments)
+
+
 @kernel
 def moments(a, b):
     """Means, centred sums of squares and the centred cross product of a, b.
 
     Returns ``(mean_a, mean_b, ss_a, ss_b, cross)``, all float64.
     """
-    parts = _chunk_moments(a, b)
+    parts = _chunk_moments_serial(a, b) if a.size < PARALLEL_MIN else _chunk_moments_parallel(a, b)
     n = a.size
     mean_a, mean_b, ss_a, ss_b, cross = parts[0, 0], parts[0, 1], parts[0, 2], parts[0, 3], parts[0, 4]
     count = min(CHUNK, n)

@@ -7,23 +7,51 @@ inf, and (after centring, if asked for) no all-zero row.
 import numpy as np
 from numba import prange
 
-from ._jit import parallel_kernel
+from ._jit import kernel, serial_and_parallel
+
+PARALLEL_MIN = 1 << 16  # elements; fewer are normalised serially
 
 
-@parallel_kernel
-def normalize_rows_into(X, out, centre):
-    """Write the rows of ``X``, optionally centred, at unit length into ``out``.
+# Outside this range of squared norms, sums of squares could overflow or
+# lose precision to underflow: such rows are scaled by their largest value first.
+_SAFE_SQUARES = (1e-250, 1e250)
 
-    Sums are taken in float64 whatever the dtype, and each row is divided by
-    its largest magnitude first, so neither huge nor tiny values overflow or
-    underflow when squared.
-    """
+
+@kernel
+def _sum_of_squares(row, shift):
+    """Sum of (row - shift)**2 in float64, in four interleaved partial sums
+    (a fixed order, so the result is reproducible) to keep the adder busy."""
+    d = row.size
+    s0 = s1 = s2 = s3 = 0.0
+    for k in range(0, d - 3, 4):
+        v0 = np.float64(row[k]) - shift
+        v1 = np.float64(row[k + 1]) - shift
+        v2 = np.float64(row[k + 2]) - shift
+        v3 = np.float64(row[k + 3]) - shift
+        s0 += v0 * v0
+        s1 += v1 * v1
+        s2 += v2 * v2
+        s3 += v3 * v3
+    for k in range(d - d % 4, d):
+        v = np.float64(row[k]) - shift
+        s0 += v * v
+    return (s0 + s1) + (s2 + s3)
+
+
+def _normalize_rows(X, out, centre):
     n, d = X.shape
     for i in prange(n):
         shift = 0.0
         if centre:
             for k in range(d):
-                shift += np.float64(X[i, k]) / d
+                shift += np.float64(X[i, k])
+            shift /= d
+        squares = _sum_of_squares(X[i], shift)
+        if _SAFE_SQUARES[0] < squares < _SAFE_SQUARES[1]:
+            scale = 1.0 / np.sqrt(squares)
+            for k in range(d):
+                out[i, k] = (np.float64(X[i, k]) - shift) * scale
+            continue
         peak = 0.0
         for k in range(d):
             peak = max(peak, abs(np.float64(X[i, k]) - shift))
@@ -34,3 +62,20 @@ def normalize_rows_into(X, out, centre):
         inverse_norm = 1.0 / np.sqrt(squares)
         for k in range(d):
             out[i, k] = (np.float64(X[i, k]) - shift) / peak * inverse_norm
+
+
+_normalize_serial, _normalize_parallel = serial_and_parallel(_normalize_rows)
+
+
+@kernel
+def normalize_rows_into(X, out, centre):
+    """Write the rows of ``X``, optionally centred, at unit length into ``out``.
+
+    Sums are taken in float64 whatever the dtype.  A row whose sum of squares
+    is near the ends of float64's range is divided by its largest magnitude
+    first, so neither huge nor tiny values overflow or underflow.
+    """
+    if X.size < PARALLEL_MIN:
+        _normalize_serial(X, out, centre)
+    else:
+        _normalize_parallel(X, out, centre)
