@@ -4,9 +4,11 @@
 the same items; ``rsm``, ``rdm``, ``compare`` and ``normalize_rows`` are its
 steps, ``split_half`` measures one space's redundancy.  For word embeddings:
 ``load_embeddings``, ``align`` and ``rsa_words``; pictures in
-``fastrsa.plot``.  ``fastrsa.reference`` holds the core in plain NumPy.
+``fastrsa.plot``.  ``fastrsa.reference`` holds the core in plain NumPy;
+``fastrsa.jit`` the kernels, to call from your own ``numba.njit`` code.
 """
 
+from ._memory import InsufficientMemoryError
 from .api import compare, normalize_rows, rdm, rsa, rsm, split_half
 from .embeddings import Alignment, EmbeddingFileError, Embeddings, WordsResult, align, load_embeddings, rsa_words, sample_embeddings
 
@@ -14,6 +16,7 @@ __all__ = [
     "Alignment",
     "EmbeddingFileError",
     "Embeddings",
+    "InsufficientMemoryError",
     "WordsResult",
     "align",
     "compare",

@@ -94,3 +94,9 @@ def pair_moments(X, Y, centre):
 def flops(n, d1, d2):
     """Multiply-adds of the Gram path (the three products dominate)."""
     return n * (d1 * d1 + d2 * d2 + d1 * d2)
+
+
+def memory_bytes(d1, d2):
+    """Peak memory of the Gram path: the three Gram matrices in float64 and
+    one block of unit rows of each space (with a shifted copy)."""
+    return 8 * (d1 * d1 + d2 * d2 + d1 * d2 + 2 * BLOCK * (d1 + d2))

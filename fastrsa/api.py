@@ -1,12 +1,11 @@
 """The public functions: validate, dispatch, call a kernel, wrap the result."""
 
-import numba
 import numpy as np
 
-from . import _gram, _validate
+from . import _gram, _memory, _validate
 from ._kernels.correlate import moments, pearson_from_moments
 from ._kernels.normalize import normalize_rows_into
-from ._kernels.rank import average_ranks_into, rank_scratch
+from ._kernels.rank import PARTS, average_ranks_into, rank_scratch
 from ._kernels.tiles import COLUMNS, ROWS, count_pairs_higher, dot_condensed_into, sqeuclidean_condensed_into
 
 
@@ -35,6 +34,20 @@ def normalize_rows(X):
     out = np.empty_like(X)
     normalize_rows_into(X, out, False)
     return out
+
+
+def _rank_bytes(size, itemsize, in_place):
+    """Memory Spearman adds to two vectors of ``size`` values: the shared
+    scratch, and float64 ranks unless they overwrite float64 vectors."""
+    scratch = size * (itemsize + (4 if size < 2**31 else 8))
+    return scratch + (0 if in_place and itemsize == 8 else 2 * size * 8)
+
+
+def _pairs_bytes(X, metric):
+    """Memory for the condensed vector of X and the arrays that make it."""
+    n, d = X.shape
+    itemsize = 8 if metric in ("euclidean", "sqeuclidean") else X.dtype.itemsize
+    return n * (n - 1) // 2 * itemsize + n * d * itemsize
 
 
 def _similarities(X, metric):
@@ -82,7 +95,12 @@ def rsm(X, metric="cosine"):
     array([0.    , 0.7071, 0.7071])
     """
     metric = _validate.choice(metric, "metric", _validate.SIMILARITY_METRICS)
-    return _similarities(_validate.items(X, "X", metric), metric)
+    X = _validate.items(X, "X", metric)
+    _memory.require(_pairs_bytes(X, metric), f"rsm of {X.shape[0]:,} items", _FEWER_PAIRS)
+    return _similarities(X, metric)
+
+
+_FEWER_PAIRS = "use fewer items, or float32 input (half the memory for cosine and correlation)"
 
 
 def rdm(X, metric="cosine"):
@@ -110,6 +128,7 @@ def rdm(X, metric="cosine"):
     """
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     X = _validate.items(X, "X", metric)
+    _memory.require(_pairs_bytes(X, metric), f"rdm of {X.shape[0]:,} items", _FEWER_PAIRS)
     if metric in _validate.SIMILARITY_METRICS:
         out = _similarities(X, metric)
         np.subtract(1, out, out=out)
@@ -137,7 +156,7 @@ def _correlate(a, b, method, names=("a", "b"), own=False):
             if values.dtype != scratch[0].dtype:
                 values = values.astype(scratch[0].dtype)
             ranked = values if own and values.dtype == np.float64 else np.empty(values.size)
-            average_ranks_into(values, ranked, *scratch, numba.get_num_threads())
+            average_ranks_into(values, ranked, *scratch, PARTS)
             ranks.append(ranked)
         _, _, ss_a, ss_b, cross = moments(ranks[0], ranks[1])
     return float(pearson_from_moments(ss_a, ss_b, cross))
@@ -166,6 +185,12 @@ def compare(a, b, method="pearson"):
     """
     method = _validate.choice(method, "method", _validate.METHODS)
     a, b = _validate.vectors(a, b)
+    if method == "spearman":
+        _memory.require(
+            _rank_bytes(a.size, max(a.itemsize, b.itemsize), in_place=False),
+            f"ranking two vectors of {a.size:,} values",
+            "use method='pearson', which needs no extra memory",
+        )
     return _correlate(a, b, method)
 
 
@@ -180,7 +205,11 @@ def rsa(X, Y, method="pearson", metric="cosine"):
     Correlates the condensed similarity vectors of ``X`` and ``Y``.  For
     Pearson with cosine or correlation similarities the score is computed
     from the Gram matrices XᵀX, YᵀY and XᵀY without visiting any pair
-    whenever that is cheaper (see docs/algorithms.md); the result is the same.
+    whenever that is cheaper, or the pairs would not fit in memory (see
+    docs/algorithms.md); the result is the same.
+
+    Raises :class:`fastrsa.InsufficientMemoryError` (a ``MemoryError``) before
+    allocating when the pairs a path needs exceed the available memory.
 
     Parameters
     ----------
@@ -212,7 +241,11 @@ def rsa(X, Y, method="pearson", metric="cosine"):
     Y = _validate.items(Y, "Y", metric)
     _validate.same_items(X, Y)
     n = X.shape[0]
-    if method == "pearson" and metric in _validate.SIMILARITY_METRICS and _prefer_gram(n, X.shape[1], Y.shape[1]):
+    pairs_bytes = _pairs_bytes(X, metric) + _pairs_bytes(Y, metric)
+    if method == "spearman":
+        pairs_bytes += _rank_bytes(n * (n - 1) // 2, max(X.itemsize, Y.itemsize), in_place=True)
+    gram_applies = method == "pearson" and metric in _validate.SIMILARITY_METRICS
+    if gram_applies and (_prefer_gram(n, X.shape[1], Y.shape[1]) or not _memory.fits(pairs_bytes)):
         count, sum_x, sum_y, sum_xx, sum_yy, sum_xy = _gram.pair_moments(X, Y, metric == "correlation")
         ss_x = sum_xx - sum_x * sum_x / count
         ss_y = sum_yy - sum_y * sum_y / count
@@ -220,6 +253,12 @@ def rsa(X, Y, method="pearson", metric="cosine"):
         _validate.varies(ss_x, count, 1.0, np.float64, "the similarities of X")
         _validate.varies(ss_y, count, 1.0, np.float64, "the similarities of Y")
         return float(pearson_from_moments(ss_x, ss_y, sum_xy - sum_x * sum_y / count))
+    _memory.require(
+        pairs_bytes,
+        f"rsa(method={method!r}, metric={metric!r}) over {n:,} items",
+        "method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits"
+        f" (about {_gram.memory_bytes(X.shape[1], Y.shape[1]) / 2**20:.0f} MiB)",
+    )
     if metric in _validate.SIMILARITY_METRICS:
         a, b = _similarities(X, metric), _similarities(Y, metric)
     else:

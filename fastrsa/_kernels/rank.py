@@ -27,13 +27,13 @@ them, and a copy of one coarse bucket per thread.
 Assumes checked input: a 1-D float32 or float64 vector without NaN.
 """
 
-import numba
 import numpy as np
 from numba import prange
 
 from ._jit import kernel, parallel_kernel
 
 COARSE_SIZE = 1 << 14  # values per coarse bucket, on average
+PARTS = 64  # slices of step 1: more than any machine's threads, and cheap (PARTS x M/COARSE_SIZE counters)
 FINE_SIZE = 4  # values per fine bucket, on average
 INSERTION = 24  # fine buckets up to this size are sorted by insertion
 
@@ -224,8 +224,7 @@ def average_ranks_into(values, ranks, sorted_values, index, parts):
 
     ``sorted_values`` (the dtype of ``values``) and ``index`` (int32, or int64
     past 2**31 values) are scratch of the same length, overwritten.  Step 1
-    runs in ``parts`` slices (the number of threads is a good choice); the
-    result does not depend on it.
+    runs in ``parts`` slices (``PARTS``); the result does not depend on it.
     """
     n = values.size
     if n <= COARSE_SIZE:
@@ -247,5 +246,5 @@ def rank_scratch(size, dtype):
 def average_ranks(values):
     """float64 average ranks of a float32 or float64 vector (1 = smallest)."""
     ranks = np.empty(values.size)
-    average_ranks_into(values, ranks, *rank_scratch(values.size, values.dtype), numba.get_num_threads())
+    average_ranks_into(values, ranks, *rank_scratch(values.size, values.dtype), PARTS)
     return ranks

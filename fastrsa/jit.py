@@ -1,0 +1,56 @@
+"""Kernels to call from your own ``@numba.njit`` code.
+
+Searchlights, layer sweeps and permutation loops that are already compiled
+with Numba can call these without returning to Python::
+
+    import numba
+    import fastrsa.jit
+
+    @numba.njit
+    def layer_scores(layers, target):
+        scores = np.empty(len(layers))
+        for k, layer in enumerate(layers):
+            sims = np.empty(layer.shape[0] * (layer.shape[0] - 1) // 2, layer.dtype)
+            fastrsa.jit.rsm_into(layer, sims)
+            scores[k] = fastrsa.jit.spearman(sims, target)
+        return scores
+
+They are the same kernels the public API runs, without its checks: pass
+C-contiguous float32 or float64 arrays of finite values, at least 3 rows with
+no all-zero row for ``rsm_into``, and equally long vectors that vary for
+``pearson`` and ``spearman`` — anything else gives undefined results, not an
+error.  Validate once in Python (``fastrsa.rsm`` on a first input, say) where
+in doubt.  Every function releases the GIL and is cached on disk.
+"""
+
+import numpy as np
+
+from ._kernels._jit import kernel
+from ._kernels.correlate import moments, pearson, pearson_from_moments
+from ._kernels.normalize import normalize_rows_into
+from ._kernels.rank import PARTS, average_ranks_into
+from ._kernels.tiles import COLUMNS, ROWS, dot_condensed_into
+
+__all__ = ["normalize_rows_into", "rsm_into", "pearson", "spearman", "average_ranks_into"]
+
+
+@kernel
+def rsm_into(X, out):
+    """Write the cosine similarities of the rows of ``X`` into ``out``
+    (length N(N-1)/2, the dtype of ``X``), in ``pdist`` order."""
+    unit = np.empty_like(X)
+    normalize_rows_into(X, unit, False)
+    dot_condensed_into(unit, out, ROWS, COLUMNS)
+
+
+@kernel
+def spearman(a, b):
+    """Spearman correlation of two equally long float vectors (ties averaged)."""
+    n = a.size
+    index = np.empty(n, np.int64)
+    ranks_a = np.empty(n)
+    ranks_b = np.empty(n)
+    average_ranks_into(a, ranks_a, np.empty_like(a), index, PARTS)
+    average_ranks_into(b, ranks_b, np.empty_like(b), index, PARTS)
+    _, _, ss_a, ss_b, cross = moments(ranks_a, ranks_b)
+    return pearson_from_moments(ss_a, ss_b, cross)
