@@ -1,0 +1,106 @@
+"""Every way of computing the benchmarked quantities, as users write them.
+
+Each path is a function of (X, Y, method) or of its case's inputs, returning
+the score, so that the report can check that every path agrees before timing.
+"""
+
+import numpy as np
+from scipy.spatial.distance import pdist
+from scipy.stats import pearsonr, rankdata, spearmanr
+
+import fastrsa
+
+
+def _unit_rows(X, centre=False):
+    if centre:
+        X = X - X.mean(axis=1, keepdims=True)
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def numpy_rsa(X, Y, method="pearson", metric="cosine"):
+    """What users write today: normalise, Xn @ Xn.T, triu_indices, corrcoef."""
+    centre = metric == "correlation"
+    upper = np.triu_indices(X.shape[0], 1)
+    Xn, Yn = _unit_rows(X, centre), _unit_rows(Y, centre)
+    a = (Xn @ Xn.T)[upper]
+    b = (Yn @ Yn.T)[upper]
+    if method == "spearman":
+        a, b = rankdata(a), rankdata(b)
+    return np.corrcoef(a, b)[0, 1]
+
+
+def scipy_rsa(X, Y, method="pearson", metric="cosine"):
+    """SciPy: 1 - pdist, then pearsonr / spearmanr."""
+    a = 1 - pdist(X, metric)
+    b = 1 - pdist(Y, metric)
+    return (pearsonr if method == "pearson" else spearmanr)(a, b).statistic
+
+
+def fastrsa_rsa(X, Y, method="pearson", metric="cosine"):
+    return fastrsa.rsa(X, Y, method=method, metric=metric)
+
+
+def rsatoolbox_rsa(X, Y, method="pearson", metric="correlation"):
+    """rsatoolbox: calc_rdm, then compare ('corr' or 'spearman').  Its RDM
+    metrics include 'correlation' but not cosine."""
+    import rsatoolbox
+
+    rdms = [rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(Z), method=metric) for Z in (X, Y)]
+    return float(rsatoolbox.rdm.compare(rdms[0], rdms[1], method="corr" if method == "pearson" else "spearman")[0, 0])
+
+
+def mne_rsa_rsa(X, Y, method="pearson", metric="correlation"):
+    """mne-rsa: compute_rdm (pdist), then rsa."""
+    import mne_rsa
+
+    rdms = [mne_rsa.compute_rdm(Z, metric=metric) for Z in (X, Y)]
+    return float(mne_rsa.rsa(rdms[0], rdms[1], metric=method))
+
+
+RSA_PATHS = {
+    "fastrsa": fastrsa_rsa,
+    "NumPy": numpy_rsa,
+    "SciPy": scipy_rsa,
+    "rsatoolbox": rsatoolbox_rsa,
+    "mne-rsa": mne_rsa_rsa,
+}
+
+
+def fastrsa_rsm(X):
+    return fastrsa.rsm(X)
+
+
+def scipy_rsm(X):
+    return 1 - pdist(X, "cosine")
+
+
+def blas_product(X):
+    """The BLAS product alone, on rows normalised beforehand: the floor any
+    pairwise path pays (no triangle extraction, N x N output)."""
+    return X @ X.T
+
+
+RSM_PATHS = {"fastrsa": fastrsa_rsm, "SciPy": scipy_rsm, "BLAS Xn @ Xn.T": blas_product}
+
+
+def fastrsa_spearman(a, b):
+    return fastrsa.compare(a, b, "spearman")
+
+
+def scipy_spearman(a, b):
+    return spearmanr(a, b).statistic
+
+
+COMPARE_PATHS = {"fastrsa": fastrsa_spearman, "SciPy": scipy_spearman}
+
+
+def installed(path_name):
+    """Whether an optional peer's package can be imported."""
+    module = {"rsatoolbox": "rsatoolbox", "mne-rsa": "mne_rsa"}.get(path_name)
+    if module is None:
+        return True
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True

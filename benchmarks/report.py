@@ -1,0 +1,287 @@
+"""Run the performance table of issue 3 and write docs/benchmarks.md.
+
+    python -m benchmarks.report              # the full table (about 20 minutes on 2 cores)
+    python -m benchmarks.report --quick      # small sizes, to try the script (writes nothing)
+
+Every (case, path) runs in its own process (``benchmarks.run_case``): one
+warm-up call on a small input, then ``--rounds`` calls on the full input; the
+median is quoted, and the peak memory is that process's max RSS.  Ratios are
+taken between paths measured in the same run.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import machine
+from .data import D1, D2, real_spaces
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Measure:
+    """One path of one case, as run."""
+
+    path: str
+    dtype: str
+    n: int
+    times: list = field(default_factory=list)
+    peak: int = 0
+    before: int = 0
+    value: float = float("nan")
+
+    @property
+    def median(self):
+        return float(np.median(self.times))
+
+
+def run(case, path, n, dtype="float64", rounds=3):
+    """Time one path of one case in a fresh process."""
+    command = [sys.executable, "-m", "benchmarks.run_case", case, path, str(n), dtype, str(rounds)]
+    print(f"  {case} {path} N={n:,} {dtype} ...", end="", flush=True)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    measure = Measure(path, dtype, n, figures["times"], figures["peak"], figures["before"], figures["value"])
+    print(f" {measure.median:.3f} s, peak {measure.peak / 2**20:,.0f} MiB")
+    return measure
+
+
+def cold_start(n, rounds):
+    """Wall time of a fresh process that imports fastrsa and runs one Spearman
+    RSA of N items: with an empty Numba cache, then with the cache warm."""
+    script = (
+        "import fastrsa, numpy as np; r = np.random.default_rng(0); "
+        f"X = r.standard_normal(({n}, {D1})); Y = r.standard_normal(({n}, {D2})); "
+        "fastrsa.rsa(X, Y, method='spearman')"
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)
+        empty = time.perf_counter() - start
+        warm = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)
+            warm.append(time.perf_counter() - start)
+    return empty, float(np.median(warm))
+
+
+def _ratio(slow, fast):
+    return slow.median / fast.median
+
+
+def _mib(nbytes):
+    return f"{nbytes / 2**20:,.0f}"
+
+
+class Table:
+    """The rows of the report and the targets they are checked against."""
+
+    def __init__(self):
+        self.rows = []  # (case, path, dtype, N, median s, ratio, peak MiB, added MiB)
+        self.targets = []  # (target, figure, met)
+
+    def add(self, case, measures, baseline):
+        """Rows for one case; ``ratio`` is each path's time over ``baseline``'s."""
+        for m in measures:
+            self.rows.append(
+                (case, m.path, m.dtype, f"{m.n:,}", f"{m.median:.3f}", f"{_ratio(m, baseline):.2f}",
+                 _mib(m.peak), _mib(m.peak - m.before))
+            )
+
+    def target(self, text, figure, met):
+        self.targets.append((text, figure, "yes" if met else "**no**"))
+        print(f"    target: {text}: {figure} -> {'met' if met else 'NOT met'}")
+
+
+def _agree(measures, tolerance=1e-6):
+    values = [m.value for m in measures]
+    if max(values) - min(values) > tolerance:
+        raise RuntimeError(f"paths disagree: {[(m.path, m.value) for m in measures]}")
+
+
+def build(quick, rounds):
+    """Run every case; return (table, cost rows)."""
+    size = (lambda full, small: small) if quick else (lambda full, small: full)
+    table = Table()
+    costs = []
+    gemm = machine.gemm_gflops(np.float64)
+    bandwidth = machine.triad_gbytes()
+
+    def cost(case, measure, flops, nbytes):
+        ideal = max(flops / (gemm * 1e9), nbytes / (bandwidth * 1e9))
+        costs.append((case, f"{flops / 1e9:,.1f}", f"{nbytes / 1e9:,.2f}", f"{ideal:.3f}",
+                      f"{measure.median:.3f}", f"{100 * ideal / measure.median:.0f} %"))
+
+    # Pearson at N = 20,000: the Gram path against the N x N peers.
+    n = size(20_000, 2_000)
+    case = "rsa:pearson:cosine:random"
+    fast = run(case, "fastrsa", n, rounds=rounds)
+    fast32 = run(case, "fastrsa", n, "float32", rounds)
+    numpy_path = run(case, "NumPy", n, rounds=rounds)
+    scipy_path = run(case, "SciPy", n, rounds=rounds)
+    _agree([fast, numpy_path, scipy_path])
+    table.add(f"rsa Pearson, {D1}-d vs {D2}-d", [fast, fast32, numpy_path, scipy_path], fast)
+    table.target(f"Pearson N={n:,}: >= 20x NumPy", f"{_ratio(numpy_path, fast):.1f}x", _ratio(numpy_path, fast) >= 20)
+    table.target(f"Pearson N={n:,}: >= 60x SciPy", f"{_ratio(scipy_path, fast):.1f}x", _ratio(scipy_path, fast) >= 60)
+    table.target(f"Pearson N={n:,}: float32 no slower than float64", f"{fast32.median:.3f} s vs {fast.median:.3f} s",
+                 fast32.median <= fast.median * 1.1)
+    cost("rsa Pearson (Gram path)", fast, n * (D1 + D2) ** 2, 2 * 2 * n * (D1 + D2) * 8)
+
+    # Pearson at N = 100,000: only fastrsa can.
+    n = size(100_000, 10_000)
+    huge = run(case, "fastrsa", n, rounds=rounds)
+    huge32 = run(case, "fastrsa", n, "float32", rounds)
+    table.add(f"rsa Pearson, {D1}-d vs {D2}-d", [huge, huge32], huge)
+    table.target(f"Pearson N={n:,}: under 5 s", f"{huge.median:.2f} s", huge.median < 5)
+    table.target(f"Pearson N={n:,}: under 2 GB peak", f"{huge.peak / 1e9:.2f} GB", huge.peak < 2e9)
+
+    # Spearman at N = 8,000.
+    n = size(8_000, 1_500)
+    case = "rsa:spearman:cosine:random"
+    fast = run(case, "fastrsa", n, rounds=rounds)
+    fast32 = run(case, "fastrsa", n, "float32", rounds)
+    numpy_path = run(case, "NumPy", n, rounds=rounds)
+    scipy_path = run(case, "SciPy", n, rounds=rounds)
+    _agree([fast, numpy_path, scipy_path])
+    table.add(f"rsa Spearman, {D1}-d vs {D2}-d", [fast, fast32, numpy_path, scipy_path], fast)
+    table.target(f"Spearman N={n:,}: >= 12x NumPy", f"{_ratio(numpy_path, fast):.1f}x", _ratio(numpy_path, fast) >= 12)
+    table.target(f"Spearman N={n:,}: >= 15x SciPy", f"{_ratio(scipy_path, fast):.1f}x", _ratio(scipy_path, fast) >= 15)
+    table.target(f"Spearman N={n:,}: peak <= 50 % of NumPy's", f"{100 * fast.peak / numpy_path.peak:.0f} %",
+                 fast.peak <= 0.5 * numpy_path.peak)
+    table.target(f"Spearman N={n:,}: float32 no slower than float64", f"{fast32.median:.3f} s vs {fast.median:.3f} s",
+                 fast32.median <= fast.median * 1.1)
+    pairs = n * (n - 1) // 2
+    cost("rsa Spearman (pairs, ranks)", fast, n * n * (D1 + D2), 2 * pairs * 64)
+
+    # rsm at N = 8,000, D = 768.
+    case = "rsm"
+    fast = run(case, "fastrsa", n, rounds=rounds)
+    fast32 = run(case, "fastrsa", n, "float32", rounds)
+    scipy_path = run(case, "SciPy", n, rounds=rounds)
+    blas = run(case, "BLAS Xn @ Xn.T", n, rounds=rounds)
+    table.add(f"rsm, {D2}-d", [fast, fast32, scipy_path, blas], fast)
+    table.target(f"rsm N={n:,}: >= 3x 1 - pdist", f"{_ratio(scipy_path, fast):.1f}x", _ratio(scipy_path, fast) >= 3)
+    table.target(f"rsm N={n:,}: within 1.5x of Xn @ Xn.T", f"{_ratio(fast, blas):.2f}x", _ratio(fast, blas) <= 1.5)
+    cost("rsm (BLAS blocks)", fast, n * n * D2, pairs * 16)
+
+    # compare(a, b, "spearman") on 30M values.
+    n = size(30_000_000, 3_000_000)
+    fast = run("compare", "fastrsa", n, rounds=rounds)
+    scipy_path = run("compare", "SciPy", n, rounds=rounds)
+    _agree([fast, scipy_path], 1e-9)
+    table.add("compare Spearman", [fast, scipy_path], fast)
+    table.target(f"compare Spearman {n:,}: >= 8x spearmanr", f"{_ratio(scipy_path, fast):.1f}x",
+                 _ratio(scipy_path, fast) >= 8)
+    cost("compare Spearman (ranks)", fast, 0, 2 * n * 56)
+
+    # Scaling from N = 4,000 to 16,000.
+    low, high = size(4_000, 1_000), size(16_000, 4_000)
+    for method, limit in (("spearman", 16), ("pearson", 4)):
+        case = f"rsa:{method}:cosine:random"
+        small, large = run(case, "fastrsa", low, rounds=rounds), run(case, "fastrsa", high, rounds=rounds)
+        table.add(f"scaling, rsa {method.title()}", [small, large], small)
+        bound = "N²" if method == "spearman" else "N"
+        table.target(f"{method.title()} N={low:,} -> {high:,}: time grows no faster than {bound} (x{limit})",
+                     f"x{_ratio(large, small):.1f}", _ratio(large, small) <= limit * 1.15)
+
+    # Cold start.
+    empty, warm = cold_start(1_000, rounds)
+    table.target("cold start, cache warm: import + Spearman N=1,000 < 1.5 s", f"{warm:.2f} s", warm < 1.5)
+    table.target("cold start, empty cache: < 30 s", f"{empty:.1f} s", empty < 30)
+
+    # Many small calls.
+    many = run("small-calls:spearman", "fastrsa", 50, rounds=rounds)
+    table.target("10,000 Spearman RSAs at N=50 < 2 s", f"{many.median:.2f} s", many.median < 2)
+
+    # Real spaces, all peers (the correlation metric: rsatoolbox has no cosine).
+    name, X, _ = real_spaces()
+    n = size(X.shape[0], 1_000)
+    for method in ("pearson", "spearman"):
+        case = f"rsa:{method}:correlation:real"
+        measures = [run(case, "fastrsa", n, rounds=rounds), run(case, "NumPy", n, rounds=rounds),
+                    run(case, "SciPy", n, rounds=rounds)]
+        from .paths import installed
+
+        measures += [run(case, peer, n, rounds=rounds) for peer in ("rsatoolbox", "mne-rsa") if installed(peer)]
+        _agree(measures)
+        table.add(f"{name}: rsa {method.title()}, correlation", measures, measures[0])
+    return table, costs, gemm, bandwidth
+
+
+def _markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write(table, costs, gemm, bandwidth, about, rounds, output):
+    blas = "; ".join(about["blas"]) or "none found"
+    versions = ", ".join(f"{k} {v}" for k, v in about["versions"].items())
+    text = f"""# Benchmarks
+
+Written by `python -m benchmarks.report` on {time.strftime("%Y-%m-%d")}. Every figure is from that one run:
+each (case, path) in its own process, one warm-up call on a small input, then the median of
+{rounds} rounds on the full input; peak memory is the process's max RSS (inputs included), and
+"added" is the peak less the memory held before the first full-size call. Ratios are times over
+the first row of the case (fastrsa, float64), so a peer's ratio is how many times slower it is.
+
+## Machine
+
+- CPU: {about["cpu"]}, {about["cores"]} cores; Numba: {about["numba_threads"]} threads, `{about["numba_threading_layer"]}` layer
+- BLAS: {blas}
+- measured ceilings: GEMM {gemm:.0f} GFLOP/s float64 ({about["gemm_gflops_float32"]:.0f} float32), STREAM triad {bandwidth:.1f} GB/s
+- versions: {versions}
+
+Data: two correlated random spaces over N items, {D1}-d and {D2}-d (`benchmarks/data.py`), and
+the real all-MiniLM-L6-v2 spaces (`../shared/data/minilm-words-5k.npz`).
+
+## Results
+
+{_markdown_table(["case", "path", "dtype", "N", "median s", "ratio", "peak MiB", "added MiB"], table.rows)}
+
+## Targets (issue 3)
+
+{_markdown_table(["target", "measured", "met"], table.targets)}
+
+## Against the machine's limits
+
+Time each fastrsa path would take at the measured GEMM rate or bandwidth (whichever binds), against
+its median: the cost models are in [performance.md](performance.md).
+
+{_markdown_table(["path", "GFLOP", "GB moved", "bound s", "measured s", "of the limit"], costs)}
+"""
+    output.write_text(text)
+    print(f"wrote {output}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes; writes nothing unless --output is given")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per path (default 3)")
+    parser.add_argument("--output", type=Path, help="where to write (default docs/benchmarks.md)")
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    about = machine.describe()
+    print(json.dumps(about, indent=1))
+    table, costs, gemm, bandwidth = build(args.quick, args.rounds)
+    output = args.output or (None if args.quick else ROOT / "docs" / "benchmarks.md")
+    if output is not None:
+        write(table, costs, gemm, bandwidth, about, args.rounds, output)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Time one path of one case in this process, and print the figures as JSON.
+
+    python -m benchmarks.run_case CASE PATH N DTYPE ROUNDS
+
+The report runs every (case, path) in a fresh process, so that each peak
+memory (max RSS) belongs to one path alone.  The path is first called once on
+a small input (compiles, loads libraries, wakes thread pools), then ROUNDS
+times on the full input.
+"""
+
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+
+from . import paths
+from .data import correlated_spaces, real_spaces
+
+SMALL_CALLS = 10_000  # calls per round of the "small-calls" case
+
+
+def _status_bytes(field):
+    """A memory figure of this process from /proc/self/status (Linux), or None."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _peak_bytes():
+    """This process's peak resident memory.  VmHWM starts afresh at exec;
+    ru_maxrss (the fallback) can carry over the parent's peak."""
+    peak = _status_bytes("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _case(case, path, n, dtype):
+    """(call on the full input, call on a small one) for a case and path."""
+    kind, _, options = case.partition(":")
+    if kind == "rsa":
+        method, metric, source = options.split(":")
+        function = paths.RSA_PATHS[path]
+        if source == "real":
+            _, X, Y = real_spaces()
+            X, Y = X[:n].astype(dtype), Y[:n].astype(dtype)
+        else:
+            X, Y = correlated_spaces(n, dtype=dtype)
+        small = (X[:200], Y[:200])
+        return (lambda: function(X, Y, method, metric)), (lambda: function(*small, method, metric))
+    if kind == "rsm":
+        function = paths.RSM_PATHS[path]
+        X, _ = correlated_spaces(n, d1=768, dtype=dtype)
+        if path.startswith("BLAS"):
+            X = X / np.linalg.norm(X, axis=1, keepdims=True)
+        small = X[:200]
+        return (lambda: function(X)), (lambda: function(small))
+    if kind == "compare":
+        function = paths.COMPARE_PATHS[path]
+        rng = np.random.default_rng(0)
+        a = rng.standard_normal(n).astype(dtype)
+        b = (a + rng.standard_normal(n)).astype(dtype)
+        return (lambda: function(a, b)), (lambda: function(a[:1000], b[:1000]))
+    if kind == "small-calls":
+        function = paths.RSA_PATHS[path]
+        X, Y = correlated_spaces(n, dtype=dtype)
+
+        def many():
+            for _ in range(SMALL_CALLS):
+                value = function(X, Y, options)
+            return value
+
+        return many, (lambda: function(X, Y, options))
+    raise ValueError(f"unknown case {case!r}")
+
+
+def main(argv):
+    case, path, n, dtype, rounds = argv
+    full, small = _case(case, path, int(n), np.dtype(dtype))
+    small()
+    before = _status_bytes("VmRSS") or 0
+    times = []
+    for _ in range(int(rounds)):
+        start = time.perf_counter()
+        value = full()
+        times.append(time.perf_counter() - start)
+    # A score, or for the rsm paths the mean of their output (a checksum).
+    value = float(np.mean(value))
+    print(json.dumps({"times": times, "peak": _peak_bytes(), "before": before, "value": value}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
