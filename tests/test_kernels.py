@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import rankdata
 
+import fastrsa
 from fastrsa import _gram, reference
 from fastrsa._kernels import correlate, rank, tiles
 from fastrsa._kernels.normalize import normalize_rows_into
@@ -29,6 +30,23 @@ def test_normalize_rows_into_matches_reference(rng, dtype, shape, centre):
     assert out.dtype == dtype
     np.testing.assert_allclose(out, expected, rtol=0, atol=ELEMENT_TOL[dtype])
     assert np.allclose(np.linalg.norm(out.astype(np.float64), axis=1), 1, atol=ELEMENT_TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_one_dimensional_rows_normalise_to_exactly_plus_or_minus_one(rng, dtype):
+    # Exact, not approximate: cosines of 1-d rows are all ties at +-1, and
+    # Spearman's ranks depend on those ties surviving rounding.
+    X = rng.standard_normal((40, 1)).astype(dtype) * np.logspace(-30, 30, 40, dtype=dtype)[:, None]
+    out = np.empty_like(X)
+    normalize_rows_into(X, out, False)
+    assert np.array_equal(out, np.sign(X))
+
+
+def test_spearman_of_one_dimensional_spaces_keeps_exact_ties():
+    # The case hypothesis found: n = 3, d = 1, where every similarity is +-1.
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((3, 1)), rng.standard_normal((3, 1))
+    assert fastrsa.rsa(X, Y, "spearman") == pytest.approx(reference.rsa(X, Y, "spearman"), abs=1e-12)
 
 
 def test_normalize_rows_into_survives_extreme_magnitudes():

@@ -48,9 +48,11 @@ def _normalize_rows(X, out, centre):
             shift /= d
         squares = _sum_of_squares(X[i], shift)
         if _SAFE_SQUARES[0] < squares < _SAFE_SQUARES[1]:
-            scale = 1.0 / np.sqrt(squares)
+            # Divide rather than multiply by the reciprocal: x / |x| is exactly
+            # +-1, so one-dimensional rows keep their exact ties.
+            norm = np.sqrt(squares)
             for k in range(d):
-                out[i, k] = (np.float64(X[i, k]) - shift) * scale
+                out[i, k] = (np.float64(X[i, k]) - shift) / norm
             continue
         peak = 0.0
         for k in range(d):
