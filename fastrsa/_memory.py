@@ -11,6 +11,9 @@ import os
 
 # Small allocations (one BLAS block, per-bucket copies) that every path adds.
 _OVERHEAD = 64 << 20
+# Estimates below this are not checked: reading the system's figures costs
+# more than a small call's whole work, and any machine has this much.
+_UNCHECKED = 256 << 20
 
 
 class InsufficientMemoryError(MemoryError):
@@ -43,6 +46,8 @@ def available_bytes():
 
 def fits(needed):
     """Whether ``needed`` bytes (plus small buffers) are available."""
+    if needed < _UNCHECKED:
+        return True
     available = available_bytes()
     return available is None or needed + _OVERHEAD <= available
 
@@ -52,6 +57,8 @@ def require(needed, what, instead):
 
     ``what`` names the computation, ``instead`` says what would fit.
     """
+    if needed < _UNCHECKED:
+        return
     available = available_bytes()
     if available is not None and needed + _OVERHEAD > available:
         raise InsufficientMemoryError(

@@ -10,10 +10,16 @@ from fastrsa import _memory
 from .helpers import correlated_spaces
 
 
+def _pretend_available(monkeypatch, nbytes):
+    """The machine has ``nbytes`` available, and even small calls are checked."""
+    monkeypatch.setattr(_memory, "available_bytes", lambda: nbytes)
+    monkeypatch.setattr(_memory, "_UNCHECKED", 0)
+
+
 @pytest.fixture
 def little_memory(monkeypatch):
     """A machine with 1 MiB available: nothing but the smallest call fits."""
-    monkeypatch.setattr(_memory, "available_bytes", lambda: 1 << 20)
+    _pretend_available(monkeypatch, 1 << 20)
 
 
 def test_rsm_that_does_not_fit_raises_before_allocating(rng, little_memory):
@@ -47,17 +53,25 @@ def test_pearson_falls_back_to_the_gram_path_when_pairs_do_not_fit(rng, monkeypa
     # unless memory is short; the Gram path gives the same score.
     X, Y = correlated_spaces(rng, 40, 300, 200)
     expected = fastrsa.rsa(X, Y)
-    monkeypatch.setattr(_memory, "available_bytes", lambda: 1 << 20)
+    _pretend_available(monkeypatch, 1 << 20)
     with pytest.raises(fastrsa.InsufficientMemoryError):
         fastrsa.rsm(X)  # the pairs really do not fit
     assert fastrsa.rsa(X, Y) == pytest.approx(expected, abs=1e-10)
 
 
 def test_unknown_available_memory_does_not_block(rng, monkeypatch):
-    monkeypatch.setattr(_memory, "available_bytes", lambda: None)
+    _pretend_available(monkeypatch, None)
     assert fastrsa.rsm(rng.standard_normal((5, 2))).shape == (10,)
 
 
 def test_available_bytes_reads_this_machine():
     available = _memory.available_bytes()
     assert available is None or available > 0
+
+
+def test_small_calls_do_not_read_the_system_figures(rng, monkeypatch):
+    def unreadable():
+        raise AssertionError("available_bytes was read for a small call")
+
+    monkeypatch.setattr(_memory, "available_bytes", unreadable)
+    fastrsa.rsa(*correlated_spaces(rng, 30, 4, 5), method="spearman")
