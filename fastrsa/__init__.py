@@ -2,7 +2,8 @@
 
 ``rsa(X, Y)`` correlates the pairwise cosine similarities of two spaces over
 the same items; ``rsm``, ``rdm``, ``compare`` and ``normalize_rows`` are its
-steps, ``split_half`` measures one space's redundancy.  For word embeddings:
+steps, ``split_half`` measures one space's redundancy; ``permutation_test``,
+``mantel`` and ``bootstrap_ci`` give p-values and intervals.  For word embeddings:
 ``load_embeddings``, ``align`` and ``rsa_words``; pictures in
 ``fastrsa.plot``.  ``fastrsa.reference`` holds the core in plain NumPy;
 ``fastrsa.jit`` the kernels, to call from your own ``numba.njit`` code.
@@ -11,17 +12,23 @@ steps, ``split_half`` measures one space's redundancy.  For word embeddings:
 from ._memory import InsufficientMemoryError
 from .api import compare, normalize_rows, rdm, rsa, rsm, split_half
 from .embeddings import Alignment, EmbeddingFileError, Embeddings, WordsResult, align, load_embeddings, rsa_words, sample_embeddings
+from .stats import BootstrapResult, PermutationResult, bootstrap_ci, mantel, permutation_test
 
 __all__ = [
     "Alignment",
+    "BootstrapResult",
     "EmbeddingFileError",
     "Embeddings",
     "InsufficientMemoryError",
     "WordsResult",
     "align",
+    "bootstrap_ci",
     "compare",
     "load_embeddings",
+    "mantel",
     "normalize_rows",
+    "permutation_test",
+    "PermutationResult",
     "rdm",
     "rsa",
     "rsa_words",

@@ -6,7 +6,8 @@ what is accepted.  Nothing here writes to the caller's arrays.
 
 import numpy as np
 
-METHODS = ("pearson", "spearman")
+METHODS = ("pearson", "spearman", "kendall", "tau-a")
+RANK_METHODS = ("spearman", "kendall", "tau-a")  # the methods that rank the values first
 SIMILARITY_METRICS = ("cosine", "correlation")
 DISTANCE_METRICS = SIMILARITY_METRICS + ("euclidean", "sqeuclidean")
 

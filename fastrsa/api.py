@@ -4,6 +4,7 @@ import numpy as np
 
 from . import _gram, _memory, _validate
 from ._kernels.correlate import moments, pearson_from_moments
+from ._kernels.kendall import kendall_from_ranks
 from ._kernels.normalize import normalize_rows_into
 from ._kernels.rank import PARTS, average_ranks_into, rank_scratch
 from ._kernels.tiles import COLUMNS, ROWS, count_pairs_higher, dot_condensed_into, sqeuclidean_condensed_into
@@ -36,10 +37,14 @@ def normalize_rows(X):
     return out
 
 
-def _rank_bytes(size, itemsize, in_place):
-    """Memory Spearman adds to two vectors of ``size`` values: the shared
-    scratch, and float64 ranks unless they overwrite float64 vectors."""
+def _rank_bytes(size, itemsize, in_place, method):
+    """Memory a rank method adds to two vectors of ``size`` values: the shared
+    scratch, float64 ranks unless they overwrite float64 vectors, and for
+    Kendall's tau the three integer vectors of its counting (while the sorting
+    scratch is already free)."""
     scratch = size * (itemsize + (4 if size < 2**31 else 8))
+    if method != "spearman":
+        scratch = max(scratch, 3 * (4 if size < 2**31 else 8) * size)
     return scratch + (0 if in_place and itemsize == 8 else 2 * size * 8)
 
 
@@ -149,7 +154,7 @@ def _correlate(a, b, method, names=("a", "b"), own=False):
     mean_a, mean_b, ss_a, ss_b, cross = moments(a, b)
     _validate.varies(ss_a, a.size, mean_a, a.dtype, names[0])
     _validate.varies(ss_b, b.size, mean_b, b.dtype, names[1])
-    if method == "spearman":
+    if method in _validate.RANK_METHODS:
         ranks = []
         scratch = rank_scratch(a.size, a.dtype if a.dtype == b.dtype else np.float64)
         for values in (a, b):
@@ -158,6 +163,8 @@ def _correlate(a, b, method, names=("a", "b"), own=False):
             ranked = values if own and values.dtype == np.float64 else np.empty(values.size)
             average_ranks_into(values, ranked, *scratch, PARTS)
             ranks.append(ranked)
+        if method != "spearman":
+            return float(kendall_from_ranks(ranks[0], ranks[1], method == "kendall"))
         _, _, ss_a, ss_b, cross = moments(ranks[0], ranks[1])
     return float(pearson_from_moments(ss_a, ss_b, cross))
 
@@ -169,9 +176,12 @@ def compare(a, b, method="pearson"):
     ----------
     a, b : array_like, shape (n_pairs,)
         Equally long vectors of finite numbers, each with non-zero variance.
-    method : {"pearson", "spearman"}
-        Pearson correlation, or Spearman's (Pearson of average ranks, ties
-        ranked as ``scipy.stats.rankdata``).
+    method : {"pearson", "spearman", "kendall", "tau-a"}
+        Pearson correlation; Spearman's (Pearson of average ranks, ties
+        ranked as ``scipy.stats.rankdata``); Kendall's tau-b (as
+        ``scipy.stats.kendalltau``); or Kendall's tau-a (as rsatoolbox's
+        ``compare(..., method="tau-a")``: ties count as neither concordant nor
+        discordant, and the denominator is every pair).
 
     Returns
     -------
@@ -185,9 +195,9 @@ def compare(a, b, method="pearson"):
     """
     method = _validate.choice(method, "method", _validate.METHODS)
     a, b = _validate.vectors(a, b)
-    if method == "spearman":
+    if method in _validate.RANK_METHODS:
         _memory.require(
-            _rank_bytes(a.size, max(a.itemsize, b.itemsize), in_place=False),
+            _rank_bytes(a.size, max(a.itemsize, b.itemsize), in_place=False, method=method),
             f"ranking two vectors of {a.size:,} values",
             "use method='pearson', which needs no extra memory",
         )
@@ -216,7 +226,8 @@ def rsa(X, Y, method="pearson", metric="cosine"):
     X : array_like, shape (n_items, n_features_x)
     Y : array_like, shape (n_items, n_features_y)
         The same items in the same order; the numbers of features may differ.
-    method : {"pearson", "spearman"}
+    method : {"pearson", "spearman", "kendall", "tau-a"}
+        As for :func:`compare`.
     metric : {"cosine", "correlation", "euclidean", "sqeuclidean"}
         How items are compared within each space.  Cosine and correlation
         compare similarities, the Euclidean metrics distances; Pearson and
@@ -242,8 +253,8 @@ def rsa(X, Y, method="pearson", metric="cosine"):
     _validate.same_items(X, Y)
     n = X.shape[0]
     pairs_bytes = _pairs_bytes(X, metric) + _pairs_bytes(Y, metric)
-    if method == "spearman":
-        pairs_bytes += _rank_bytes(n * (n - 1) // 2, max(X.itemsize, Y.itemsize), in_place=True)
+    if method in _validate.RANK_METHODS:
+        pairs_bytes += _rank_bytes(n * (n - 1) // 2, max(X.itemsize, Y.itemsize), in_place=True, method=method)
     gram_applies = method == "pearson" and metric in _validate.SIMILARITY_METRICS
     if gram_applies and (_prefer_gram(n, X.shape[1], Y.shape[1]) or not _memory.fits(pairs_bytes)):
         count, sum_x, sum_y, sum_xx, sum_yy, sum_xy = _gram.pair_moments(X, Y, metric == "correlation")
@@ -259,14 +270,19 @@ def rsa(X, Y, method="pearson", metric="cosine"):
         "method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits"
         f" (about {_gram.memory_bytes(X.shape[1], Y.shape[1]) / 2**20:.0f} MiB)",
     )
-    if metric in _validate.SIMILARITY_METRICS:
-        a, b = _similarities(X, metric), _similarities(Y, metric)
-    else:
-        a, b = _squared_distances(X), _squared_distances(Y)
-        if metric == "euclidean":
-            np.sqrt(a, out=a)
-            np.sqrt(b, out=b)
+    a, b = _condensed(X, metric), _condensed(Y, metric)
     return _correlate(a, b, method, names=("the similarities of X", "the similarities of Y"), own=True)
+
+
+def _condensed(X, metric):
+    """What rsa correlates for checked rows: similarities for cosine and
+    correlation, distances for the Euclidean metrics."""
+    if metric in _validate.SIMILARITY_METRICS:
+        return _similarities(X, metric)
+    out = _squared_distances(X)
+    if metric == "euclidean":
+        np.sqrt(out, out=out)
+    return out
 
 
 SPLITS = ("even-odd", "halves", "random")

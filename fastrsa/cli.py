@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from . import api
+from . import api, stats
 from .embeddings import EmbeddingFileError, align, load_embeddings, sample_embeddings
 
 SENTENCE = "The quick brown fox jumps over the lazy dog"
@@ -44,6 +44,13 @@ def _parser():
     compare.add_argument("--key-a", help="which space of an .npz A holds")
     compare.add_argument("--key-b", help="which space of an .npz B holds")
     compare.add_argument("--limit", type=_positive, metavar="K", help="read only the first K words of each file")
+    compare.add_argument(
+        "--permutations", type=_positive, metavar="N", help="Mantel test with N permutations: adds pvalue"
+    )
+    compare.add_argument(
+        "--bootstrap", type=_positive, metavar="B", help="B resamples of the words: adds a 95%% ci_low, ci_high"
+    )
+    compare.add_argument("--seed", type=int, help="seed of the permutations and resamples (repeatable results)")
     compare.add_argument("--plot", metavar="PNG", help="write the two similarity matrices and the scatter here")
     compare.add_argument("--json", action="store_true", help="print one JSON object")
     compare.add_argument("--progress", action="store_true", help="progress bar while loading, even off a terminal")
@@ -104,9 +111,21 @@ def _compare(args):
         raise DataError(f"{args.a} and {args.b} share only {n} of the words asked for; RSA needs at least 3{hint}")
     score = api.rsa(aligned.x, aligned.y, method=args.method, metric=args.metric)
     summary = api.similarity_summary(aligned.x, aligned.y, metric=args.metric)
+    inference = {}
+    if args.permutations:
+        test = stats.permutation_test(
+            aligned.x, aligned.y, method=args.method, metric=args.metric, permutations=args.permutations, seed=args.seed
+        )
+        inference.update(pvalue=test.pvalue, permutations=test.permutations)
+    if args.bootstrap:
+        interval = stats.bootstrap_ci(
+            aligned.x, aligned.y, method=args.method, metric=args.metric, n_boot=args.bootstrap, seed=args.seed
+        )
+        inference.update(ci_low=interval.low, ci_high=interval.high, confidence=interval.confidence)
     seconds = time.perf_counter() - start
     result = {
         "score": score,
+        **inference,
         "method": args.method,
         "metric": args.metric,
         "n_items": n,
@@ -122,6 +141,11 @@ def _compare(args):
         print(json.dumps(result))
         return
     print(f"{args.method} RSA ({args.metric} similarities): {score:.4f}")
+    if args.permutations:
+        print(f"p-value (Mantel test, {args.permutations:,} permutations, two-sided): {inference['pvalue']:.4g}")
+    if args.bootstrap:
+        low, high = inference["ci_low"], inference["ci_high"]
+        print(f"95% interval ({args.bootstrap:,} bootstrap resamples): [{low:.4f}, {high:.4f}]")
     print(f"items: {n:,}   pairs: {result['n_pairs']:,}")
     print(f"missing in A: {_show_words(aligned.missing_a)}")
     print(f"missing in B: {_show_words(aligned.missing_b)}")

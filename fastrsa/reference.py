@@ -36,8 +36,20 @@ def rdm(X, metric="cosine"):
     return squared if metric == "sqeuclidean" else np.sqrt(squared)
 
 
+def _pair_signs(v):
+    """sign(v_k - v_l) for every pair k < l of a short vector."""
+    k, l = np.triu_indices(v.size, k=1)
+    return np.sign(v[k] - v[l])
+
+
 def compare(a, b, method="pearson"):
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if method in ("kendall", "tau-a"):
+        # Concordant minus discordant pairs, by definition: O(M^2), short vectors only.
+        sa, sb = _pair_signs(a), _pair_signs(b)
+        if method == "tau-a":
+            return float((sa * sb).sum() / sa.size)
+        return float((sa * sb).sum() / np.sqrt(np.abs(sa).sum() * np.abs(sb).sum()))
     if method == "spearman":
         a, b = rankdata(a), rankdata(b)
     return float(np.corrcoef(a, b)[0, 1])
@@ -54,3 +66,38 @@ def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None
         return rsa(X[:, 0::2], X[:, 1::2], method, metric)
     order = np.arange(d) if split == "halves" else np.random.default_rng(seed).permutation(d)
     return rsa(X[:, order[: d // 2]], X[:, order[d // 2 :]], method, metric)
+
+
+def permuted(b, permutation):
+    """The condensed vector of b's items relabelled: pair (i, j) takes the
+    value of pair (p[i], p[j])."""
+    from scipy.spatial.distance import squareform
+
+    square = squareform(np.asarray(b, dtype=np.float64), checks=False)
+    return squareform(square[np.ix_(permutation, permutation)], checks=False)
+
+
+def mantel(a, b, method, permutations, alternative="two-sided"):
+    """The Mantel test with the given permutations (rows), as
+    ``skbio.stats.distance.mantel``: returns (statistic, pvalue, null)."""
+    statistic = compare(a, b, method)
+    null = np.array([compare(a, permuted(b, p), method) for p in permutations])
+    if alternative == "greater":
+        extreme = null >= statistic - 1e-12
+    elif alternative == "less":
+        extreme = null <= statistic + 1e-12
+    else:
+        extreme = np.abs(null) >= abs(statistic) - 1e-12
+    return statistic, (extreme.sum() + 1) / (len(null) + 1), null
+
+
+def bootstrap(X, Y, samples, method="pearson", metric="cosine"):
+    """rsa over each resample of items (rows of ``samples``), leaving out the
+    pairs of an item with its own copy."""
+    X, Y = np.asarray(X), np.asarray(Y)
+    statistics = []
+    for s in samples:
+        i, j = np.triu_indices(len(s), k=1)
+        keep = s[i] != s[j]
+        statistics.append(compare(rdm(X[s], metric)[keep], rdm(Y[s], metric)[keep], method))
+    return np.array(statistics)

@@ -73,6 +73,29 @@ def test_compare_text_output_and_plot(two_files, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_compare_adds_a_pvalue_and_an_interval(two_files):
+    a, b = two_files
+    options = ("--top", "60", "--method", "spearman", "--permutations", "199", "--bootstrap", "100", "--seed", "3")
+    done = run("compare", a, b, *options, "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    static, contextual = fastrsa.sample_embeddings("static"), fastrsa.sample_embeddings("contextual")
+    with open(a, encoding="utf-8") as file:
+        words = [line.split(" ", 1)[0] for line in file][:60]
+    aligned = fastrsa.align(static, contextual, words)
+    expected_p = fastrsa.permutation_test(aligned.x, aligned.y, "spearman", permutations=199, seed=3).pvalue
+    interval = fastrsa.bootstrap_ci(aligned.x, aligned.y, "spearman", n_boot=100, seed=3)
+    assert result["pvalue"] == expected_p and result["permutations"] == 199
+    assert result["ci_low"] == pytest.approx(interval.low, abs=1e-5)
+    assert result["ci_high"] == pytest.approx(interval.high, abs=1e-5)
+    assert result["ci_low"] < result["score"] < result["ci_high"]
+    text = run("compare", a, b, *options)
+    assert "p-value (Mantel test, 199 permutations, two-sided): 0.005" in text.stdout
+    assert "95% interval (100 bootstrap resamples): [" in text.stdout
+    refused = run("compare", a, b, "--method", "kendall", "--permutations", "10")
+    assert refused.returncode == 1 and "method='kendall' is not supported" in refused.stderr
+
+
 def test_split_half_json(tmp_path):
     done = run("split-half", SAMPLE_PATH, "--key", "static", "--limit", "2000", "--json")
     assert done.returncode == 0, done.stderr
@@ -111,7 +134,8 @@ def test_too_few_shared_words_suggest_case_folding(two_files):
 
 def test_usage_errors_exit_2():
     assert run("compare", "only-one-file").returncode == 2
-    assert run("compare", "a", "b", "--method", "kendall").returncode == 2
+    assert run("compare", "a", "b", "--method", "kendal").returncode == 2
+    assert run("compare", "a", "b", "--permutations", "0").returncode == 2
     assert run().returncode == 2
 
 

@@ -1,0 +1,405 @@
+"""Inference for RSA: the Mantel permutation test and bootstrap intervals.
+
+Both resample items, never pairs: a permutation relabels the items of Y (its
+RSM's rows and columns together), a bootstrap resample draws items with
+replacement.  The random draws come from NumPy's ``default_rng(seed)`` in
+batches whose stream does not depend on the batch size, and each draw's
+statistic is computed by one thread in a fixed order, so one seed gives the
+same p-value, null and interval bit for bit whatever the thread count.
+docs/statistics.md explains each test and its assumptions.
+"""
+
+import operator
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from scipy.spatial.distance import squareform
+
+from . import _gram, _memory, _validate, api
+from ._kernels.rank import PARTS, average_ranks_into, rank_scratch
+from ._kernels.resample import (
+    bootstrap_pearson,
+    bootstrap_spearman,
+    permuted_cross_products,
+    permuted_cross_products_square,
+)
+
+ALTERNATIVES = ("two-sided", "greater", "less")
+RESAMPLE_METHODS = ("pearson", "spearman")
+# A null statistic within this distance of the observed one counts as "at
+# least as extreme": the same value summed in another order may differ in
+# the last bits (scipy.stats.permutation_test does the same).
+TIE_TOLERANCE = 1e-12
+# Up to this size Y's permuted matrix is kept square (n^2 float64), whose
+# rows make the permutations' gathers two to three times faster; past it,
+# condensed (n^2/2).
+SQUARE_BYTES = 1 << 28
+_DRAWS_PER_BATCH = 1 << 20  # items drawn per batch: bounds the batch's memory
+# A pair's gather from the condensed vector costs about this many BLAS
+# multiply-adds; it decides between the two Pearson permutation paths.
+_GATHER_COST = 16
+
+
+@dataclass(frozen=True)
+class PermutationResult:
+    """The result of :func:`permutation_test` and :func:`mantel`.
+
+    ``statistic`` is the observed correlation (equal to ``rsa``/``compare``);
+    ``pvalue`` is (k + 1) / (permutations + 1), with k the permutations at
+    least as extreme; ``null`` holds the permuted statistics when asked for.
+    """
+
+    statistic: float
+    pvalue: float
+    permutations: int
+    alternative: str
+    method: str
+    null: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """The result of :func:`bootstrap_ci`: the observed ``statistic``, the
+    percentile interval [``low``, ``high``] at ``confidence``, and the
+    resampled statistics in ``distribution``."""
+
+    statistic: float
+    low: float
+    high: float
+    confidence: float
+    method: str
+    distribution: np.ndarray
+
+
+def _positive_int(value, name):
+    try:
+        number = operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or isinstance(value, bool) or number < 1:
+        raise ValueError(f"{name}={value!r} is not allowed; use a positive integer")
+    return number
+
+
+def _confidence(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not 0 < value < 1:
+        raise ValueError(f"confidence={value!r} is not allowed; use a number strictly between 0 and 1, like 0.95")
+    return float(value)
+
+
+def _items_of(size):
+    """n for a condensed vector of n(n - 1)/2 values."""
+    n = int(round((1 + np.sqrt(1 + 8 * size)) / 2))
+    if n * (n - 1) // 2 != size:
+        raise ValueError(
+            f"a and b have {size} values, which is not n(n - 1)/2 for any n: the Mantel test needs "
+            f"condensed vectors of all pairs of n items, in pdist order (as rsm/rdm return)"
+        )
+    return n
+
+
+def _ranked(values):
+    ranks = np.empty(values.size)
+    average_ranks_into(values, ranks, *rank_scratch(values.size, values.dtype), PARTS)
+    return ranks
+
+
+def _centred(values, method):
+    """float64 values (or ranks, for Spearman) less their mean, a new array."""
+    if method == "spearman":
+        values = _ranked(values)
+    else:
+        values = values.astype(np.float64)
+    values -= values.mean()
+    return values
+
+
+def _batches(n, count, draw):
+    """``count`` draws of n items each, ``draw(size)`` returning ``size`` rows."""
+    batch = max(1, _DRAWS_PER_BATCH // n)
+    for start in range(0, count, batch):
+        yield draw(min(batch, count - start))
+
+
+def _permutations(n, count, rng):
+    return _batches(n, count, lambda size: rng.permuted(np.tile(np.arange(n, dtype=np.int32), (size, 1)), axis=1))
+
+
+def _pvalue(null, observed, alternative):
+    if alternative == "greater":
+        extreme = null >= observed - TIE_TOLERANCE
+    elif alternative == "less":
+        extreme = null <= observed + TIE_TOLERANCE
+    else:
+        extreme = np.abs(null) >= abs(observed) - TIE_TOLERANCE
+    return (np.count_nonzero(extreme) + 1) / (null.size + 1)
+
+
+def _condensed_null(a, b, method, permutations, rng):
+    """The observed statistic and the null, permuting the items of b."""
+    a, b = _centred(a, method), _centred(b, method)
+    norm = np.sqrt((a @ a) * (b @ b))
+    n = _items_of(a.size)
+    kernel = permuted_cross_products
+    if n * n * 8 <= SQUARE_BYTES and _memory.fits(n * n * 8):
+        kernel, b = permuted_cross_products_square, squareform(b, checks=False)
+    observed = np.empty(1)
+    kernel(a, b, np.arange(n, dtype=np.int32)[None], observed)
+    null = np.empty(permutations)
+    done = 0
+    for batch in _permutations(n, permutations, rng):
+        kernel(a, b, batch, null[done : done + len(batch)])
+        done += len(batch)
+    return observed[0] / norm, null / norm
+
+
+def _gram_pearson(X, Y, centre):
+    count, sum_x, sum_y, sum_xx, sum_yy, sum_xy = _gram.pair_moments(X, Y, centre)
+    ss_x = sum_xx - sum_x * sum_x / count
+    ss_y = sum_yy - sum_y * sum_y / count
+    return (sum_xy - sum_x * sum_y / count) / np.sqrt(ss_x * ss_y)
+
+
+def _gram_null(X, Y, centre, permutations, rng):
+    """The observed statistic and the null by the Gram identity, O(N D1 D2)
+    per permutation and no pairs in memory."""
+    null = np.empty(permutations)
+    done = 0
+    for batch in _permutations(X.shape[0], permutations, rng):
+        for p in batch:
+            null[done] = _gram_pearson(X, Y[p], centre)
+            done += 1
+    return _gram_pearson(X, Y, centre), null
+
+
+def _result(statistic, observed, null, alternative, method, keep_null):
+    return PermutationResult(
+        statistic=statistic,
+        pvalue=float(_pvalue(null, observed, alternative)),
+        permutations=null.size,
+        alternative=alternative,
+        method=method,
+        null=null if keep_null else None,
+    )
+
+
+def _check_resampling(method, count, count_name):
+    method = _validate.choice(method, "method", RESAMPLE_METHODS)
+    return method, _positive_int(count, count_name)
+
+
+def _require_pairs(n, count, what):
+    """Two float64 condensed vectors, rank scratch, and a batch of draws."""
+    pairs = n * (n - 1) // 2
+    needed = pairs * (2 * 8 + 12) + min(count, max(1, _DRAWS_PER_BATCH // n)) * n * 8
+    _memory.require(needed, what, "use fewer items")
+
+
+def mantel(a, b, method="pearson", permutations=9999, alternative="two-sided", seed=None, keep_null=False):
+    """Mantel test of two condensed similarity (or dissimilarity) vectors.
+
+    Permutes the items behind ``b`` (rows and columns of its square matrix
+    together) and correlates again, as ``skbio.stats.distance.mantel``.
+
+    Parameters
+    ----------
+    a, b : array_like, shape (n * (n - 1) // 2,)
+        All pairs of the same n >= 3 items in ``pdist`` order: ``rsm``/``rdm``
+        output, or a model RDM you built.
+    method : {"pearson", "spearman"}
+    permutations : int
+        How many permutations; positive.
+    alternative : {"two-sided", "greater", "less"}
+        Two-sided counts permuted statistics at least as large in magnitude.
+    seed : int or numpy.random.Generator, optional
+        The same seed gives the same p-value and null, bit for bit.
+    keep_null : bool
+        Keep the permuted statistics in ``result.null``.
+
+    Returns
+    -------
+    PermutationResult
+        ``pvalue`` = (k + 1) / (permutations + 1).
+
+    Examples
+    --------
+    >>> import numpy as np, fastrsa
+    >>> X = np.random.default_rng(0).standard_normal((30, 5))
+    >>> result = fastrsa.mantel(fastrsa.rdm(X), fastrsa.rdm(X + 0.1), permutations=999, seed=1)
+    >>> round(result.statistic, 4), result.pvalue
+    (0.9875, 0.001)
+    """
+    method, permutations = _check_resampling(method, permutations, "permutations")
+    alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
+    a, b = _validate.vectors(a, b)
+    n = _items_of(a.size)
+    if n < 3:
+        raise ValueError(f"a and b cover {n} items; the Mantel test needs at least 3")
+    _require_pairs(n, permutations, f"mantel over {n:,} items")
+    statistic = api.compare(a, b, method)
+    observed, null = _condensed_null(a, b, method, permutations, np.random.default_rng(seed))
+    return _result(statistic, observed, null, alternative, method, keep_null)
+
+
+def permutation_test(
+    X, Y, method="pearson", metric="cosine", permutations=9999, alternative="two-sided", seed=None, keep_null=False
+):
+    """Mantel permutation test of ``rsa(X, Y)``: permute the items of Y.
+
+    For Pearson with cosine or correlation, each permutation costs either a
+    pass over the pairs or, where cheaper (many items, few features), the
+    Gram identity's O(N D1 D2); Spearman ranks once, then permutes ranks.
+
+    Parameters
+    ----------
+    X, Y, method, metric
+        As for :func:`fastrsa.rsa`; ``method`` is "pearson" or "spearman".
+    permutations, alternative, seed, keep_null
+        As for :func:`mantel`.
+
+    Returns
+    -------
+    PermutationResult
+        ``statistic`` equals ``rsa(X, Y, method, metric)``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastrsa
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((40, 10))
+    >>> Y = X @ rng.standard_normal((10, 20))
+    >>> result = fastrsa.permutation_test(X, Y, permutations=999, seed=1)
+    >>> result.pvalue
+    0.001
+    """
+    method, permutations = _check_resampling(method, permutations, "permutations")
+    alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
+    metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
+    X = _validate.items(X, "X", metric)
+    Y = _validate.items(Y, "Y", metric)
+    _validate.same_items(X, Y)
+    statistic = api.rsa(X, Y, method, metric)
+    n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
+    rng = np.random.default_rng(seed)
+    if method == "pearson" and metric in _validate.SIMILARITY_METRICS:
+        if _gram.flops(n, d1, d2) < _GATHER_COST * n * (n - 1) // 2:
+            observed, null = _gram_null(X, Y, metric == "correlation", permutations, rng)
+            return _result(statistic, observed, null, alternative, method, keep_null)
+    _require_pairs(n, permutations, f"permutation_test over {n:,} items")
+    a, b = api._condensed(X, metric), api._condensed(Y, metric)
+    observed, null = _condensed_null(a, b, method, permutations, rng)
+    return _result(statistic, observed, null, alternative, method, keep_null)
+
+
+def _resample_counts(n, count, rng):
+    """How often each item is drawn, ``count`` resamples of n draws each."""
+
+    def draw(size):
+        rows = rng.integers(0, n, size=(size, n))
+        flat = rows + n * np.arange(size)[:, None]
+        return np.bincount(flat.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
+
+    return _batches(n, count, draw)
+
+
+def _bootstrap(a, b, orders, counts):
+    """One statistic per row of ``counts``; NaN where a resample's pairs do
+    not vary (too few distinct items drawn).  ``orders`` is None for
+    Pearson (a, b centred), or the sort orders of a and b for Spearman."""
+    out = np.empty(len(counts))
+    workers = min(numba.get_num_threads(), len(counts))
+    if orders is None:
+        bootstrap_pearson(a, b, counts, np.empty((workers, a.size)), out)
+    else:
+        order_a, order_b = orders
+        scratch = np.empty((workers, 3, a.size))
+        bootstrap_spearman(a[order_a], order_a, b[order_b], order_b, counts, scratch, out)
+    return out
+
+
+_REDRAWS = 100
+
+
+def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidence=0.95, seed=None):
+    """Percentile bootstrap interval of ``rsa(X, Y)``, resampling items.
+
+    Each resample draws n items with replacement (the same draws for X and
+    Y).  A pair of two different items counts as often as it occurs; the
+    pairs of an item with its own copy are left out, as in rsatoolbox's
+    bootstrap over patterns.  Ranks (Spearman) are recomputed for every
+    resample from one sort of each vector.  A resample with fewer than two
+    varying pairs is drawn again.
+
+    Parameters
+    ----------
+    X, Y, method, metric
+        As for :func:`fastrsa.rsa`; ``method`` is "pearson" or "spearman".
+    n_boot : int
+        How many resamples; positive.
+    confidence : float
+        Between 0 and 1: the interval runs from the (1 - confidence)/2 to the
+        (1 + confidence)/2 quantile of the resampled statistics.
+    seed : int or numpy.random.Generator, optional
+        The same seed gives the same interval, bit for bit.
+
+    Returns
+    -------
+    BootstrapResult
+
+    Examples
+    --------
+    >>> import numpy as np, fastrsa
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((60, 10))
+    >>> Y = X + rng.standard_normal((60, 10))
+    >>> result = fastrsa.bootstrap_ci(X, Y, n_boot=500, seed=1)
+    >>> bool(result.low < result.statistic < result.high)
+    True
+    """
+    method, n_boot = _check_resampling(method, n_boot, "n_boot")
+    confidence = _confidence(confidence)
+    metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
+    X = _validate.items(X, "X", metric)
+    Y = _validate.items(Y, "Y", metric)
+    _validate.same_items(X, Y)
+    n = X.shape[0]
+    pairs = n * (n - 1) // 2
+    # Per thread: the pair weights, and for Spearman two rank vectors.
+    per_thread = pairs * 8 * (3 if method == "spearman" else 1)
+    _require_pairs(n, n_boot, f"bootstrap_ci over {n:,} items")
+    _memory.require(
+        per_thread * numba.get_num_threads() + pairs * 8 * 4, f"bootstrap_ci over {n:,} items", "use fewer items or threads"
+    )
+    statistic = api.rsa(X, Y, method, metric)
+    a, b = api._condensed(X, metric).astype(np.float64), api._condensed(Y, metric).astype(np.float64)
+    if method == "pearson":  # centred for accuracy
+        a -= a.mean()
+        b -= b.mean()
+        orders = None
+    else:  # sorted once, uncentred: the order and ties rsa ranks
+        orders = np.argsort(a, kind="stable"), np.argsort(b, kind="stable")
+    rng = np.random.default_rng(seed)
+    resamples = _resample_counts(n, n_boot, rng)
+    distribution = np.concatenate([_bootstrap(a, b, orders, counts) for counts in resamples])
+    for attempt in range(_REDRAWS + 1):
+        degenerate = np.flatnonzero(np.isnan(distribution))
+        if degenerate.size == 0:
+            break
+        if attempt == _REDRAWS:
+            raise ValueError(
+                f"X and Y have {n} items: too few for a bootstrap, whose resamples keep drawing fewer than "
+                f"two varying pairs; use more items"
+            )
+        for counts in _resample_counts(n, degenerate.size, rng):
+            distribution[degenerate[: len(counts)]] = _bootstrap(a, b, orders, counts)
+            degenerate = degenerate[len(counts) :]
+    low, high = np.quantile(distribution, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return BootstrapResult(
+        statistic=statistic,
+        low=float(low),
+        high=float(high),
+        confidence=confidence,
+        method=method,
+        distribution=distribution,
+    )

@@ -1,0 +1,235 @@
+"""Kendall's tau, the Mantel permutation test and bootstrap intervals, each
+against fastrsa.reference given the same permutations or resamples."""
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import kendalltau, kstest
+
+import fastrsa
+from fastrsa import reference, stats
+from fastrsa._kernels import kendall
+
+from .helpers import DTYPES, correlated_spaces
+
+# Kendall's tau -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+# Sizes around the merge sort's runs (RUN = 32) and their merges.
+@pytest.mark.parametrize("size", [2, 3, kendall.RUN - 1, kendall.RUN, kendall.RUN + 1, 2 * kendall.RUN + 1, 700])
+@pytest.mark.parametrize("ties", [False, True])
+def test_kendall_and_tau_a_match_reference_and_scipy(rng, dtype, size, ties):
+    a = rng.standard_normal(size)
+    b = a + rng.standard_normal(size)
+    if ties:  # a few distinct values: big ties in a, b and jointly
+        a, b = np.round(a), np.round(b * 2)
+    a, b = a.astype(dtype), b.astype(dtype)
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        a[0], b[0] = a.max() + 1, b.max() + 1
+    tau_b = fastrsa.compare(a, b, "kendall")
+    assert tau_b == pytest.approx(reference.compare(a, b, "kendall"), abs=1e-12)
+    assert tau_b == pytest.approx(kendalltau(a, b).statistic, abs=1e-12)
+    assert fastrsa.compare(a, b, "tau-a") == pytest.approx(reference.compare(a, b, "tau-a"), abs=1e-12)
+
+
+def test_kendall_over_many_values_matches_scipy(rng):
+    # Past the rank kernel's coarse buckets and many merge levels.
+    a = rng.standard_normal(200_000)
+    b = np.round(a + rng.standard_normal(a.size), 2)  # ties in b only
+    assert fastrsa.compare(a, b, "kendall") == pytest.approx(kendalltau(a, b).statistic, abs=1e-12)
+
+
+def test_tau_a_counts_ties_as_neither_concordant_nor_discordant():
+    # Pairs: (0,1) concordant, (0,2) tied in a, (1,2) discordant: (1 - 1) / 3.
+    assert fastrsa.compare([1, 2, 1], [1, 3, 4], "tau-a") == 0.0
+    assert fastrsa.compare([1, 2, 3], [1, 2, 3], "tau-a") == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 3)), min_size=2, max_size=60))
+def test_kendall_property_matches_reference(values):
+    a, b = np.array(values, dtype=np.float64).T
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return
+    for method in ("kendall", "tau-a"):
+        assert fastrsa.compare(a, b, method) == pytest.approx(reference.compare(a, b, method), abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ["kendall", "tau-a"])
+def test_rsa_accepts_kendall(rng, method):
+    X, Y = correlated_spaces(rng, 40, 5, 7)
+    assert fastrsa.rsa(X, Y, method) == pytest.approx(reference.rsa(X, Y, method), abs=1e-12)
+
+
+# The Mantel test -----------------------------------------------------------
+
+
+def _permutations(n, count, seed):
+    return np.concatenate(list(stats._permutations(n, count, np.random.default_rng(seed))))
+
+
+def test_permutations_are_numpys_permutations_in_order():
+    expected = [np.random.default_rng(3).permutation(9) for _ in range(1)]
+    rng = np.random.default_rng(3)
+    assert np.array_equal(_permutations(9, 5, 3), [rng.permutation(9) for _ in range(5)])
+    assert np.array_equal(_permutations(9, 1, 3)[0], expected[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("method", ["pearson", "spearman"])
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_mantel_matches_reference(rng, dtype, method, alternative):
+    X, Y = correlated_spaces(rng, 12, 4, 6, dtype=dtype, noise=3.0)
+    a, b = fastrsa.rdm(X), fastrsa.rdm(Y)
+    got = fastrsa.mantel(a, b, method, permutations=199, alternative=alternative, seed=7, keep_null=True)
+    statistic, pvalue, null = reference.mantel(a, b, method, _permutations(12, 199, 7), alternative)
+    assert got.statistic == fastrsa.compare(a, b, method)
+    assert got.statistic == pytest.approx(statistic, abs=1e-6 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(got.null, null, rtol=0, atol=1e-12)
+    assert got.pvalue == pvalue
+    assert (got.permutations, got.alternative, got.method) == (199, alternative, method)
+
+
+@pytest.mark.parametrize("method", ["pearson", "spearman"])
+@pytest.mark.parametrize("metric", ["cosine", "correlation", "euclidean"])
+def test_permutation_test_matches_mantel_on_its_vectors(rng, method, metric):
+    X, Y = correlated_spaces(rng, 15, 5, 8, noise=2.0)
+    got = fastrsa.permutation_test(X, Y, method, metric, permutations=99, seed=3, keep_null=True)
+    assert got.statistic == fastrsa.rsa(X, Y, method, metric)  # exactly
+    a, b = reference.rdm(X, metric), reference.rdm(Y, metric)
+    _, pvalue, null = reference.mantel(a, b, method, _permutations(15, 99, 3))
+    np.testing.assert_allclose(got.null, null, rtol=0, atol=1e-12)
+    assert got.pvalue == pvalue
+
+
+@pytest.mark.parametrize("metric", ["cosine", "correlation"])
+def test_gram_and_pair_paths_give_the_same_null(rng, monkeypatch, metric):
+    X, Y = correlated_spaces(rng, 30, 3, 4, noise=2.0)
+    by_pairs = fastrsa.permutation_test(X, Y, metric=metric, permutations=50, seed=5, keep_null=True)
+    monkeypatch.setattr(stats, "_GATHER_COST", 1e9)  # the Gram identity is now always cheaper
+    by_gram = fastrsa.permutation_test(X, Y, metric=metric, permutations=50, seed=5, keep_null=True)
+    np.testing.assert_allclose(by_gram.null, by_pairs.null, rtol=0, atol=1e-12)
+    assert by_gram.pvalue == by_pairs.pvalue and by_gram.statistic == by_pairs.statistic
+
+
+def test_strongly_related_spaces_get_the_smallest_pvalue(rng):
+    X, Y = correlated_spaces(rng, 60, 20, 30, noise=0.1)
+    for method in ("pearson", "spearman"):
+        assert fastrsa.permutation_test(X, Y, method, permutations=499, seed=0).pvalue == 1 / 500
+
+
+def test_pvalues_are_uniform_on_independent_data():
+    rng = np.random.default_rng(11)
+    pvalues = []
+    for seed in range(300):
+        X, Y = rng.standard_normal((8, 3)), rng.standard_normal((8, 4))
+        pvalues.append(fastrsa.permutation_test(X, Y, permutations=99, seed=seed).pvalue)
+    # A biased test (p = k/n, or one tail for two) fails this by far.
+    assert kstest(pvalues, "uniform").pvalue > 0.01
+    assert 0.4 < np.mean(pvalues) < 0.6
+
+
+def test_keep_null_false_keeps_none_and_same_seed_repeats(rng):
+    X, Y = correlated_spaces(rng, 20, 4, 4)
+    first = fastrsa.permutation_test(X, Y, "spearman", permutations=99, seed=9)
+    assert first.null is None
+    again = fastrsa.permutation_test(X, Y, "spearman", permutations=99, seed=9)
+    assert first == again
+
+
+# The bootstrap --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("method", ["pearson", "spearman"])
+def test_bootstrap_matches_reference_resamples(rng, dtype, method):
+    X, Y = correlated_spaces(rng, 14, 5, 6, dtype=dtype, noise=1.5)
+    got = fastrsa.bootstrap_ci(X, Y, method, n_boot=60, confidence=0.9, seed=4)
+    samples = np.random.default_rng(4).integers(0, 14, size=(60, 14))
+    expected = reference.bootstrap(X.astype(np.float64), Y.astype(np.float64), samples, method)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12  # float32 similarities, float64 reference
+    np.testing.assert_allclose(got.distribution, expected, rtol=0, atol=tolerance)
+    assert got.statistic == fastrsa.rsa(X, Y, method)
+    assert (got.low, got.high) == tuple(np.quantile(got.distribution, [0.05, 0.95]))
+    assert got.confidence == 0.9 and got.method == method
+
+
+def test_bootstrap_redraws_resamples_whose_pairs_do_not_vary():
+    X = np.array([[1.0, 0], [0, 1], [1, 1], [1, -1]])
+    Y = X + [[0.1, 0], [0, 0.2], [0.3, 0], [0, 0]]
+    result = fastrsa.bootstrap_ci(X, Y, "spearman", n_boot=200, seed=0)
+    assert np.isfinite(result.distribution).all() and result.distribution.size == 200
+
+
+@pytest.mark.parametrize("call", ["permutation", "bootstrap"])
+def test_results_do_not_depend_on_the_thread_count(rng, call):
+    X, Y = correlated_spaces(rng, 25, 4, 6, noise=1.0)
+
+    def run():
+        if call == "permutation":
+            return fastrsa.permutation_test(X, Y, "spearman", permutations=200, seed=1, keep_null=True).null
+        return fastrsa.bootstrap_ci(X, Y, "spearman", n_boot=200, seed=1).distribution
+
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        serial = run()
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        parallel = run()
+    finally:
+        numba.set_num_threads(before)
+    assert np.array_equal(serial, parallel)
+
+
+# Input checks ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, True, "99", None])
+def test_counts_must_be_positive_integers(rng, bad):
+    X, Y = correlated_spaces(rng, 10, 3, 3)
+    with pytest.raises(ValueError, match="permutations=.*positive integer"):
+        fastrsa.permutation_test(X, Y, permutations=bad)
+    with pytest.raises(ValueError, match="n_boot=.*positive integer"):
+        fastrsa.bootstrap_ci(X, Y, n_boot=bad)
+
+
+@pytest.mark.parametrize("bad", [0, 1, 1.5, -0.1, "0.95", True, np.nan])
+def test_confidence_must_lie_strictly_between_0_and_1(rng, bad):
+    X, Y = correlated_spaces(rng, 10, 3, 3)
+    with pytest.raises(ValueError, match="confidence=.*between 0 and 1"):
+        fastrsa.bootstrap_ci(X, Y, confidence=bad)
+
+
+def test_bad_choices_are_named(rng):
+    X, Y = correlated_spaces(rng, 10, 3, 3)
+    with pytest.raises(ValueError, match="alternative='both' is not supported"):
+        fastrsa.permutation_test(X, Y, alternative="both")
+    with pytest.raises(ValueError, match="method='kendall' is not supported; use one of 'pearson', 'spearman'"):
+        fastrsa.permutation_test(X, Y, method="kendall")
+    with pytest.raises(ValueError, match="not n\\(n - 1\\)/2"):
+        fastrsa.mantel(np.arange(5.0), np.arange(5.0))
+    with pytest.raises(ValueError, match="same number of rows"):
+        fastrsa.bootstrap_ci(X, Y[:-1])
+
+
+def test_inputs_are_not_modified(rng):
+    X, Y = correlated_spaces(rng, 12, 3, 4)
+    a, b = fastrsa.rsm(X), fastrsa.rsm(Y)
+    copies = [v.copy() for v in (X, Y, a, b)]
+    fastrsa.permutation_test(X, Y, "spearman", permutations=20, seed=0)
+    fastrsa.bootstrap_ci(X, Y, "spearman", n_boot=20, seed=0)
+    fastrsa.mantel(a, b, "spearman", permutations=20, seed=0)
+    for original, copy in zip((X, Y, a, b), copies):
+        assert np.array_equal(original, copy)
+
+
+def test_condensed_and_square_permutation_kernels_agree(rng, monkeypatch):
+    X, Y = correlated_spaces(rng, 23, 4, 5, noise=1.0)
+    square = fastrsa.permutation_test(X, Y, "spearman", permutations=40, seed=2, keep_null=True)
+    monkeypatch.setattr(stats, "SQUARE_BYTES", 0)  # never square: the condensed kernel
+    condensed = fastrsa.permutation_test(X, Y, "spearman", permutations=40, seed=2, keep_null=True)
+    np.testing.assert_allclose(condensed.null, square.null, rtol=0, atol=1e-12)
+    assert condensed.pvalue == square.pvalue
