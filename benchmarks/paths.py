@@ -5,10 +5,11 @@ the score, so that the report can check that every path agrees before timing.
 """
 
 import numpy as np
-from scipy.spatial.distance import pdist
-from scipy.stats import pearsonr, rankdata, spearmanr
+from scipy.spatial.distance import pdist, squareform
+from scipy.stats import kendalltau, pearsonr, rankdata, spearmanr
 
 import fastrsa
+import fastrsa.reference
 
 
 def _unit_rows(X, centre=False):
@@ -94,9 +95,71 @@ def scipy_spearman(a, b):
 COMPARE_PATHS = {"fastrsa": fastrsa_spearman, "SciPy": scipy_spearman}
 
 
+def fastrsa_kendall(a, b):
+    return fastrsa.compare(a, b, "kendall")
+
+
+def scipy_kendall(a, b):
+    return kendalltau(a, b).statistic
+
+
+KENDALL_PATHS = {"fastrsa": fastrsa_kendall, "SciPy": scipy_kendall}
+
+
+# The Mantel test.  Each path takes its inputs prepared (not timed) by
+# ``mantel_inputs`` and returns the p-value's numerator's statistic.
+
+
+def mantel_inputs(path, X, Y):
+    """What each path starts from: the spaces, condensed RDMs, or scikit-bio's
+    DistanceMatrix objects (the precomputed matrices its users hold)."""
+    if path == "fastrsa permutation_test":
+        return X, Y
+    a, b = fastrsa.rdm(X), fastrsa.rdm(Y)
+    if path == "scikit-bio":
+        from skbio import DistanceMatrix
+
+        return DistanceMatrix(squareform(a), validate=False), DistanceMatrix(squareform(b), validate=False)
+    return a, b
+
+
+def fastrsa_permutation_test(X, Y, method, permutations):
+    return fastrsa.permutation_test(X, Y, method, permutations=permutations, seed=0).statistic
+
+
+def fastrsa_mantel(a, b, method, permutations):
+    return fastrsa.mantel(a, b, method, permutations=permutations, seed=0).statistic
+
+
+def skbio_mantel(a, b, method, permutations):
+    from skbio.stats.distance import mantel
+
+    return mantel(a, b, method=method, permutations=permutations, seed=0)[0]
+
+
+MANTEL_PATHS = {
+    "fastrsa permutation_test": fastrsa_permutation_test,
+    "fastrsa mantel": fastrsa_mantel,
+    "scikit-bio": skbio_mantel,
+}
+
+
+def fastrsa_bootstrap(X, Y, method, n_boot):
+    return float(np.median(fastrsa.bootstrap_ci(X, Y, method, n_boot=n_boot, seed=0).distribution))
+
+
+def reference_bootstrap(X, Y, method, n_boot):
+    """A loop over resamples calling the NumPy reference: what users write."""
+    samples = np.random.default_rng(0).integers(0, X.shape[0], size=(n_boot, X.shape[0]))
+    return float(np.median(fastrsa.reference.bootstrap(X, Y, samples, method)))
+
+
+BOOTSTRAP_PATHS = {"fastrsa": fastrsa_bootstrap, "NumPy reference loop": reference_bootstrap}
+
+
 def installed(path_name):
     """Whether an optional peer's package can be imported."""
-    module = {"rsatoolbox": "rsatoolbox", "mne-rsa": "mne_rsa"}.get(path_name)
+    module = {"rsatoolbox": "rsatoolbox", "mne-rsa": "mne_rsa", "scikit-bio": "skbio"}.get(path_name)
     if module is None:
         return True
     try:

@@ -76,6 +76,22 @@ def _case(case, path, n, dtype):
             return value
 
         return many, (lambda: function(X, Y, options))
+    if kind == "kendall":
+        function = paths.KENDALL_PATHS[path]
+        rng = np.random.default_rng(0)
+        a = rng.standard_normal(n).astype(dtype)
+        b = (a + rng.standard_normal(n)).astype(dtype)
+        return (lambda: function(a, b)), (lambda: function(a[:1000], b[:1000]))
+    if kind in ("mantel", "bootstrap"):
+        method, count = options.split(":")
+        X, Y = correlated_spaces(n, dtype=dtype)
+        if kind == "mantel":
+            function = paths.MANTEL_PATHS[path]
+            full, small = paths.mantel_inputs(path, X, Y), paths.mantel_inputs(path, X[:50], Y[:50])
+        else:
+            function = paths.BOOTSTRAP_PATHS[path]
+            full, small = (X, Y), (X[:50], Y[:50])
+        return (lambda: function(*full, method, int(count))), (lambda: function(*small, method, 20))
     raise ValueError(f"unknown case {case!r}")
 
 

@@ -123,7 +123,10 @@ def _batches(n, count, draw):
 
 
 def _permutations(n, count, rng):
-    return _batches(n, count, lambda size: rng.permuted(np.tile(np.arange(n, dtype=np.int32), (size, 1)), axis=1))
+    """Rows of ``rng.permutation(n)``, one after another, as uint32: unsigned
+    indices spare the kernels Numba's negative-index check on every gather
+    (half their time for small n)."""
+    return _batches(n, count, lambda size: rng.permuted(np.tile(np.arange(n, dtype=np.uint32), (size, 1)), axis=1))
 
 
 def _pvalue(null, observed, alternative):
@@ -145,7 +148,7 @@ def _condensed_null(a, b, method, permutations, rng):
     if n * n * 8 <= SQUARE_BYTES and _memory.fits(n * n * 8):
         kernel, b = permuted_cross_products_square, squareform(b, checks=False)
     observed = np.empty(1)
-    kernel(a, b, np.arange(n, dtype=np.int32)[None], observed)
+    kernel(a, b, np.arange(n, dtype=np.uint32)[None], observed)
     null = np.empty(permutations)
     done = 0
     for batch in _permutations(n, permutations, rng):

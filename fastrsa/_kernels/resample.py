@@ -64,26 +64,30 @@ def permuted_cross_products_square(a, square_b, permutations, out):
     """As ``permuted_cross_products``, with b as its symmetric n x n matrix
     (n^2 float64 instead of n^2/2): row p(i) is contiguous, so the gathers
     stay in one cached row instead of jumping across the condensed vector,
-    and no index arithmetic is needed.  About three times faster."""
-    n = permutations.shape[1]
+    and no index arithmetic is needed.  About three times faster.
+
+    Every index is unsigned (uint32 permutations, uint64 counters): Numba
+    then skips its negative-index wraparound on each of the gathers."""
+    n = np.uint64(permutations.shape[1])
+    one, two, three, four = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)
     for k in prange(permutations.shape[0]):
         p = permutations[k]
         s0 = s1 = s2 = s3 = 0.0
-        position = 0
+        position = np.uint64(0)
         for i in range(n):
             row = square_b[p[i]]
-            j = i + 1
-            while j + 3 < n:
+            j = np.uint64(i + 1)
+            while j + three < n:
                 s0 += a[position] * row[p[j]]
-                s1 += a[position + 1] * row[p[j + 1]]
-                s2 += a[position + 2] * row[p[j + 2]]
-                s3 += a[position + 3] * row[p[j + 3]]
-                position += 4
-                j += 4
+                s1 += a[position + one] * row[p[j + one]]
+                s2 += a[position + two] * row[p[j + two]]
+                s3 += a[position + three] * row[p[j + three]]
+                position += four
+                j += four
             while j < n:
                 s0 += a[position] * row[p[j]]
-                position += 1
-                j += 1
+                position += one
+                j += one
         out[k] = (s0 + s1) + (s2 + s3)
 
 
