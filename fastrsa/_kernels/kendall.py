@@ -64,27 +64,30 @@ def _insertion_runs(values, start, stop):
 def _merge(source, target, start, middle, stop):
     """Merge the sorted source[start:middle] and source[middle:stop] into
     target; return the pairs (left > right) the merge puts in order.  The
-    loop has no data-dependent branch: random data would mispredict half."""
-    i, j, k = start, middle, start
-    inversions = 0
+    loop has no data-dependent branch (random data would mispredict half),
+    and unsigned indices spare Numba's negative-index checks."""
+    one = np.uint64(1)
+    i, j, k = np.uint64(start), np.uint64(middle), np.uint64(start)
+    middle, stop = np.uint64(middle), np.uint64(stop)
+    inversions = np.uint64(0)
     while i < middle and j < stop:
         left = source[i]
         right = source[j]
-        take_right = right < left
+        take_right = np.uint64(right < left)
         target[k] = right if take_right else left
-        inversions += (middle - i) if take_right else 0
+        inversions += (middle - i) * take_right
         j += take_right
-        i += not take_right
-        k += 1
+        i += one - take_right
+        k += one
     while i < middle:
         target[k] = source[i]
-        i += 1
-        k += 1
+        i += one
+        k += one
     while j < stop:
         target[k] = source[j]
-        j += 1
-        k += 1
-    return inversions
+        j += one
+        k += one
+    return np.int64(inversions)
 
 
 @parallel_kernel
