@@ -21,6 +21,7 @@ from ._kernels.rank import PARTS, average_ranks_into, rank_scratch
 from ._kernels.resample import (
     bootstrap_pearson,
     bootstrap_spearman,
+    pair_items,
     permuted_cross_products,
     permuted_cross_products_square,
 )
@@ -306,18 +307,29 @@ def _resample_counts(n, count, rng):
     return _batches(n, count, draw)
 
 
-def _bootstrap(a, b, orders, counts):
+def _spearman_layout(a, b):
+    """What the Spearman bootstrap reads, sorted once: each vector's values
+    in order with the two items of the pair at every position, and where a's
+    t-th pair sits in b's order.  Every resample then streams through these
+    in order, with one random access per pair."""
+    n = _items_of(a.size)
+    items = pair_items(n)
+    order_a, order_b = np.argsort(a, kind="stable"), np.argsort(b, kind="stable")
+    b_position = np.empty(a.size, np.uint32 if a.size < 2**32 else np.uint64)
+    b_position[order_b] = np.arange(a.size, dtype=b_position.dtype)
+    return a[order_a], items[order_a], b[order_b], items[order_b], b_position[order_a]
+
+
+def _bootstrap(a, b, layout, counts):
     """One statistic per row of ``counts``; NaN where a resample's pairs do
-    not vary (too few distinct items drawn).  ``orders`` is None for
-    Pearson (a, b centred), or the sort orders of a and b for Spearman."""
+    not vary (too few distinct items drawn).  ``layout`` is None for
+    Pearson (a, b centred), or ``_spearman_layout(a, b)``."""
     out = np.empty(len(counts))
     workers = min(numba.get_num_threads(), len(counts))
-    if orders is None:
+    if layout is None:
         bootstrap_pearson(a, b, counts, np.empty((workers, a.size)), out)
     else:
-        order_a, order_b = orders
-        scratch = np.empty((workers, 3, a.size))
-        bootstrap_spearman(a[order_a], order_a, b[order_b], order_b, counts, scratch, out)
+        bootstrap_spearman(*layout, counts, np.empty((workers, 2, a.size)), out)
     return out
 
 
@@ -368,23 +380,24 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     _validate.same_items(X, Y)
     n = X.shape[0]
     pairs = n * (n - 1) // 2
-    # Per thread: the pair weights, and for Spearman two rank vectors.
-    per_thread = pairs * 8 * (3 if method == "spearman" else 1)
+    # Per thread: the pair weights (Pearson) or two rank vectors (Spearman),
+    # and for Spearman the shared sorted layout (values, items, positions).
+    per_thread = pairs * 8 * (2 if method == "spearman" else 1)
     _require_pairs(n, n_boot, f"bootstrap_ci over {n:,} items")
     _memory.require(
-        per_thread * numba.get_num_threads() + pairs * 8 * 4, f"bootstrap_ci over {n:,} items", "use fewer items or threads"
+        per_thread * numba.get_num_threads() + pairs * (8 * 4 + 20), f"bootstrap_ci over {n:,} items", "use fewer items or threads"
     )
     statistic = api.rsa(X, Y, method, metric)
     a, b = api._condensed(X, metric).astype(np.float64), api._condensed(Y, metric).astype(np.float64)
     if method == "pearson":  # centred for accuracy
         a -= a.mean()
         b -= b.mean()
-        orders = None
+        layout = None
     else:  # sorted once, uncentred: the order and ties rsa ranks
-        orders = np.argsort(a, kind="stable"), np.argsort(b, kind="stable")
+        layout = _spearman_layout(a, b)
     rng = np.random.default_rng(seed)
     resamples = _resample_counts(n, n_boot, rng)
-    distribution = np.concatenate([_bootstrap(a, b, orders, counts) for counts in resamples])
+    distribution = np.concatenate([_bootstrap(a, b, layout, counts) for counts in resamples])
     for attempt in range(_REDRAWS + 1):
         degenerate = np.flatnonzero(np.isnan(distribution))
         if degenerate.size == 0:
@@ -395,7 +408,7 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
                 f"two varying pairs; use more items"
             )
         for counts in _resample_counts(n, degenerate.size, rng):
-            distribution[degenerate[: len(counts)]] = _bootstrap(a, b, orders, counts)
+            distribution[degenerate[: len(counts)]] = _bootstrap(a, b, layout, counts)
             degenerate = degenerate[len(counts) :]
     low, high = np.quantile(distribution, [(1 - confidence) / 2, (1 + confidence) / 2])
     return BootstrapResult(

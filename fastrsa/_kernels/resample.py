@@ -132,10 +132,24 @@ def _weighted_pearson(a, b, weights):
 
 
 @kernel
-def _weighted_ranks(sorted_values, order, weights, ranks):
-    """Average ranks of a vector whose value ``sorted_values[k]`` (at
-    position ``order[k]``) occurs ``weights[order[k]]`` times: a tie of total
-    weight W after C smaller copies ranks C + (W + 1)/2."""
+def pair_items(n):
+    """The two items of every pair, in ``pdist`` order: shape (M, 2), uint32."""
+    items = np.empty((n * (n - 1) // 2, 2), np.uint32)
+    position = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            items[position, 0] = i
+            items[position, 1] = j
+            position += 1
+    return items
+
+
+@kernel
+def _weighted_ranks(sorted_values, items, counts, ranks):
+    """Average ranks, in sorted order, of values that occur as often as their
+    pair does in a resample (``counts[i] * counts[j]`` for the pair's items
+    ``items[t]``): a tie of total weight W after C smaller copies ranks
+    C + (W + 1)/2.  Every access is sequential but ``counts`` (n values)."""
     m = sorted_values.size
     below = 0.0
     k = 0
@@ -145,12 +159,38 @@ def _weighted_ranks(sorted_values, order, weights, ranks):
             stop += 1
         tied = 0.0
         for t in range(k, stop):
-            tied += weights[order[t]]
+            tied += counts[items[t, 0]] * counts[items[t, 1]]
         rank = below + 0.5 * (tied + 1.0)
         for t in range(k, stop):
-            ranks[order[t]] = rank
+            ranks[t] = rank
         below += tied
         k = stop
+
+
+@kernel
+def _weighted_rank_pearson(ranks_a, items_a, ranks_b, b_position, counts):
+    """Weighted Pearson of the two rank vectors (a's in a's sorted order,
+    b's in b's; ``b_position[t]`` is where a's t-th pair sits in b's order).
+    Both weighted means are (W + 1)/2, W the total weight, so one pass
+    suffices; NaN when either vector does not vary."""
+    total = 0.0
+    for t in range(ranks_a.size):
+        total += counts[items_a[t, 0]] * counts[items_a[t, 1]]
+    if total == 0.0:
+        return np.nan
+    mean = 0.5 * (total + 1.0)
+    ss_a = ss_b = cross = 0.0
+    for t in range(ranks_a.size):
+        w = counts[items_a[t, 0]] * counts[items_a[t, 1]]
+        da = ranks_a[t] - mean
+        db = ranks_b[b_position[t]] - mean
+        ss_a += w * da * da
+        ss_b += w * db * db
+        cross += w * da * db
+    if not (ss_a > 0.0 and ss_b > 0.0):
+        return np.nan
+    r = cross / np.sqrt(ss_a * ss_b)
+    return max(-1.0, min(1.0, r))
 
 
 @parallel_kernel
@@ -167,17 +207,17 @@ def bootstrap_pearson(a, b, counts, weights, out):
 
 
 @parallel_kernel
-def bootstrap_spearman(sorted_a, order_a, sorted_b, order_b, counts, scratch, out):
+def bootstrap_spearman(sorted_a, items_a, sorted_b, items_b, b_position, counts, scratch, out):
     """``out[k]``: Spearman correlation over the resample of row k of
     ``counts``, ranks recomputed for its weights from the one sort of each
-    vector (``sorted_*`` the values in order, ``order_*`` their positions).
-    ``scratch`` has shape (workers, 3, M): weights and two rank vectors."""
+    vector: ``sorted_*`` the values in order, ``items_*`` the items of the
+    pair at each sorted position, ``b_position`` as in
+    ``_weighted_rank_pearson``.  ``scratch`` has shape (workers, 2, M)."""
     workers = scratch.shape[0]
     resamples = counts.shape[0]
     for t in prange(workers):
-        weights, ranks_a, ranks_b = scratch[t, 0], scratch[t, 1], scratch[t, 2]
+        ranks_a, ranks_b = scratch[t, 0], scratch[t, 1]
         for k in range(t * resamples // workers, (t + 1) * resamples // workers):
-            _pair_weights(counts[k], weights)
-            _weighted_ranks(sorted_a, order_a, weights, ranks_a)
-            _weighted_ranks(sorted_b, order_b, weights, ranks_b)
-            out[k] = _weighted_pearson(ranks_a, ranks_b, weights)
+            _weighted_ranks(sorted_a, items_a, counts[k], ranks_a)
+            _weighted_ranks(sorted_b, items_b, counts[k], ranks_b)
+            out[k] = _weighted_rank_pearson(ranks_a, items_a, ranks_b, b_position, counts[k])
