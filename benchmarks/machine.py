@@ -69,7 +69,7 @@ def versions():
     import fastrsa
 
     found = {"fastrsa": fastrsa.__version__}
-    for package in ("numpy", "scipy", "numba", "rsatoolbox", "mne-rsa"):
+    for package in ("numpy", "scipy", "numba", "rsatoolbox", "mne-rsa", "scikit-bio"):
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-from scipy.spatial.distance import squareform
 
 from . import _gram, _memory, _validate, api
 from ._kernels.rank import PARTS, average_ranks_into, rank_scratch
@@ -24,6 +23,7 @@ from ._kernels.resample import (
     pair_items,
     permuted_cross_products,
     permuted_cross_products_square,
+    square_matrix,
 )
 
 ALTERNATIVES = ("two-sided", "greater", "less")
@@ -147,7 +147,7 @@ def _condensed_null(a, b, method, permutations, rng):
     n = _items_of(a.size)
     kernel = permuted_cross_products
     if n * n * 8 <= SQUARE_BYTES and _memory.fits(n * n * 8):
-        kernel, b = permuted_cross_products_square, squareform(b, checks=False)
+        kernel, b = permuted_cross_products_square, square_matrix(b, n)
     observed = np.empty(1)
     kernel(a, b, np.arange(n, dtype=np.uint32)[None], observed)
     null = np.empty(permutations)

@@ -233,3 +233,12 @@ def test_condensed_and_square_permutation_kernels_agree(rng, monkeypatch):
     condensed = fastrsa.permutation_test(X, Y, "spearman", permutations=40, seed=2, keep_null=True)
     np.testing.assert_allclose(condensed.null, square.null, rtol=0, atol=1e-12)
     assert condensed.pvalue == square.pvalue
+
+
+def test_square_matrix_is_squareform(rng):
+    from scipy.spatial.distance import squareform
+
+    from fastrsa._kernels.resample import square_matrix
+
+    b = rng.standard_normal(7 * 6 // 2)
+    assert np.array_equal(square_matrix(b, 7), squareform(b))

@@ -28,6 +28,20 @@ def pair_offsets(n):
     return offsets
 
 
+@kernel
+def square_matrix(b, n):
+    """The symmetric n x n matrix of a condensed vector, zero diagonal (as
+    ``scipy.spatial.distance.squareform``, without importing scipy.spatial)."""
+    square = np.zeros((n, n))
+    position = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            square[i, j] = b[position]
+            square[j, i] = b[position]
+            position += 1
+    return square
+
+
 @parallel_kernel
 def permuted_cross_products(a, b, permutations, out):
     """``out[k]`` = sum over pairs i < j of a[i, j] * b[p(i), p(j)], with p
@@ -104,6 +118,16 @@ def _pair_weights(counts, weights):
 
 
 @kernel
+def _correlation(ss_a, ss_b, cross):
+    """cross / sqrt(ss_a ss_b) clipped to [-1, 1]; NaN when either sum of
+    squares is zero (a vector that does not vary)."""
+    if not (ss_a > 0.0 and ss_b > 0.0):
+        return np.nan
+    r = cross / np.sqrt(ss_a * ss_b)
+    return max(-1.0, min(1.0, r))
+
+
+@kernel
 def _weighted_pearson(a, b, weights):
     """Weighted Pearson correlation in two passes; NaN when either vector has
     zero weighted variance (or fewer than two weighted pairs)."""
@@ -125,10 +149,7 @@ def _weighted_pearson(a, b, weights):
         ss_a += w * da * da
         ss_b += w * db * db
         cross += w * da * db
-    if not (ss_a > 0.0 and ss_b > 0.0):
-        return np.nan
-    r = cross / np.sqrt(ss_a * ss_b)
-    return max(-1.0, min(1.0, r))
+    return _correlation(ss_a, ss_b, cross)
 
 
 @kernel
@@ -187,10 +208,7 @@ def _weighted_rank_pearson(ranks_a, items_a, ranks_b, b_position, counts):
         ss_a += w * da * da
         ss_b += w * db * db
         cross += w * da * db
-    if not (ss_a > 0.0 and ss_b > 0.0):
-        return np.nan
-    r = cross / np.sqrt(ss_a * ss_b)
-    return max(-1.0, min(1.0, r))
+    return _correlation(ss_a, ss_b, cross)
 
 
 @parallel_kernel
