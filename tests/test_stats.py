@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import kendalltau, kstest
+from scipy.stats import chisquare, kendalltau, kstest
 
 import fastrsa
 from fastrsa import reference, stats
@@ -71,11 +71,15 @@ def _permutations(n, count, seed):
     return np.concatenate(list(stats._permutations(n, count, np.random.default_rng(seed))))
 
 
-def test_permutations_are_numpys_permutations_in_order():
-    expected = [np.random.default_rng(3).permutation(9) for _ in range(1)]
-    rng = np.random.default_rng(3)
-    assert np.array_equal(_permutations(9, 5, 3), [rng.permutation(9) for _ in range(5)])
-    assert np.array_equal(_permutations(9, 1, 3)[0], expected[0])
+def test_permutations_are_uniform_and_do_not_depend_on_the_batch(monkeypatch):
+    drawn = _permutations(4, 24_000, 3)
+    assert drawn.dtype == np.uint32
+    assert (np.sort(drawn, axis=1) == np.arange(4)).all()
+    # All 24 orders of 4 items, each about 1,000 times.
+    _, counts = np.unique(drawn, axis=0, return_counts=True)
+    assert counts.size == 24 and chisquare(counts).pvalue > 0.001
+    monkeypatch.setattr(stats, "_DRAWS_PER_BATCH", 4 * 7)  # batches of 7 rows
+    assert np.array_equal(_permutations(4, 24_000, 3), drawn)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

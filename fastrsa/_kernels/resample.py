@@ -28,6 +28,21 @@ def pair_offsets(n):
     return offsets
 
 
+@parallel_kernel
+def permutations_from_uniforms(uniforms, out):
+    """Row k of ``out`` (uint32, n columns) becomes a permutation of
+    range(n) by Fisher-Yates, position i swapped with floor(u * (i + 1))
+    for the uniforms u of row k (n - 1 of them, in [0, 1))."""
+    n = out.shape[1]
+    for k in prange(out.shape[0]):
+        row = out[k]
+        for i in range(n):
+            row[i] = i
+        for i in range(n - 1, 0, -1):
+            j = min(np.int64(uniforms[k, n - 1 - i] * (i + 1)), i)
+            row[i], row[j] = row[j], row[i]
+
+
 @kernel
 def square_matrix(b, n):
     """The symmetric n x n matrix of a condensed vector, zero diagonal (as
