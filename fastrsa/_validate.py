@@ -69,6 +69,14 @@ def items(X, name, metric):
     return X
 
 
+def spaces(X, Y, metric):
+    """Two matrices of the same items, each fit for ``metric``."""
+    X = items(X, "X", metric)
+    Y = items(Y, "Y", metric)
+    same_items(X, Y)
+    return X, Y
+
+
 def same_items(X, Y):
     """X and Y describe the same items: the same number of rows."""
     if X.shape[0] != Y.shape[0]:

@@ -248,9 +248,7 @@ def rsa(X, Y, method="pearson", metric="cosine"):
     """
     method = _validate.choice(method, "method", _validate.METHODS)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
-    X = _validate.items(X, "X", metric)
-    Y = _validate.items(Y, "Y", metric)
-    _validate.same_items(X, Y)
+    X, Y = _validate.spaces(X, Y, metric)
     n = X.shape[0]
     pairs_bytes = _pairs_bytes(X, metric) + _pairs_bytes(Y, metric)
     if method in _validate.RANK_METHODS:
@@ -342,9 +340,7 @@ def similarity_summary(X, Y, metric="cosine"):
         similarity is higher in ``Y`` than in ``X``.
     """
     metric = _validate.choice(metric, "metric", _validate.SIMILARITY_METRICS)
-    X = _validate.items(X, "X", metric)
-    Y = _validate.items(Y, "Y", metric)
-    _validate.same_items(X, Y)
+    X, Y = _validate.spaces(X, Y, metric)
     n = X.shape[0]
     pairs = n * (n - 1) // 2
     units = []

@@ -289,9 +289,7 @@ def permutation_test(
     method, permutations = _check_resampling(method, permutations, "permutations")
     alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
-    X = _validate.items(X, "X", metric)
-    Y = _validate.items(Y, "Y", metric)
-    _validate.same_items(X, Y)
+    X, Y = _validate.spaces(X, Y, metric)
     statistic = api.rsa(X, Y, method, metric)
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     rng = np.random.default_rng(seed)
@@ -384,9 +382,7 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     method, n_boot = _check_resampling(method, n_boot, "n_boot")
     confidence = _confidence(confidence)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
-    X = _validate.items(X, "X", metric)
-    Y = _validate.items(Y, "Y", metric)
-    _validate.same_items(X, Y)
+    X, Y = _validate.spaces(X, Y, metric)
     n = X.shape[0]
     pairs = n * (n - 1) // 2
     # Per thread: the pair weights (Pearson) or two rank vectors (Spearman),

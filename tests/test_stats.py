@@ -246,3 +246,13 @@ def test_square_matrix_is_squareform(rng):
 
     b = rng.standard_normal(7 * 6 // 2)
     assert np.array_equal(square_matrix(b, 7), squareform(b))
+
+
+@pytest.mark.parametrize("method", ["pearson", "spearman"])
+def test_mantel_over_three_items_matches_reference(method):
+    # n = 3: every one of the 6 permutations is drawn many times.
+    a, b = np.array([0.1, 0.5, 0.9]), np.array([0.2, 0.1, 0.7])
+    got = fastrsa.mantel(a, b, method, permutations=60, seed=1, keep_null=True)
+    statistic, pvalue, null = reference.mantel(a, b, method, _permutations(3, 60, 1))
+    np.testing.assert_allclose(got.null, null, rtol=0, atol=1e-12)
+    assert got.pvalue == pvalue and got.statistic == pytest.approx(statistic, abs=1e-12)
