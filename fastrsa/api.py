@@ -230,8 +230,8 @@ def rsa(X, Y, method="pearson", metric="cosine"):
         As for :func:`compare`.
     metric : {"cosine", "correlation", "euclidean", "sqeuclidean"}
         How items are compared within each space.  Cosine and correlation
-        compare similarities, the Euclidean metrics distances; Pearson and
-        Spearman scores do not depend on that choice of sign.
+        compare similarities, the Euclidean metrics distances; no method's
+        score depends on that choice of sign.
 
     Returns
     -------

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 
 from . import _gram, _memory, _validate, api
-from ._kernels.rank import PARTS, average_ranks_into, rank_scratch
+from ._kernels.rank import average_ranks
 from ._kernels.resample import (
     bootstrap_pearson,
     bootstrap_spearman,
@@ -101,16 +101,10 @@ def _items_of(size):
     return n
 
 
-def _ranked(values):
-    ranks = np.empty(values.size)
-    average_ranks_into(values, ranks, *rank_scratch(values.size, values.dtype), PARTS)
-    return ranks
-
-
 def _centred(values, method):
     """float64 values (or ranks, for Spearman) less their mean, a new array."""
     if method == "spearman":
-        values = _ranked(values)
+        values = average_ranks(values)
     else:
         values = values.astype(np.float64)
     values -= values.mean()
@@ -385,15 +379,20 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     X, Y = _validate.spaces(X, Y, metric)
     n = X.shape[0]
     pairs = n * (n - 1) // 2
-    # Per thread: the pair weights (Pearson) or two rank vectors (Spearman),
-    # and for Spearman the shared sorted layout (values, items, positions).
+    # Shared: the two float64 vectors, and for Spearman their sort orders and
+    # sorted layout (values, pair items, positions).  Per thread: the pair
+    # weights (Pearson) or two rank vectors (Spearman).
+    shared = pairs * (16 + (60 if method == "spearman" else 0))
     per_thread = pairs * 8 * (2 if method == "spearman" else 1)
-    _require_pairs(n, n_boot, f"bootstrap_ci over {n:,} items")
     _memory.require(
-        per_thread * numba.get_num_threads() + pairs * (8 * 4 + 20), f"bootstrap_ci over {n:,} items", "use fewer items or threads"
+        shared + per_thread * numba.get_num_threads(),
+        f"bootstrap_ci over {n:,} items",
+        "use fewer items, or fewer Numba threads (numba.set_num_threads)",
     )
     statistic = api.rsa(X, Y, method, metric)
-    a, b = api._condensed(X, metric).astype(np.float64), api._condensed(Y, metric).astype(np.float64)
+    # Fresh arrays of ours: converted without a copy where already float64.
+    a = api._condensed(X, metric).astype(np.float64, copy=False)
+    b = api._condensed(Y, metric).astype(np.float64, copy=False)
     if method == "pearson":  # centred for accuracy
         a -= a.mean()
         b -= b.mean()
