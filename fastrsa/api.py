@@ -55,22 +55,23 @@ def _pairs_bytes(X, metric):
     return n * (n - 1) // 2 * itemsize + n * d * itemsize
 
 
-def _similarities(X, metric):
-    """Condensed cosine similarities of checked rows (centred for correlation)."""
+def _similarities(X, metric, rows=ROWS):
+    """Condensed cosine similarities of checked rows (centred for correlation),
+    in BLAS blocks of ``rows`` rows."""
     unit = np.empty_like(X)
     normalize_rows_into(X, unit, metric == "correlation")
     n = X.shape[0]
     out = np.empty(n * (n - 1) // 2, X.dtype)
-    dot_condensed_into(unit, out, ROWS, COLUMNS)
+    dot_condensed_into(unit, out, rows, COLUMNS)
     return out
 
 
-def _squared_distances(X):
+def _squared_distances(X, rows=ROWS):
     """Condensed squared Euclidean distances of checked rows, in float64."""
     X = X.astype(np.float64, copy=False)
     n = X.shape[0]
     out = np.empty(n * (n - 1) // 2)
-    sqeuclidean_condensed_into(X, np.einsum("ij,ij->i", X, X), out, ROWS, COLUMNS)
+    sqeuclidean_condensed_into(X, np.einsum("ij,ij->i", X, X), out, rows, COLUMNS)
     return out
 
 
@@ -144,25 +145,36 @@ def rdm(X, metric="cosine"):
     return out
 
 
-def _correlate(a, b, method, names=("a", "b"), own=False):
-    """Pearson or Spearman correlation of two checked vectors.
-
-    The variance check looks at the values even for Spearman: values equal up
-    to rounding would otherwise rank as noise.  With ``own=True`` the vectors
-    are the caller's scratch, and float64 ones are overwritten by their ranks.
-    """
+def _checked_moments(a, b, names=("a", "b")):
+    """(ss_a, ss_b, cross) of two checked vectors, after checking that each
+    varies.  The check looks at the values even for the rank methods: values
+    equal up to rounding would otherwise rank as noise."""
     mean_a, mean_b, ss_a, ss_b, cross = moments(a, b)
     _validate.varies(ss_a, a.size, mean_a, a.dtype, names[0])
     _validate.varies(ss_b, b.size, mean_b, b.dtype, names[1])
+    return ss_a, ss_b, cross
+
+
+def _ranked(a, b, own=False):
+    """The float64 average ranks of two checked vectors.  With ``own=True``
+    the vectors are the caller's scratch, and float64 ones are overwritten."""
+    ranks = []
+    scratch = rank_scratch(a.size, a.dtype if a.dtype == b.dtype else np.float64)
+    for values in (a, b):
+        if values.dtype != scratch[0].dtype:
+            values = values.astype(scratch[0].dtype)
+        ranked = values if own and values.dtype == np.float64 else np.empty(values.size)
+        average_ranks_into(values, ranked, *scratch, PARTS)
+        ranks.append(ranked)
+    return ranks
+
+
+def _correlate(a, b, method, names=("a", "b"), own=False):
+    """Pearson, Spearman or Kendall correlation of two checked vectors
+    (``own`` as for ``_ranked``)."""
+    ss_a, ss_b, cross = _checked_moments(a, b, names)
     if method in _validate.RANK_METHODS:
-        ranks = []
-        scratch = rank_scratch(a.size, a.dtype if a.dtype == b.dtype else np.float64)
-        for values in (a, b):
-            if values.dtype != scratch[0].dtype:
-                values = values.astype(scratch[0].dtype)
-            ranked = values if own and values.dtype == np.float64 else np.empty(values.size)
-            average_ranks_into(values, ranked, *scratch, PARTS)
-            ranks.append(ranked)
+        ranks = _ranked(a, b, own)
         if method != "spearman":
             return float(kendall_from_ranks(ranks[0], ranks[1], method == "kendall"))
         _, _, ss_a, ss_b, cross = moments(ranks[0], ranks[1])
@@ -250,11 +262,7 @@ def rsa(X, Y, method="pearson", metric="cosine"):
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     X, Y = _validate.spaces(X, Y, metric)
     n = X.shape[0]
-    pairs_bytes = _pairs_bytes(X, metric) + _pairs_bytes(Y, metric)
-    if method in _validate.RANK_METHODS:
-        pairs_bytes += _rank_bytes(n * (n - 1) // 2, max(X.itemsize, Y.itemsize), in_place=True, method=method)
-    gram_applies = method == "pearson" and metric in _validate.SIMILARITY_METRICS
-    if gram_applies and (_prefer_gram(n, X.shape[1], Y.shape[1]) or not _memory.fits(pairs_bytes)):
+    if _rsa_by_gram(X, Y, method, metric):
         count, sum_x, sum_y, sum_xx, sum_yy, sum_xy = _gram.pair_moments(X, Y, metric == "correlation")
         ss_x = sum_xx - sum_x * sum_x / count
         ss_y = sum_yy - sum_y * sum_y / count
@@ -263,21 +271,58 @@ def rsa(X, Y, method="pearson", metric="cosine"):
         _validate.varies(ss_y, count, 1.0, np.float64, "the similarities of Y")
         return float(pearson_from_moments(ss_x, ss_y, sum_xy - sum_x * sum_y / count))
     _memory.require(
-        pairs_bytes,
+        _rsa_pairs_bytes(X, Y, method, metric),
         f"rsa(method={method!r}, metric={metric!r}) over {n:,} items",
         "method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits"
         f" (about {_gram.memory_bytes(X.shape[1], Y.shape[1]) / 2**20:.0f} MiB)",
     )
     a, b = _condensed(X, metric), _condensed(Y, metric)
-    return _correlate(a, b, method, names=("the similarities of X", "the similarities of Y"), own=True)
+    return _correlate(a, b, method, names=PAIR_NAMES, own=True)
 
 
-def _condensed(X, metric):
+PAIR_NAMES = ("the similarities of X", "the similarities of Y")
+
+
+def _rsa_pairs_bytes(X, Y, method, metric):
+    """Memory rsa needs when it visits the pairs."""
+    n = X.shape[0]
+    needed = _pairs_bytes(X, metric) + _pairs_bytes(Y, metric)
+    if method in _validate.RANK_METHODS:
+        needed += _rank_bytes(n * (n - 1) // 2, max(X.itemsize, Y.itemsize), in_place=True, method=method)
+    return needed
+
+
+def _rsa_by_gram(X, Y, method, metric):
+    """Whether rsa takes the Gram identity for checked spaces: Pearson of
+    similarities, where it is cheaper or the pairs would not fit."""
+    if method != "pearson" or metric not in _validate.SIMILARITY_METRICS:
+        return False
+    n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
+    return _prefer_gram(n, d1, d2) or not _memory.fits(_rsa_pairs_bytes(X, Y, method, metric))
+
+
+# OpenBLAS runs a product of m x k by k x n on one thread when m n k is at
+# most this (its SMP_THRESHOLD_MIN times GEMM_MULTITHREAD_THRESHOLD); larger
+# ones wake its threads, which then spin for about 0.1 s after the call,
+# taking a core from whatever parallel kernel runs next.
+BLAS_ONE_THREAD = 65536 * 4
+# Products up to this many multiply-adds can be made in blocks small enough
+# for one thread at little cost (a few milliseconds at most).
+_QUIET_PRODUCT = 1 << 25
+
+
+def _condensed(X, metric, quiet=False):
     """What rsa correlates for checked rows: similarities for cosine and
-    correlation, distances for the Euclidean metrics."""
+    correlation, distances for the Euclidean metrics.  With ``quiet=True``, a
+    small product runs in blocks that keep BLAS on one thread: for callers
+    whose next step is a long parallel kernel."""
+    n, d = X.shape
+    rows = ROWS
+    if quiet and n * n * d <= _QUIET_PRODUCT:
+        rows = max(1, BLAS_ONE_THREAD // (n * d))
     if metric in _validate.SIMILARITY_METRICS:
-        return _similarities(X, metric)
-    out = _squared_distances(X)
+        return _similarities(X, metric, rows)
+    out = _squared_distances(X, rows)
     if metric == "euclidean":
         np.sqrt(out, out=out)
     return out

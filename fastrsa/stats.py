@@ -16,13 +16,14 @@ import numba
 import numpy as np
 
 from . import _gram, _memory, _validate, api
-from ._kernels.rank import average_ranks
+from ._kernels.correlate import moments, pearson_from_moments
 from ._kernels.resample import (
     bootstrap_pearson,
     bootstrap_spearman,
     pair_items,
     permutations_from_uniforms,
     permuted_cross_products,
+    permuted_cross_products_blocked,
     permuted_cross_products_square,
     square_matrix,
 )
@@ -37,6 +38,10 @@ TIE_TOLERANCE = 1e-12
 # rows make the permutations' gathers two to three times faster; past it,
 # condensed (n^2/2).
 SQUARE_BYTES = 1 << 28
+# From this many items the square matrix outgrows the L2 cache, and the
+# permutations run blocked (b's rows outer, a block of permutations inner).
+BLOCKED_ITEMS = 200
+_PERMUTATIONS_PER_BLOCK = 64  # their inverses, 4n bytes each, stay in L2
 _DRAWS_PER_BATCH = 1 << 20  # items drawn per batch: bounds the batch's memory
 # A pair's gather from the condensed vector costs about this many BLAS
 # multiply-adds; it decides between the two Pearson permutation paths.
@@ -101,14 +106,29 @@ def _items_of(size):
     return n
 
 
-def _centred(values, method):
-    """float64 values (or ranks, for Spearman) less their mean, a new array."""
+def _statistic_and_centred(a, b, method, names, own):
+    """``compare(a, b, method)`` bit for bit, and the float64 vectors the
+    permutations correlate: the values, or for Spearman their ranks, less
+    their mean.  Ranks once for both.  With ``own=True`` a and b are the
+    caller's scratch and float64 ones are overwritten."""
+    ss_a, ss_b, cross = api._checked_moments(a, b, names)
     if method == "spearman":
-        values = average_ranks(values)
+        a, b = api._ranked(a, b, own)
+        _, _, ss_a, ss_b, cross = moments(a, b)
     else:
-        values = values.astype(np.float64)
-    values -= values.mean()
-    return values
+        a, b = (values.astype(np.float64, copy=not own) for values in (a, b))
+    a -= a.mean()
+    b -= b.mean()
+    return float(pearson_from_moments(ss_a, ss_b, cross)), a, b
+
+
+def _rsa_statistic(X, Y, a, b, method, metric):
+    """``rsa(X, Y, method, metric)`` bit for bit, from a and b (its pairs'
+    vectors) unless rsa takes the Gram identity: no second pass over the
+    spaces."""
+    if api._rsa_by_gram(X, Y, method, metric):
+        return api.rsa(X, Y, method, metric)
+    return api._correlate(a, b, method, api.PAIR_NAMES)
 
 
 def _batches(n, count, draw):
@@ -143,14 +163,16 @@ def _pvalue(null, observed, alternative):
     return (np.count_nonzero(extreme) + 1) / (null.size + 1)
 
 
-def _condensed_null(a, b, method, permutations, rng):
-    """The observed statistic and the null, permuting the items of b."""
-    a, b = _centred(a, method), _centred(b, method)
+def _condensed_null(a, b, permutations, rng):
+    """The observed statistic and the null of centred a and b, permuting
+    the items of b."""
     norm = np.sqrt((a @ a) * (b @ b))
     n = _items_of(a.size)
     kernel = permuted_cross_products
     if n * n * 8 <= SQUARE_BYTES and _memory.fits(n * n * 8):
         kernel, b = permuted_cross_products_square, square_matrix(b, n)
+    if kernel is permuted_cross_products_square and n >= BLOCKED_ITEMS:
+        kernel = _blocked
     observed = np.empty(1)
     kernel(a, b, np.arange(n, dtype=np.uint32)[None], observed)
     null = np.empty(permutations)
@@ -159,6 +181,14 @@ def _condensed_null(a, b, method, permutations, rng):
         kernel(a, b, batch, null[done : done + len(batch)])
         done += len(batch)
     return observed[0] / norm, null / norm
+
+
+def _blocked(a, square_b, batch, out):
+    """``permuted_cross_products_blocked`` with blocks small enough to give
+    every thread work (the block does not change the result)."""
+    threads = numba.get_num_threads()
+    block = max(1, min(_PERMUTATIONS_PER_BLOCK, -(-len(batch) // threads)))
+    permuted_cross_products_blocked(a, square_b, batch, block, out)
 
 
 def _gram_pearson(X, Y, centre):
@@ -244,8 +274,8 @@ def mantel(a, b, method="pearson", permutations=9999, alternative="two-sided", s
     if n < 3:
         raise ValueError(f"a and b cover {n} items; the Mantel test needs at least 3")
     _require_pairs(n, permutations, f"mantel over {n:,} items")
-    statistic = api.compare(a, b, method)
-    observed, null = _condensed_null(a, b, method, permutations, np.random.default_rng(seed))
+    statistic, a, b = _statistic_and_centred(a, b, method, ("a", "b"), own=False)
+    observed, null = _condensed_null(a, b, permutations, np.random.default_rng(seed))
     return _result(statistic, observed, null, alternative, method, keep_null)
 
 
@@ -284,16 +314,19 @@ def permutation_test(
     alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     X, Y = _validate.spaces(X, Y, metric)
-    statistic = api.rsa(X, Y, method, metric)
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     rng = np.random.default_rng(seed)
     if method == "pearson" and metric in _validate.SIMILARITY_METRICS:
         if _gram.flops(n, d1, d2) < _GATHER_COST * n * (n - 1) // 2:
+            statistic = api.rsa(X, Y, method, metric)
             observed, null = _gram_null(X, Y, metric == "correlation", permutations, rng)
             return _result(statistic, observed, null, alternative, method, keep_null)
     _require_pairs(n, permutations, f"permutation_test over {n:,} items")
-    a, b = api._condensed(X, metric), api._condensed(Y, metric)
-    observed, null = _condensed_null(a, b, method, permutations, rng)
+    a, b = api._condensed(X, metric, quiet=True), api._condensed(Y, metric, quiet=True)
+    statistic, a, b = _statistic_and_centred(a, b, method, api.PAIR_NAMES, own=True)
+    if api._rsa_by_gram(X, Y, method, metric):  # rsa's score comes from the Gram identity
+        statistic = api.rsa(X, Y, method, metric)
+    observed, null = _condensed_null(a, b, permutations, rng)
     return _result(statistic, observed, null, alternative, method, keep_null)
 
 
@@ -389,10 +422,10 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
         f"bootstrap_ci over {n:,} items",
         "use fewer items, or fewer Numba threads (numba.set_num_threads)",
     )
-    statistic = api.rsa(X, Y, method, metric)
+    a, b = api._condensed(X, metric, quiet=True), api._condensed(Y, metric, quiet=True)
+    statistic = _rsa_statistic(X, Y, a, b, method, metric)
     # Fresh arrays of ours: converted without a copy where already float64.
-    a = api._condensed(X, metric).astype(np.float64, copy=False)
-    b = api._condensed(Y, metric).astype(np.float64, copy=False)
+    a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
     if method == "pearson":  # centred for accuracy
         a -= a.mean()
         b -= b.mean()

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy.stats import chisquare, kendalltau, kstest
 
 import fastrsa
-from fastrsa import reference, stats
+from fastrsa import api, reference, stats
 from fastrsa._kernels import kendall
 
 from .helpers import DTYPES, correlated_spaces
@@ -82,10 +82,25 @@ def test_permutations_are_uniform_and_do_not_depend_on_the_batch(monkeypatch):
     assert np.array_equal(_permutations(4, 24_000, 3), drawn)
 
 
+# The three kernels that permute pairs, each chosen by forcing the thresholds.
+PAIR_KERNELS = {
+    "square": {"BLOCKED_ITEMS": 10**9},
+    "blocked": {"BLOCKED_ITEMS": 0},
+    "condensed": {"SQUARE_BYTES": 0},
+}
+
+
+@pytest.fixture(params=sorted(PAIR_KERNELS))
+def pair_kernel(request, monkeypatch):
+    for name, value in PAIR_KERNELS[request.param].items():
+        monkeypatch.setattr(stats, name, value)
+    return request.param
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("method", ["pearson", "spearman"])
 @pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
-def test_mantel_matches_reference(rng, dtype, method, alternative):
+def test_mantel_matches_reference(rng, dtype, method, alternative, pair_kernel):
     X, Y = correlated_spaces(rng, 12, 4, 6, dtype=dtype, noise=3.0)
     a, b = fastrsa.rdm(X), fastrsa.rdm(Y)
     got = fastrsa.mantel(a, b, method, permutations=199, alternative=alternative, seed=7, keep_null=True)
@@ -107,6 +122,18 @@ def test_permutation_test_matches_mantel_on_its_vectors(rng, method, metric):
     _, pvalue, null = reference.mantel(a, b, method, _permutations(15, 99, 3))
     np.testing.assert_allclose(got.null, null, rtol=0, atol=1e-12)
     assert got.pvalue == pvalue
+
+
+@pytest.mark.parametrize("call", ["permutation", "bootstrap"])
+def test_statistic_is_rsa_where_rsa_takes_the_gram_identity_and_the_resamples_pairs(rng, call):
+    X, Y = correlated_spaces(rng, 100, 30, 30, noise=1.0)
+    assert api._rsa_by_gram(X, Y, "pearson", "cosine")  # while the permutations visit pairs:
+    assert fastrsa._gram.flops(100, 30, 30) > stats._GATHER_COST * 100 * 99 // 2
+    if call == "permutation":
+        result = fastrsa.permutation_test(X, Y, permutations=20, seed=0)
+    else:
+        result = fastrsa.bootstrap_ci(X, Y, n_boot=20, seed=0)
+    assert result.statistic == fastrsa.rsa(X, Y)
 
 
 @pytest.mark.parametrize("metric", ["cosine", "correlation"])
@@ -168,15 +195,8 @@ def test_bootstrap_redraws_resamples_whose_pairs_do_not_vary():
     assert np.isfinite(result.distribution).all() and result.distribution.size == 200
 
 
-@pytest.mark.parametrize("call", ["permutation", "bootstrap"])
-def test_results_do_not_depend_on_the_thread_count(rng, call):
-    X, Y = correlated_spaces(rng, 25, 4, 6, noise=1.0)
-
-    def run():
-        if call == "permutation":
-            return fastrsa.permutation_test(X, Y, "spearman", permutations=200, seed=1, keep_null=True).null
-        return fastrsa.bootstrap_ci(X, Y, "spearman", n_boot=200, seed=1).distribution
-
+def _serial_and_parallel(run):
+    """What ``run()`` returns on one thread, and on all of Numba's threads."""
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
@@ -185,6 +205,22 @@ def test_results_do_not_depend_on_the_thread_count(rng, call):
         parallel = run()
     finally:
         numba.set_num_threads(before)
+    return serial, parallel
+
+
+def test_permutation_nulls_do_not_depend_on_the_thread_count(rng, pair_kernel):
+    X, Y = correlated_spaces(rng, 25, 4, 6, noise=1.0)
+    serial, parallel = _serial_and_parallel(
+        lambda: fastrsa.permutation_test(X, Y, "spearman", permutations=200, seed=1, keep_null=True).null
+    )
+    assert np.array_equal(serial, parallel)
+
+
+def test_bootstrap_distributions_do_not_depend_on_the_thread_count(rng):
+    X, Y = correlated_spaces(rng, 25, 4, 6, noise=1.0)
+    serial, parallel = _serial_and_parallel(
+        lambda: fastrsa.bootstrap_ci(X, Y, "spearman", n_boot=200, seed=1).distribution
+    )
     assert np.array_equal(serial, parallel)
 
 
@@ -230,13 +266,30 @@ def test_inputs_are_not_modified(rng):
         assert np.array_equal(original, copy)
 
 
-def test_condensed_and_square_permutation_kernels_agree(rng, monkeypatch):
+@pytest.mark.parametrize("permutations", [1, 5, 131])  # one block, one per thread, several and a rest
+def test_pair_kernels_agree(rng, pair_kernel, permutations):
     X, Y = correlated_spaces(rng, 23, 4, 5, noise=1.0)
-    square = fastrsa.permutation_test(X, Y, "spearman", permutations=40, seed=2, keep_null=True)
-    monkeypatch.setattr(stats, "SQUARE_BYTES", 0)  # never square: the condensed kernel
-    condensed = fastrsa.permutation_test(X, Y, "spearman", permutations=40, seed=2, keep_null=True)
-    np.testing.assert_allclose(condensed.null, square.null, rtol=0, atol=1e-12)
-    assert condensed.pvalue == square.pvalue
+    got = fastrsa.permutation_test(X, Y, "spearman", permutations=permutations, seed=2, keep_null=True)
+    _, pvalue, null = reference.mantel(
+        reference.rdm(X, "cosine"), reference.rdm(Y, "cosine"), "spearman", _permutations(23, permutations, 2)
+    )
+    np.testing.assert_allclose(got.null, null, rtol=0, atol=1e-12)
+    assert got.pvalue == pvalue
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("metric", ["cosine", "correlation", "euclidean"])
+def test_pairs_in_blocks_for_one_blas_thread_are_the_pairs(rng, dtype, metric):
+    X = rng.standard_normal((60, 2000)).astype(dtype)  # blocks of 2 rows
+    assert api.BLAS_ONE_THREAD // X.size == 2 and X.shape[0] * X.size <= api._QUIET_PRODUCT
+    quiet, usual = api._condensed(X, metric, quiet=True), api._condensed(X, metric)
+    assert quiet.dtype == usual.dtype
+    tolerance = 1e-5 if dtype == np.float32 and metric != "euclidean" else 1e-10
+    np.testing.assert_allclose(quiet, usual, rtol=0, atol=tolerance * (usual.max() if metric == "euclidean" else 1))
+    expected = reference.rdm(X, metric)
+    if metric != "euclidean":
+        expected = 1 - expected
+    np.testing.assert_allclose(quiet, expected, rtol=0, atol=tolerance * (expected.max() if metric == "euclidean" else 1))
 
 
 def test_square_matrix_is_squareform(rng):
