@@ -28,8 +28,7 @@ def test_normalize_rows(rng, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("metric", SIMILARITY_METRICS)
-# One block (NumPy's SYRK) up to ROWS = 256 items, BLAS blocks past it.
-@pytest.mark.parametrize("n", [3, 4, 31, 256, 257, 301])
+@pytest.mark.parametrize("n", [3, 4, 31, 257, 301])
 def test_rsm_matches_pdist(rng, dtype, metric, n):
     X = rng.standard_normal((n, 9)).astype(dtype)
     got = fastrsa.rsm(X, metric)

@@ -54,18 +54,6 @@ def dot_condensed_into(X, out, rows, columns):
 
 
 @kernel
-def upper_triangle_into(square, out):
-    """``out[pair(i, j)] = square[i, j]`` for every i < j: the condensed
-    vector of a square matrix that already exists (one block's worth)."""
-    n = square.shape[0]
-    position = 0
-    for i in range(n - 1):
-        for j in range(i + 1, n):
-            out[position] = square[i, j]
-            position += 1
-
-
-@kernel
 def sqeuclidean_condensed_into(X, squared_norms, out, rows, columns):
     """``out[pair(i, j)] = |X[i] - X[j]|^2`` for every i < j.
 
