@@ -311,15 +311,22 @@ BLAS_ONE_THREAD = 65536 * 4
 _QUIET_PRODUCT = 1 << 25
 
 
+def _block_rows(n, d, quiet):
+    """Rows of the BLAS blocks ``_condensed`` uses: ``ROWS``, or with
+    ``quiet=True`` and a small product, few enough for one BLAS thread
+    (``ROWS`` again where one block of all items is that small already)."""
+    rows = max(1, BLAS_ONE_THREAD // (n * d))
+    if quiet and n * n * d <= _QUIET_PRODUCT and rows < n:
+        return rows
+    return ROWS
+
+
 def _condensed(X, metric, quiet=False):
     """What rsa correlates for checked rows: similarities for cosine and
     correlation, distances for the Euclidean metrics.  With ``quiet=True``, a
     small product runs in blocks that keep BLAS on one thread: for callers
     whose next step is a long parallel kernel."""
-    n, d = X.shape
-    rows = ROWS
-    if quiet and n * n * d <= _QUIET_PRODUCT:
-        rows = max(1, BLAS_ONE_THREAD // (n * d))
+    rows = _block_rows(*X.shape, quiet)
     if metric in _validate.SIMILARITY_METRICS:
         return _similarities(X, metric, rows)
     out = _squared_distances(X, rows)

@@ -125,15 +125,24 @@ def test_permutation_test_matches_mantel_on_its_vectors(rng, method, metric):
 
 
 @pytest.mark.parametrize("call", ["permutation", "bootstrap"])
-def test_statistic_is_rsa_where_rsa_takes_the_gram_identity_and_the_resamples_pairs(rng, call):
-    X, Y = correlated_spaces(rng, 100, 30, 30, noise=1.0)
-    assert api._rsa_by_gram(X, Y, "pearson", "cosine")  # while the permutations visit pairs:
-    assert fastrsa._gram.flops(100, 30, 30) > stats._GATHER_COST * 100 * 99 // 2
-    if call == "permutation":
-        result = fastrsa.permutation_test(X, Y, permutations=20, seed=0)
+@pytest.mark.parametrize("case", ["rsa by Gram", "quiet BLAS blocks", "rsa's vectors"])
+def test_statistic_is_rsa_exactly(rng, call, case):
+    method, metric = "spearman", "cosine"
+    if case == "rsa by Gram":  # while the resamples visit pairs
+        method, (X, Y) = "pearson", correlated_spaces(rng, 100, 30, 30, noise=1.0)
+        assert fastrsa._gram.flops(100, 30, 30) > stats._GATHER_COST * 100 * 99 // 2
+    elif case == "quiet BLAS blocks":  # blocks of 3 rows, whose products round otherwise than rsa's
+        method, metric, (X, Y) = "pearson", "euclidean", correlated_spaces(rng, 97, 768, 760, noise=1.0)
+        assert api._block_rows(97, 768, True) == 3
+        assert not np.array_equal(api._condensed(Y, metric, quiet=True), api._condensed(Y, metric))
     else:
-        result = fastrsa.bootstrap_ci(X, Y, n_boot=20, seed=0)
-    assert result.statistic == fastrsa.rsa(X, Y)
+        X, Y = correlated_spaces(rng, 40, 5, 6, noise=1.0)
+    assert stats._vectors_are_rsas(X, Y, method, metric) == (case == "rsa's vectors")
+    if call == "permutation":
+        result = fastrsa.permutation_test(X, Y, method, metric, permutations=20, seed=0)
+    else:
+        result = fastrsa.bootstrap_ci(X, Y, method, metric, n_boot=20, seed=0)
+    assert result.statistic == fastrsa.rsa(X, Y, method, metric)
 
 
 @pytest.mark.parametrize("metric", ["cosine", "correlation"])
@@ -284,6 +293,8 @@ def test_pairs_in_blocks_for_one_blas_thread_are_the_pairs(rng, dtype, metric):
     assert api.BLAS_ONE_THREAD // X.size == 2 and X.shape[0] * X.size <= api._QUIET_PRODUCT
     quiet, usual = api._condensed(X, metric, quiet=True), api._condensed(X, metric)
     assert quiet.dtype == usual.dtype
+    # Equal up to rounding only (BLAS rounds some products otherwise in
+    # smaller blocks): permutation_test takes its statistic from rsa itself.
     tolerance = 1e-5 if dtype == np.float32 and metric != "euclidean" else 1e-10
     np.testing.assert_allclose(quiet, usual, rtol=0, atol=tolerance * (usual.max() if metric == "euclidean" else 1))
     expected = reference.rdm(X, metric)
