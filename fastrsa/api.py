@@ -107,6 +107,8 @@ def rsm(X, metric="cosine"):
 
 
 _FEWER_PAIRS = "use fewer items, or float32 input (half the memory for cosine and correlation)"
+# How errors name the two condensed vectors rsa correlates.
+PAIR_NAMES = ("the similarities of X", "the similarities of Y")
 
 
 def rdm(X, metric="cosine"):
@@ -279,8 +281,6 @@ def rsa(X, Y, method="pearson", metric="cosine"):
     a, b = _condensed(X, metric), _condensed(Y, metric)
     return _correlate(a, b, method, names=PAIR_NAMES, own=True)
 
-
-PAIR_NAMES = ("the similarities of X", "the similarities of Y")
 
 
 def _rsa_pairs_bytes(X, Y, method, metric):
