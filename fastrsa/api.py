@@ -7,7 +7,16 @@ from ._kernels.correlate import moments, pearson_from_moments
 from ._kernels.kendall import kendall_from_ranks
 from ._kernels.normalize import normalize_rows_into
 from ._kernels.rank import PARTS, average_ranks_into, rank_scratch
-from ._kernels.tiles import COLUMNS, ROWS, count_pairs_higher, dot_condensed_into, sqeuclidean_condensed_into
+from ._kernels.tiles import (
+    COLUMNS,
+    ROWS,
+    count_pairs_higher,
+    dot_condensed_into,
+    dot_tiles_into,
+    sqeuclidean_condensed_into,
+    sqeuclidean_tiles_into,
+    tile_side,
+)
 
 
 def normalize_rows(X):
@@ -55,23 +64,42 @@ def _pairs_bytes(X, metric):
     return n * (n - 1) // 2 * itemsize + n * d * itemsize
 
 
-def _similarities(X, metric, rows=ROWS):
-    """Condensed cosine similarities of checked rows (centred for correlation),
-    in BLAS blocks of ``rows`` rows."""
+# Products of up to this many multiply-adds (N^2 D) run in square tiles that
+# keep BLAS on one thread, spread over Numba's threads; larger ones in row
+# blocks on all of BLAS's threads (see _kernels/tiles.py).
+SMALL_PRODUCT = 1 << 25
+
+
+def _tiles(n, d):
+    """Side of the square tiles for n rows of d features, or 0 for blocks."""
+    return tile_side(n, d) if n * n * d <= SMALL_PRODUCT else 0
+
+
+def _similarities(X, metric):
+    """Condensed cosine similarities of checked rows (centred for correlation)."""
     unit = np.empty_like(X)
     normalize_rows_into(X, unit, metric == "correlation")
     n = X.shape[0]
     out = np.empty(n * (n - 1) // 2, X.dtype)
-    dot_condensed_into(unit, out, rows, COLUMNS)
+    side = _tiles(*X.shape)
+    if side:
+        dot_tiles_into(unit, out, side)
+    else:
+        dot_condensed_into(unit, out, ROWS, COLUMNS)
     return out
 
 
-def _squared_distances(X, rows=ROWS):
+def _squared_distances(X):
     """Condensed squared Euclidean distances of checked rows, in float64."""
     X = X.astype(np.float64, copy=False)
     n = X.shape[0]
     out = np.empty(n * (n - 1) // 2)
-    sqeuclidean_condensed_into(X, np.einsum("ij,ij->i", X, X), out, rows, COLUMNS)
+    squared_norms = np.einsum("ij,ij->i", X, X)
+    side = _tiles(*X.shape)
+    if side:
+        sqeuclidean_tiles_into(X, squared_norms, out, side)
+    else:
+        sqeuclidean_condensed_into(X, squared_norms, out, ROWS, COLUMNS)
     return out
 
 
@@ -301,35 +329,12 @@ def _rsa_by_gram(X, Y, method, metric):
     return _prefer_gram(n, d1, d2) or not _memory.fits(_rsa_pairs_bytes(X, Y, method, metric))
 
 
-# OpenBLAS runs a product of m x k by k x n on one thread when m n k is at
-# most this (its SMP_THRESHOLD_MIN times GEMM_MULTITHREAD_THRESHOLD); larger
-# ones wake its threads, which then spin for about 0.1 s after the call,
-# taking a core from whatever parallel kernel runs next.
-BLAS_ONE_THREAD = 65536 * 4
-# Products up to this many multiply-adds can be made in blocks small enough
-# for one thread at little cost (a few milliseconds at most).
-_QUIET_PRODUCT = 1 << 25
-
-
-def _block_rows(n, d, quiet):
-    """Rows of the BLAS blocks ``_condensed`` uses: ``ROWS``, or with
-    ``quiet=True`` and a small product, few enough for one BLAS thread
-    (``ROWS`` again where one block of all items is that small already)."""
-    rows = max(1, BLAS_ONE_THREAD // (n * d))
-    if quiet and n * n * d <= _QUIET_PRODUCT and rows < n:
-        return rows
-    return ROWS
-
-
-def _condensed(X, metric, quiet=False):
+def _condensed(X, metric):
     """What rsa correlates for checked rows: similarities for cosine and
-    correlation, distances for the Euclidean metrics.  With ``quiet=True``, a
-    small product runs in blocks that keep BLAS on one thread: for callers
-    whose next step is a long parallel kernel."""
-    rows = _block_rows(*X.shape, quiet)
+    correlation, distances for the Euclidean metrics."""
     if metric in _validate.SIMILARITY_METRICS:
-        return _similarities(X, metric, rows)
-    out = _squared_distances(X, rows)
+        return _similarities(X, metric)
+    out = _squared_distances(X)
     if metric == "euclidean":
         np.sqrt(out, out=out)
     return out

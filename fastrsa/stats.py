@@ -122,15 +122,6 @@ def _statistic_and_centred(a, b, method, names, own):
     return float(pearson_from_moments(ss_a, ss_b, cross)), a, b
 
 
-def _vectors_are_rsas(X, Y, method, metric):
-    """Whether rsa correlates the very pair vectors ``_condensed(quiet=True)``
-    makes: not where rsa takes the Gram identity, nor where the quiet blocks
-    have fewer rows than rsa's (BLAS then rounds some products otherwise)."""
-    if api._rsa_by_gram(X, Y, method, metric):
-        return False
-    return all(api._block_rows(X.shape[0], d, True) == api.ROWS for d in (X.shape[1], Y.shape[1]))
-
-
 def _batches(n, count, draw):
     """``count`` draws of n items each, ``draw(size)`` returning ``size`` rows."""
     batch = max(1, _DRAWS_PER_BATCH // n)
@@ -322,12 +313,13 @@ def permutation_test(
             observed, null = _gram_null(X, Y, metric == "correlation", permutations, rng)
             return _result(statistic, observed, null, alternative, method, keep_null)
     _require_pairs(n, permutations, f"permutation_test over {n:,} items")
-    a, b = api._condensed(X, metric, quiet=True), api._condensed(Y, metric, quiet=True)
+    a, b = api._condensed(X, metric), api._condensed(Y, metric)
     statistic, a, b = _statistic_and_centred(a, b, method, api.PAIR_NAMES, own=True)
     observed, null = _condensed_null(a, b, permutations, rng)
-    if not _vectors_are_rsas(X, Y, method, metric):
-        # rsa's own score, bit for bit; called last, so that its BLAS threads
-        # cannot slow the permutations.
+    if api._rsa_by_gram(X, Y, method, metric):
+        # rsa's own score, bit for bit, where it takes the Gram identity rather
+        # than these vectors; called last, so that its BLAS threads cannot slow
+        # the permutations.
         statistic = api.rsa(X, Y, method, metric)
     return _result(statistic, observed, null, alternative, method, keep_null)
 
@@ -424,9 +416,9 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
         f"bootstrap_ci over {n:,} items",
         "use fewer items, or fewer Numba threads (numba.set_num_threads)",
     )
-    a, b = api._condensed(X, metric, quiet=True), api._condensed(Y, metric, quiet=True)
-    same = _vectors_are_rsas(X, Y, method, metric)
-    statistic = api._correlate(a, b, method, api.PAIR_NAMES) if same else None
+    a, b = api._condensed(X, metric), api._condensed(Y, metric)
+    by_gram = api._rsa_by_gram(X, Y, method, metric)
+    statistic = None if by_gram else api._correlate(a, b, method, api.PAIR_NAMES)
     # Fresh arrays of ours: converted without a copy where already float64.
     a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
     if method == "pearson":  # centred for accuracy
@@ -450,7 +442,7 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
         for counts in _resample_counts(n, degenerate.size, rng):
             distribution[degenerate[: len(counts)]] = _bootstrap(a, b, layout, counts)
             degenerate = degenerate[len(counts) :]
-    if not same:  # rsa's own score, bit for bit; last, so its BLAS threads cannot slow the resamples
+    if by_gram:  # rsa's own score, bit for bit; last, so its BLAS threads cannot slow the resamples
         statistic = api.rsa(X, Y, method, metric)
     low, high = np.quantile(distribution, [(1 - confidence) / 2, (1 + confidence) / 2])
     return BootstrapResult(

@@ -83,6 +83,42 @@ def test_sqeuclidean_condensed_into_matches_reference(rng, n, rows, columns):
     np.testing.assert_allclose(out, reference.rdm(X, "sqeuclidean"), rtol=1e-10, atol=0)
 
 
+# (n, side): one tile, one tile exactly, a tile edge -1, +0, +1, and many tiles.
+TILE_EDGES = [(3, 8), (8, 8), (15, 8), (16, 8), (17, 8), (61, 16)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, side", TILE_EDGES)
+def test_dot_tiles_into_matches_reference_at_tile_edges(rng, dtype, n, side):
+    X = rng.standard_normal((n, 6)).astype(dtype)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    out = np.full(n * (n - 1) // 2, np.nan, dtype)
+    tiles.dot_tiles_into(X, out, side)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, reference.rsm(X.astype(np.float64)), rtol=0, atol=ELEMENT_TOL[dtype])
+
+
+@pytest.mark.parametrize("n, side", TILE_EDGES)
+def test_sqeuclidean_tiles_into_matches_reference(rng, n, side):
+    X = rng.standard_normal((n, 4)) * 10
+    X[1] = X[0] + 1e-9  # a pair where |x|^2 + |y|^2 - 2 x.y cancels
+    out = np.full(n * (n - 1) // 2, np.nan)
+    tiles.sqeuclidean_tiles_into(X, np.einsum("ij,ij->i", X, X), out, side)
+    np.testing.assert_allclose(out, reference.rdm(X, "sqeuclidean"), rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("d", [1, 2, 30, 100, 300, 768, 1000, 4096, 4097, 20000])
+def test_tile_side_keeps_blas_on_one_thread(d):
+    side = tiles.tile_side(10_000, d)
+    if d > tiles.BLAS_ONE_THREAD // 64:  # not even 8 x 8 tiles stay on one thread
+        assert side == 0
+        return
+    assert side % 8 == 0 and 8 <= side <= tiles.ROWS
+    assert side * side * d <= tiles.BLAS_ONE_THREAD
+    assert side == tiles.ROWS or (side + 8) ** 2 * d > tiles.BLAS_ONE_THREAD  # the largest that does
+    assert tiles.tile_side(5, d) == 8  # never much more than the items
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n, rows, columns", BLOCK_EDGES)
 def test_count_pairs_higher_counts_every_pair_once(rng, dtype, n, rows, columns):
@@ -208,12 +244,21 @@ def test_gram_pair_moments_equal_the_sums_over_pairs(rng, centre, n):
 def test_kernels_are_deterministic_across_thread_counts(rng):
     a = rng.standard_normal(5 * rank.COARSE_SIZE + 3)
     b = a + rng.standard_normal(a.size)
+    X = rng.standard_normal((101, 300))
+
+    def run():
+        similarities, distances = np.empty(X.shape[0] * 50), np.empty(X.shape[0] * 50)
+        tiles.dot_tiles_into(X, similarities, 24)
+        tiles.sqeuclidean_tiles_into(X, np.einsum("ij,ij->i", X, X), distances, 24)
+        return correlate.moments(a, b), rank.average_ranks(a), similarities, distances
+
     default = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        single = correlate.moments(a, b), rank.average_ranks(a)
+        single = run()
     finally:
         numba.set_num_threads(default)
-    many = correlate.moments(a, b), rank.average_ranks(a)
+    many = run()
     assert single[0] == many[0]
-    np.testing.assert_array_equal(single[1], many[1])
+    for one, all_ in zip(single[1:], many[1:]):
+        np.testing.assert_array_equal(one, all_)

@@ -125,19 +125,18 @@ def test_permutation_test_matches_mantel_on_its_vectors(rng, method, metric):
 
 
 @pytest.mark.parametrize("call", ["permutation", "bootstrap"])
-@pytest.mark.parametrize("case", ["rsa by Gram", "quiet BLAS blocks", "rsa's vectors"])
-def test_statistic_is_rsa_exactly(rng, call, case):
+@pytest.mark.parametrize("case", ["rsa by Gram", "tiles", "blocks"])
+def test_statistic_is_rsa_exactly(rng, monkeypatch, call, case):
     method, metric = "spearman", "cosine"
     if case == "rsa by Gram":  # while the resamples visit pairs
         method, (X, Y) = "pearson", correlated_spaces(rng, 100, 30, 30, noise=1.0)
         assert fastrsa._gram.flops(100, 30, 30) > stats._GATHER_COST * 100 * 99 // 2
-    elif case == "quiet BLAS blocks":  # blocks of 3 rows, whose products round otherwise than rsa's
+    else:  # the pairs in 16 x 16 tiles, or in row blocks
         method, metric, (X, Y) = "pearson", "euclidean", correlated_spaces(rng, 97, 768, 760, noise=1.0)
-        assert api._block_rows(97, 768, True) == 3
-        assert not np.array_equal(api._condensed(Y, metric, quiet=True), api._condensed(Y, metric))
-    else:
-        X, Y = correlated_spaces(rng, 40, 5, 6, noise=1.0)
-    assert stats._vectors_are_rsas(X, Y, method, metric) == (case == "rsa's vectors")
+        if case == "blocks":
+            monkeypatch.setattr(api, "SMALL_PRODUCT", 0)
+        assert api._tiles(97, 768) == (16 if case == "tiles" else 0)
+    assert api._rsa_by_gram(X, Y, method, metric) == (case == "rsa by Gram")
     if call == "permutation":
         result = fastrsa.permutation_test(X, Y, method, metric, permutations=20, seed=0)
     else:
@@ -288,19 +287,22 @@ def test_pair_kernels_agree(rng, pair_kernel, permutations):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("metric", ["cosine", "correlation", "euclidean"])
-def test_pairs_in_blocks_for_one_blas_thread_are_the_pairs(rng, dtype, metric):
-    X = rng.standard_normal((60, 2000)).astype(dtype)  # blocks of 2 rows
-    assert api.BLAS_ONE_THREAD // X.size == 2 and X.shape[0] * X.size <= api._QUIET_PRODUCT
-    quiet, usual = api._condensed(X, metric, quiet=True), api._condensed(X, metric)
-    assert quiet.dtype == usual.dtype
-    # Equal up to rounding only (BLAS rounds some products otherwise in
-    # smaller blocks): permutation_test takes its statistic from rsa itself.
+def test_pairs_in_tiles_are_the_pairs_in_blocks(rng, monkeypatch, dtype, metric):
+    X = rng.standard_normal((60, 2000)).astype(dtype)  # tiles of 8 x 8
+    assert api._tiles(*X.shape) == 8
+    tiled = api._condensed(X, metric)
+    monkeypatch.setattr(api, "SMALL_PRODUCT", 0)
+    assert api._tiles(*X.shape) == 0
+    blocked = api._condensed(X, metric)
+    assert tiled.dtype == blocked.dtype == (np.float64 if metric == "euclidean" else dtype)
+    # Equal up to rounding only: BLAS rounds some products otherwise in other
+    # tiles.  Every caller takes the same tiles for the same shape.
     tolerance = 1e-5 if dtype == np.float32 and metric != "euclidean" else 1e-10
-    np.testing.assert_allclose(quiet, usual, rtol=0, atol=tolerance * (usual.max() if metric == "euclidean" else 1))
+    np.testing.assert_allclose(tiled, blocked, rtol=0, atol=tolerance * (blocked.max() if metric == "euclidean" else 1))
     expected = reference.rdm(X, metric)
     if metric != "euclidean":
         expected = 1 - expected
-    np.testing.assert_allclose(quiet, expected, rtol=0, atol=tolerance * (expected.max() if metric == "euclidean" else 1))
+    np.testing.assert_allclose(tiled, expected, rtol=0, atol=tolerance * (expected.max() if metric == "euclidean" else 1))
 
 
 def test_square_matrix_is_squareform(rng):

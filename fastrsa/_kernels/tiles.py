@@ -1,15 +1,30 @@
 """Fused pairwise products + upper-triangle extraction.
 
-The condensed vector (``scipy.spatial.distance.pdist`` order) is written block
-by block: a block is the product of ``rows`` rows with up to ``columns`` later
-rows, one BLAS call that runs on all of BLAS's threads, and only its entries
-above the diagonal are copied out.  The N x N matrix never exists: the only
-buffer is one block, ``rows x columns`` values, reused.
+The condensed vector (``scipy.spatial.distance.pdist`` order) is written tile
+by tile: the product of a range of rows with a range of later rows, one BLAS
+call, of which only the entries above the diagonal are copied out.  The N x N
+matrix never exists.
 
-The kernels themselves are serial.  Calling BLAS from inside a Numba parallel
-loop nests two thread pools on the same cores (OpenBLAS's and Numba's), and
-their spinning threads then wait on each other: a 50-item RSM took 11 ms that
-way against 0.09 ms this way.
+Two layouts, one per size of problem:
+
+- Blocks (``dot_condensed_into``): ``rows`` rows against up to ``columns``
+  later rows, one after another into one reused buffer, each BLAS call on all
+  of BLAS's threads.  For large products, where BLAS's threads pay.
+- Square tiles (``dot_tiles_into``): ``side`` x ``side`` tiles small enough
+  (``side**2 * d`` at most ``BLAS_ONE_THREAD``) that OpenBLAS runs each on
+  the calling thread, spread over Numba's threads by a ``prange``.  For small
+  products: no BLAS thread is ever woken, so none is left spinning after the
+  call (OpenBLAS's threads spin for about 0.1 s after each threaded call,
+  taking a core from the next parallel kernel), and square tiles pack each
+  operand once per tile instead of once per row block.
+
+A BLAS call inside a ``prange`` is safe only because it stays on one thread:
+a larger one would nest OpenBLAS's thread pool inside Numba's, and their
+spinning threads then wait on each other (a 50-item RSM took 11 ms that way).
+
+Each entry is one BLAS dot product whose rounding depends on the tile it sits
+in, not on the thread that computes it: the result is the same bit for bit
+whatever the number of threads.
 
 Assumes checked input: C-contiguous float32 or float64 rows, ``out`` of length
 N(N-1)/2 and the same dtype.
@@ -17,10 +32,15 @@ N(N-1)/2 and the same dtype.
 
 import numpy as np
 
-from ._jit import kernel
+from numba import prange
+
+from ._jit import kernel, serial_and_parallel
 
 ROWS = 256  # rows of a block: the kernels' rows, columns arguments
 COLUMNS = 4096
+# OpenBLAS runs a product of m x k by k x n on the calling thread when m n k
+# is at most this (its SMP_THRESHOLD_MIN times GEMM_MULTITHREAD_THRESHOLD).
+BLAS_ONE_THREAD = 65536 * 4
 
 
 @kernel
@@ -38,8 +58,51 @@ def _block_product(X, Y, r0, r1, c0, c1, buffer):
 
 
 @kernel
+def _copy_pairs(products, r0, r1, c0, c1, n, out):
+    """The entries above the diagonal of the tile ``products`` (rows r0:r1,
+    columns c0:c1 of n items) to their places in ``out``."""
+    for i in range(r0, r1):
+        base = condensed_index(i, 0, n)
+        for j in range(max(c0, i + 1), c1):
+            out[base + j] = products[i - r0, j - c0]
+
+
+@kernel
+def _distance_pairs(X, squared_norms, products, r0, r1, c0, c1, out):
+    """As ``_copy_pairs``, for squared distances |x|^2 + |y|^2 - 2 x.y from
+    the tile's products; where that formula cancels (distance small next to
+    the norms) the pair is recomputed from the differences, so every element
+    keeps full relative precision."""
+    n, d = X.shape
+    for i in range(r0, r1):
+        base = condensed_index(i, 0, n)
+        for j in range(max(c0, i + 1), c1):
+            norms = squared_norms[i] + squared_norms[j]
+            value = norms - 2.0 * products[i - r0, j - c0]
+            if value < 1e-3 * norms:
+                value = 0.0
+                for k in range(d):
+                    difference = X[i, k] - X[j, k]
+                    value += difference * difference
+            out[base + j] = value
+
+
+@kernel
 def dot_condensed_into(X, out, rows, columns):
-    """``out[pair(i, j)] = X[i] . X[j]`` for every i < j."""
+    """``out[pair(i, j)] = X[i] . X[j]`` for every i < j, in blocks."""
+    n = X.shape[0]
+    buffer = np.empty(min(rows, n) * min(columns, n), X.dtype)
+    for r0 in range(0, n - 1, rows):
+        r1 = min(r0 + rows, n)
+        for c0 in range(r0, n, columns):
+            c1 = min(c0 + columns, n)
+            _copy_pairs(_block_product(X, X, r0, r1, c0, c1, buffer), r0, r1, c0, c1, n, out)
+
+
+@kernel
+def sqeuclidean_condensed_into(X, squared_norms, out, rows, columns):
+    """``out[pair(i, j)] = |X[i] - X[j]|^2`` for every i < j, in blocks
+    (``squared_norms`` the rows' |x|^2, float64 X and out)."""
     n = X.shape[0]
     buffer = np.empty(min(rows, n) * min(columns, n), X.dtype)
     for r0 in range(0, n - 1, rows):
@@ -47,38 +110,72 @@ def dot_condensed_into(X, out, rows, columns):
         for c0 in range(r0, n, columns):
             c1 = min(c0 + columns, n)
             products = _block_product(X, X, r0, r1, c0, c1, buffer)
-            for i in range(r0, r1):
-                base = condensed_index(i, 0, n)
-                for j in range(max(c0, i + 1), c1):
-                    out[base + j] = products[i - r0, j - c0]
+            _distance_pairs(X, squared_norms, products, r0, r1, c0, c1, out)
+
+
+def tile_side(n, d):
+    """Side of the square tiles for n rows of d features: the largest
+    multiple of 8 (OpenBLAS's micro-tiles are 4 x 8 and 8 x 4, so ragged
+    tiles cost more) whose product stays on one BLAS thread, or 0 where even
+    8 x 8 would not.  Never more than n rounded up to 8, nor ``ROWS``."""
+    side = 8 * int((BLAS_ONE_THREAD / d) ** 0.5 / 8)
+    while side and side * side * d > BLAS_ONE_THREAD:
+        side -= 8
+    return min(side, ROWS, -(-n // 8) * 8)
 
 
 @kernel
-def sqeuclidean_condensed_into(X, squared_norms, out, rows, columns):
-    """``out[pair(i, j)] = |X[i] - X[j]|^2`` for every i < j.
+def _tile_bounds(tile, per_side, side, n):
+    """Rows r0:r1 and columns c0:c1 of tile number ``tile``, counting the
+    tiles on and above the diagonal row by row, ``per_side`` tiles a side."""
+    row = 0
+    rest = tile
+    while rest >= per_side - row:
+        rest -= per_side - row
+        row += 1
+    r0 = row * side
+    c0 = (row + rest) * side
+    return r0, min(r0 + side, n), c0, min(c0 + side, n)
 
-    Uses |x|^2 + |y|^2 - 2 x.y from BLAS blocks, and recomputes from the
-    differences the pairs where that formula cancels (distance small next to
-    the norms), so every element keeps full relative precision.
-    """
-    n, d = X.shape
-    buffer = np.empty(min(rows, n) * min(columns, n), X.dtype)
-    for r0 in range(0, n - 1, rows):
-        r1 = min(r0 + rows, n)
-        for c0 in range(r0, n, columns):
-            c1 = min(c0 + columns, n)
-            products = _block_product(X, X, r0, r1, c0, c1, buffer)
-            for i in range(r0, r1):
-                base = condensed_index(i, 0, n)
-                for j in range(max(c0, i + 1), c1):
-                    norms = squared_norms[i] + squared_norms[j]
-                    value = norms - 2.0 * products[i - r0, j - c0]
-                    if value < 1e-3 * norms:
-                        value = 0.0
-                        for k in range(d):
-                            difference = X[i, k] - X[j, k]
-                            value += difference * difference
-                    out[base + j] = value
+
+def _tiles(X, squared_norms, out, side):
+    """The pairs' products, or with one squared norm per row in
+    ``squared_norms`` their squared distances, tile by tile."""
+    n = X.shape[0]
+    per_side = -(-n // side)
+    for tile in prange(per_side * (per_side + 1) // 2):
+        r0, r1, c0, c1 = _tile_bounds(tile, per_side, side, n)
+        products = np.empty((r1 - r0, c1 - c0), X.dtype)
+        np.dot(X[r0:r1], X[c0:c1].T, products)
+        if squared_norms.size == n:
+            _distance_pairs(X, squared_norms, products, r0, r1, c0, c1, out)
+        else:
+            _copy_pairs(products, r0, r1, c0, c1, n, out)
+
+
+_tiles_serial, _tiles_parallel = serial_and_parallel(_tiles)
+
+
+@kernel
+def _tiles_into(X, squared_norms, out, side):
+    """One tile runs serially, more on all threads."""
+    if X.shape[0] <= side:
+        _tiles_serial(X, squared_norms, out, side)
+    else:
+        _tiles_parallel(X, squared_norms, out, side)
+
+
+@kernel
+def dot_tiles_into(X, out, side):
+    """As ``dot_condensed_into``, in square tiles of ``side`` rows (see
+    ``tile_side``)."""
+    _tiles_into(X, np.empty(0), out, side)
+
+
+@kernel
+def sqeuclidean_tiles_into(X, squared_norms, out, side):
+    """As ``sqeuclidean_condensed_into``, in square tiles of ``side`` rows."""
+    _tiles_into(X, squared_norms, out, side)
 
 
 @kernel
