@@ -197,9 +197,10 @@ def build(quick, rounds):
         table.target(f"{method.title()} N={low:,} -> {high:,}: time grows no faster than {bound} (x{limit})",
                      f"x{_ratio(large, small):.1f}", _ratio(large, small) <= limit * 1.15)
 
-    # Cold start.
-    empty, warm = cold_start(1_000, rounds)
-    table.target("cold start, cache warm: import + Spearman N=1,000 < 1.5 s", f"{warm:.2f} s", warm < 1.5)
+    # Cold start: a whole process of about 1.3 s swings by 0.3 s on a shared
+    # machine, so the warm figure is the median of at least 5 processes.
+    empty, warm = cold_start(1_000, max(rounds, 5))
+    table.target("cold start, cache warm: import + Spearman N=1,000 < 1.5 s (median of 5)", f"{warm:.2f} s", warm < 1.5)
     table.target("cold start, empty cache: < 30 s", f"{empty:.1f} s", empty < 30)
 
     # Many small calls.
