@@ -70,7 +70,7 @@ def _pairs_bytes(X, metric):
 SMALL_PRODUCT = 1 << 25
 
 
-def _tiles(n, d):
+def _tile_side(n, d):
     """Side of the square tiles for n rows of d features, or 0 for blocks."""
     return tile_side(n, d) if n * n * d <= SMALL_PRODUCT else 0
 
@@ -81,7 +81,7 @@ def _similarities(X, metric):
     normalize_rows_into(X, unit, metric == "correlation")
     n = X.shape[0]
     out = np.empty(n * (n - 1) // 2, X.dtype)
-    side = _tiles(*X.shape)
+    side = _tile_side(*X.shape)
     if side:
         dot_tiles_into(unit, out, side)
     else:
@@ -95,7 +95,7 @@ def _squared_distances(X):
     n = X.shape[0]
     out = np.empty(n * (n - 1) // 2)
     squared_norms = np.einsum("ij,ij->i", X, X)
-    side = _tiles(*X.shape)
+    side = _tile_side(*X.shape)
     if side:
         sqeuclidean_tiles_into(X, squared_norms, out, side)
     else:

@@ -135,7 +135,7 @@ def test_statistic_is_rsa_exactly(rng, monkeypatch, call, case):
         method, metric, (X, Y) = "pearson", "euclidean", correlated_spaces(rng, 97, 768, 760, noise=1.0)
         if case == "blocks":
             monkeypatch.setattr(api, "SMALL_PRODUCT", 0)
-        assert api._tiles(97, 768) == (16 if case == "tiles" else 0)
+        assert api._tile_side(97, 768) == (16 if case == "tiles" else 0)
     assert api._rsa_by_gram(X, Y, method, metric) == (case == "rsa by Gram")
     if call == "permutation":
         result = fastrsa.permutation_test(X, Y, method, metric, permutations=20, seed=0)
@@ -289,10 +289,10 @@ def test_pair_kernels_agree(rng, pair_kernel, permutations):
 @pytest.mark.parametrize("metric", ["cosine", "correlation", "euclidean"])
 def test_pairs_in_tiles_are_the_pairs_in_blocks(rng, monkeypatch, dtype, metric):
     X = rng.standard_normal((60, 2000)).astype(dtype)  # tiles of 8 x 8
-    assert api._tiles(*X.shape) == 8
+    assert api._tile_side(*X.shape) == 8
     tiled = api._condensed(X, metric)
     monkeypatch.setattr(api, "SMALL_PRODUCT", 0)
-    assert api._tiles(*X.shape) == 0
+    assert api._tile_side(*X.shape) == 0
     blocked = api._condensed(X, metric)
     assert tiled.dtype == blocked.dtype == (np.float64 if metric == "euclidean" else dtype)
     # Equal up to rounding only: BLAS rounds some products otherwise in other
