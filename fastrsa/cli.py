@@ -9,8 +9,6 @@ import json
 import sys
 import time
 
-import numpy as np
-
 from . import api, stats
 from .embeddings import EmbeddingFileError, align, load_embeddings, sample_embeddings
 

@@ -1,7 +1,6 @@
 """The memory guard: a clear MemoryError subclass before any large allocation,
 and the Gram path for Pearson when the pairs would not fit."""
 
-import numpy as np
 import pytest
 
 import fastrsa

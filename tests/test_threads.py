@@ -4,7 +4,6 @@ the GIL, and concurrent calls give the results of serial ones."""
 import inspect
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import pytest
 from numba.core.registry import CPUDispatcher
 
