@@ -13,8 +13,10 @@ from ._kernels.tiles import (
     count_pairs_higher,
     dot_condensed_into,
     dot_tiles_into,
+    dot_tiles_of_two_into,
     sqeuclidean_condensed_into,
     sqeuclidean_tiles_into,
+    sqeuclidean_tiles_of_two_into,
     tile_side,
 )
 
@@ -75,12 +77,21 @@ def _tile_side(n, d):
     return tile_side(n, d) if n * n * d <= SMALL_PRODUCT else 0
 
 
-def _similarities(X, metric):
-    """Condensed cosine similarities of checked rows (centred for correlation)."""
+def _unit_rows(X, metric):
+    """Checked rows at unit length (centred first for correlation)."""
     unit = np.empty_like(X)
     normalize_rows_into(X, unit, metric == "correlation")
-    n = X.shape[0]
-    out = np.empty(n * (n - 1) // 2, X.dtype)
+    return unit
+
+
+def _empty_pairs(n, dtype):
+    return np.empty(n * (n - 1) // 2, dtype)
+
+
+def _similarities(X, metric):
+    """Condensed cosine similarities of checked rows (centred for correlation)."""
+    unit = _unit_rows(X, metric)
+    out = _empty_pairs(X.shape[0], X.dtype)
     side = _tile_side(*X.shape)
     if side:
         dot_tiles_into(unit, out, side)
@@ -89,12 +100,16 @@ def _similarities(X, metric):
     return out
 
 
+def _with_squared_norms(X):
+    """Checked rows in float64, and each row's squared length."""
+    X = X.astype(np.float64, copy=False)
+    return X, np.einsum("ij,ij->i", X, X)
+
+
 def _squared_distances(X):
     """Condensed squared Euclidean distances of checked rows, in float64."""
-    X = X.astype(np.float64, copy=False)
-    n = X.shape[0]
-    out = np.empty(n * (n - 1) // 2)
-    squared_norms = np.einsum("ij,ij->i", X, X)
+    X, squared_norms = _with_squared_norms(X)
+    out = _empty_pairs(X.shape[0], np.float64)
     side = _tile_side(*X.shape)
     if side:
         sqeuclidean_tiles_into(X, squared_norms, out, side)
@@ -306,7 +321,7 @@ def rsa(X, Y, method="pearson", metric="cosine"):
         "method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits"
         f" (about {_gram.memory_bytes(X.shape[1], Y.shape[1]) / 2**20:.0f} MiB)",
     )
-    a, b = _condensed(X, metric), _condensed(Y, metric)
+    a, b = _condensed_pair(X, Y, metric)
     return _correlate(a, b, method, names=PAIR_NAMES, own=True)
 
 
@@ -338,6 +353,28 @@ def _condensed(X, metric):
     if metric == "euclidean":
         np.sqrt(out, out=out)
     return out
+
+
+def _condensed_pair(X, Y, metric):
+    """``(_condensed(X, metric), _condensed(Y, metric))`` for two checked
+    spaces over the same items, bit for bit.  Where both spaces take tiles,
+    their tiles run in one parallel launch (a small call's threads are then
+    woken once, and the two spaces' tiles share them evenly)."""
+    side_x, side_y = _tile_side(*X.shape), _tile_side(*Y.shape)
+    if not (side_x and side_y):
+        return _condensed(X, metric), _condensed(Y, metric)
+    n = X.shape[0]
+    if metric in _validate.SIMILARITY_METRICS:
+        a, b = _empty_pairs(n, X.dtype), _empty_pairs(n, Y.dtype)
+        dot_tiles_of_two_into(_unit_rows(X, metric), _unit_rows(Y, metric), a, b, side_x, side_y)
+        return a, b
+    (X, norms_x), (Y, norms_y) = _with_squared_norms(X), _with_squared_norms(Y)
+    a, b = _empty_pairs(n, np.float64), _empty_pairs(n, np.float64)
+    sqeuclidean_tiles_of_two_into(X, Y, norms_x, norms_y, a, b, side_x, side_y)
+    if metric == "euclidean":
+        np.sqrt(a, out=a)
+        np.sqrt(b, out=b)
+    return a, b
 
 
 SPLITS = ("even-odd", "halves", "random")

@@ -313,7 +313,7 @@ def permutation_test(
             observed, null = _gram_null(X, Y, metric == "correlation", permutations, rng)
             return _result(statistic, observed, null, alternative, method, keep_null)
     _require_pairs(n, permutations, f"permutation_test over {n:,} items")
-    a, b = api._condensed(X, metric), api._condensed(Y, metric)
+    a, b = api._condensed_pair(X, Y, metric)
     statistic, a, b = _statistic_and_centred(a, b, method, api.PAIR_NAMES, own=True)
     observed, null = _condensed_null(a, b, permutations, rng)
     if api._rsa_by_gram(X, Y, method, metric):
@@ -416,7 +416,7 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
         f"bootstrap_ci over {n:,} items",
         "use fewer items, or fewer Numba threads (numba.set_num_threads)",
     )
-    a, b = api._condensed(X, metric), api._condensed(Y, metric)
+    a, b = api._condensed_pair(X, Y, metric)
     by_gram = api._rsa_by_gram(X, Y, method, metric)
     statistic = None if by_gram else api._correlate(a, b, method, api.PAIR_NAMES)
     # Fresh arrays of ours: converted without a copy where already float64.

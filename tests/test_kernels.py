@@ -56,6 +56,9 @@ def test_normalize_rows_into_survives_extreme_magnitudes():
     np.testing.assert_allclose(out[0], [2**-0.5, 2**-0.5, 0], rtol=1e-15)
     np.testing.assert_allclose(out[1], [0.6, 0.8, 0], rtol=1e-2)  # subnormal inputs carry ~3 digits
     np.testing.assert_allclose(out[2], [-1, 0, 5e-201], rtol=1e-15)
+    ones = np.array([[1e-300], [-1e300], [5e-324], [-3.0]])  # 1-d rows whose squares under- or overflow
+    normalize_rows_into(ones, ones_out := np.empty_like(ones), False)
+    assert np.array_equal(ones_out, [[1.0], [-1.0], [1.0], [-1.0]])
 
 
 # (n, rows, columns): blocks of one row, rows and columns that divide n or
@@ -105,6 +108,30 @@ def test_sqeuclidean_tiles_into_matches_reference(rng, n, side):
     out = np.full(n * (n - 1) // 2, np.nan)
     tiles.sqeuclidean_tiles_into(X, np.einsum("ij,ij->i", X, X), out, side)
     np.testing.assert_allclose(out, reference.rdm(X, "sqeuclidean"), rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("dtypes", [(np.float64, np.float64), (np.float32, np.float32), (np.float32, np.float64)])
+@pytest.mark.parametrize("n, sides", [(3, (8, 8)), (17, (8, 16)), (61, (16, 8)), (61, (24, 16))])
+def test_tiles_of_two_spaces_write_what_one_space_at_a_time_writes(rng, dtypes, n, sides):
+    X = rng.standard_normal((n, 6)).astype(dtypes[0])
+    Y = rng.standard_normal((n, 11)).astype(dtypes[1])
+    alone = [np.full(n * (n - 1) // 2, np.nan, Z.dtype) for Z in (X, Y)]
+    together = [np.full(n * (n - 1) // 2, np.nan, Z.dtype) for Z in (X, Y)]
+    tiles.dot_tiles_into(X, alone[0], sides[0])
+    tiles.dot_tiles_into(Y, alone[1], sides[1])
+    tiles.dot_tiles_of_two_into(X, Y, *together, *sides)
+    for one, two in zip(alone, together):
+        assert two.dtype == one.dtype
+        np.testing.assert_array_equal(two, one)
+    X, Y = X.astype(np.float64), Y.astype(np.float64)
+    norms = [np.einsum("ij,ij->i", Z, Z) for Z in (X, Y)]
+    alone = [np.full(n * (n - 1) // 2, np.nan) for _ in range(2)]
+    tiles.sqeuclidean_tiles_into(X, norms[0], alone[0], sides[0])
+    tiles.sqeuclidean_tiles_into(Y, norms[1], alone[1], sides[1])
+    together = [np.full(n * (n - 1) // 2, np.nan) for _ in range(2)]
+    tiles.sqeuclidean_tiles_of_two_into(X, Y, *norms, *together, *sides)
+    for one, two in zip(alone, together):
+        np.testing.assert_array_equal(two, one)
 
 
 @pytest.mark.parametrize("d", [1, 2, 30, 100, 300, 768, 1000, 4096, 4097, 20000])
@@ -250,7 +277,9 @@ def test_kernels_are_deterministic_across_thread_counts(rng):
         similarities, distances = np.empty(X.shape[0] * 50), np.empty(X.shape[0] * 50)
         tiles.dot_tiles_into(X, similarities, 24)
         tiles.sqeuclidean_tiles_into(X, np.einsum("ij,ij->i", X, X), distances, 24)
-        return correlate.moments(a, b), rank.average_ranks(a), similarities, distances
+        two = np.empty(X.shape[0] * 50), np.empty(X.shape[0] * 50)
+        tiles.dot_tiles_of_two_into(X, X[:, :7], *two, 16, 40)
+        return correlate.moments(a, b), rank.average_ranks(a), similarities, distances, *two
 
     default = numba.get_num_threads()
     try:

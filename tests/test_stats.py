@@ -285,6 +285,19 @@ def test_pair_kernels_agree(rng, pair_kernel, permutations):
     assert got.pvalue == pvalue
 
 
+@pytest.mark.parametrize("metric", ["cosine", "correlation", "euclidean", "sqeuclidean"])
+@pytest.mark.parametrize("n", [60, 400])  # both spaces in tiles; X in tiles and Y in blocks
+def test_pairs_of_two_spaces_are_each_space_s_pairs(rng, metric, n):
+    # rsa and the statistics take both spaces' pairs in one call: the same bits.
+    X = rng.standard_normal((n, 30)).astype(np.float32)
+    Y = rng.standard_normal((n, 300))
+    assert api._tile_side(*X.shape) and bool(api._tile_side(*Y.shape)) == (n == 60)
+    a, b = api._condensed_pair(X, Y, metric)
+    np.testing.assert_array_equal(a, api._condensed(X, metric))
+    np.testing.assert_array_equal(b, api._condensed(Y, metric))
+    assert (a.dtype, b.dtype) == (api._condensed(X, metric).dtype, np.float64)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("metric", ["cosine", "correlation", "euclidean"])
 def test_pairs_in_tiles_are_the_pairs_in_blocks(rng, monkeypatch, dtype, metric):

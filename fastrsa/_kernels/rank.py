@@ -40,17 +40,20 @@ INSERTION = 24  # fine buckets up to this size are sorted by insertion
 
 @kernel
 def _insertion_sort(values, index, start, stop):
-    """Sort ``values[start:stop]`` ascending, carrying ``index`` along."""
-    for i in range(start + 1, stop):
+    """Sort ``values[start:stop]`` ascending, carrying ``index`` along.
+    (Unsigned positions, here and in ``_rank_bucket``, spare Numba's
+    negative-index check on every access: a third of the time.)"""
+    one = np.uint64(1)
+    for i in range(np.uint64(start) + one, np.uint64(stop)):
         value = values[i]
         item = index[i]
-        j = i - 1
-        while j >= start and values[j] > value:
-            values[j + 1] = values[j]
-            index[j + 1] = index[j]
-            j -= 1
-        values[j + 1] = value
-        index[j + 1] = item
+        j = i  # the hole, moving left while its left neighbour is larger
+        while j > start and values[j - one] > value:
+            values[j] = values[j - one]
+            index[j] = index[j - one]
+            j -= one
+        values[j] = value
+        index[j] = item
 
 
 @kernel
@@ -116,6 +119,8 @@ def _rank_bucket(values, index, start, stop, ranks):
     """Sort ``values[start:stop]`` (the coarse bucket holding sorted positions
     start..stop-1; ``index`` gives each value's item) and write every item's
     average rank into ``ranks``."""
+    one = np.uint64(1)
+    start, stop = np.uint64(start), np.uint64(stop)
     size = stop - start
     if size == 0:
         return
@@ -133,33 +138,33 @@ def _rank_bucket(values, index, start, stop, ranks):
     local_index = np.empty(size, index.dtype)
     buckets = max(2, size // FINE_SIZE)
     scale = _spread_scale(low, high, buckets)
-    counts = np.zeros(buckets + 1, np.int64)
+    counts = np.zeros(buckets + 1, np.uint64)
     for k in range(start, stop):
-        counts[_bucket(values[k], low, scale, buckets) + 1] += 1
-    for b in range(buckets):
-        counts[b + 1] += counts[b]
+        counts[np.uint64(_bucket(values[k], low, scale, buckets)) + one] += one
+    for b in range(np.uint64(buckets)):
+        counts[b + one] += counts[b]
     for k in range(start, stop):
-        b = _bucket(values[k], low, scale, buckets)
+        b = np.uint64(_bucket(values[k], low, scale, buckets))
         position = counts[b]
-        counts[b] = position + 1
+        counts[b] = position + one
         local_values[position] = values[k]
         local_index[position] = index[k]
-    begin = 0
-    for b in range(buckets):
+    begin = np.uint64(0)
+    for b in range(np.uint64(buckets)):
         end = counts[b]
-        if end - begin <= INSERTION:
+        if end - begin <= np.uint64(INSERTION):
             _insertion_sort(local_values, local_index, begin, end)
         else:
-            _quicksort(local_values, local_index, begin, end)
+            _quicksort(local_values, local_index, np.int64(begin), np.int64(end))
         begin = end
-    i = 0
+    i = np.uint64(0)
     while i < size:
-        j = i + 1
+        j = i + one
         while j < size and local_values[j] == local_values[i]:
-            j += 1
-        average = start + 0.5 * (i + 1 + j)
+            j += one
+        average = start + 0.5 * (i + one + j)
         for k in range(i, j):
-            ranks[local_index[k]] = average
+            ranks[np.uint64(local_index[k])] = average
         i = j
 
 
@@ -192,8 +197,9 @@ def _distribute(values, sorted_values, index, starts, parts):
     scale = _spread_scale(low, high, buckets)
     counts = np.zeros((parts, buckets), np.int64)
     for p in prange(parts):
-        for i in range(p * n // parts, (p + 1) * n // parts):
-            counts[p, _bucket(values[i], low, scale, buckets)] += 1
+        mine = counts[p]
+        for i in range(np.uint64(p * n // parts), np.uint64((p + 1) * n // parts)):
+            mine[np.uint64(_bucket(values[i], low, scale, buckets))] += 1
     offset = 0
     for b in range(buckets):
         starts[b] = offset
@@ -203,10 +209,11 @@ def _distribute(values, sorted_values, index, starts, parts):
             offset += count
     starts[buckets] = n
     for p in prange(parts):
-        for i in range(p * n // parts, (p + 1) * n // parts):
-            b = _bucket(values[i], low, scale, buckets)
-            position = counts[p, b]
-            counts[p, b] = position + 1
+        mine = counts[p]
+        for i in range(np.uint64(p * n // parts), np.uint64((p + 1) * n // parts)):
+            b = np.uint64(_bucket(values[i], low, scale, buckets))
+            position = np.uint64(mine[b])
+            mine[b] = position + np.uint64(1)
             sorted_values[position] = values[i]
             index[position] = i
 

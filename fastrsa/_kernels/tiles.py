@@ -30,6 +30,7 @@ Assumes checked input: C-contiguous float32 or float64 rows, ``out`` of length
 N(N-1)/2 and the same dtype.
 """
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -138,44 +139,100 @@ def _tile_bounds(tile, per_side, side, n):
     return r0, min(r0 + side, n), c0, min(c0 + side, n)
 
 
-def _tiles(X, squared_norms, out, side):
-    """The pairs' products, or with one squared norm per row in
-    ``squared_norms`` their squared distances, tile by tile."""
-    n = X.shape[0]
+@kernel
+def tile_count(n, side):
+    """Tiles on and above the diagonal for n rows in tiles of ``side``."""
     per_side = -(-n // side)
-    for tile in prange(per_side * (per_side + 1) // 2):
-        r0, r1, c0, c1 = _tile_bounds(tile, per_side, side, n)
-        products = np.empty((r1 - r0, c1 - c0), X.dtype)
-        np.dot(X[r0:r1], X[c0:c1].T, products)
-        if squared_norms.size == n:
-            _distance_pairs(X, squared_norms, products, r0, r1, c0, c1, out)
-        else:
-            _copy_pairs(products, r0, r1, c0, c1, n, out)
+    return per_side * (per_side + 1) // 2
+
+
+@kernel
+def _tile(X, squared_norms, out, side, tile):
+    """Tile number ``tile`` of X's pairs: their products, or with one squared
+    norm per row in ``squared_norms`` their squared distances, into ``out``."""
+    n, d = X.shape
+    r0, r1, c0, c1 = _tile_bounds(tile, -(-n // side), side, n)
+    products = np.empty((r1 - r0, c1 - c0), X.dtype)
+    np.dot(X[r0:r1], X[c0:c1].T, products)
+    if squared_norms.size == n:
+        _distance_pairs(X, squared_norms, products, r0, r1, c0, c1, out)
+    else:
+        _copy_pairs(products, r0, r1, c0, c1, n, out)
+
+
+@kernel
+def _tile_cost(tile, count_x, n, d_x, side_x, d_y, side_y):
+    """Multiply-adds of tile ``tile`` of the list: X's tiles, then Y's."""
+    d, side = (d_x, side_x) if tile < count_x else (d_y, side_y)
+    r0, r1, c0, c1 = _tile_bounds(tile if tile < count_x else tile - count_x, -(-n // side), side, n)
+    return (r1 - r0) * (c1 - c0) * d
+
+
+def _tiles(X, norms_x, out_x, side_x, Y, norms_y, out_y, side_y, threads):
+    """The tiles of X, then those of Y (none where Y has no rows), in one
+    parallel loop: Numba's threads are woken once for both spaces, and the
+    tiles are cut into one run per thread of about equal cost (a 768-d tile
+    costs more than a 300-d one).  Which thread runs a tile does not change
+    its bits."""
+    n = X.shape[0]
+    count_x = tile_count(n, side_x)
+    count = count_x + (tile_count(n, side_y) if Y.shape[0] else 0)
+    runs = min(threads, count)
+    total = 0
+    for tile in range(count):
+        total += _tile_cost(tile, count_x, n, X.shape[1], side_x, Y.shape[1], side_y)
+    bounds = np.empty(runs + 1, np.int64)
+    bounds[0] = 0
+    run = 1
+    done = 0
+    for tile in range(count):
+        done += _tile_cost(tile, count_x, n, X.shape[1], side_x, Y.shape[1], side_y)
+        while run < runs and done * runs >= run * total:
+            bounds[run] = tile + 1
+            run += 1
+    bounds[runs] = count
+    for r in prange(runs):
+        for tile in range(bounds[r], bounds[r + 1]):
+            if tile < count_x:
+                _tile(X, norms_x, out_x, side_x, tile)
+            else:
+                _tile(Y, norms_y, out_y, side_y, tile - count_x)
 
 
 _tiles_serial, _tiles_parallel = serial_and_parallel(_tiles)
 
 
-@kernel
-def _tiles_into(X, squared_norms, out, side):
-    """One tile runs serially, more on all threads."""
-    if X.shape[0] <= side:
-        _tiles_serial(X, squared_norms, out, side)
-    else:
-        _tiles_parallel(X, squared_norms, out, side)
+_NO_NORMS = np.empty(0)
 
 
-@kernel
+def _tiles_into(X, norms_x, out_x, side_x, Y, norms_y, out_y, side_y):
+    """One tile runs serially, more on all of Numba's threads."""
+    threads = numba.get_num_threads()  # (from Python: inside a kernel it would keep the kernel out of the cache)
+    single = tile_count(X.shape[0], side_x) == 1 and Y.shape[0] == 0
+    (_tiles_serial if single else _tiles_parallel)(X, norms_x, out_x, side_x, Y, norms_y, out_y, side_y, threads)
+
+
 def dot_tiles_into(X, out, side):
     """As ``dot_condensed_into``, in square tiles of ``side`` rows (see
     ``tile_side``)."""
-    _tiles_into(X, np.empty(0), out, side)
+    _tiles_into(X, _NO_NORMS, out, side, X[:0], _NO_NORMS, out[:0], side)
 
 
-@kernel
+def dot_tiles_of_two_into(X, Y, out_x, out_y, side_x, side_y):
+    """``dot_tiles_into`` for two spaces over the same items at once (the
+    threads are launched once): ``out_x`` and ``out_y`` get exactly what two
+    calls would write."""
+    _tiles_into(X, _NO_NORMS, out_x, side_x, Y, _NO_NORMS, out_y, side_y)
+
+
 def sqeuclidean_tiles_into(X, squared_norms, out, side):
     """As ``sqeuclidean_condensed_into``, in square tiles of ``side`` rows."""
-    _tiles_into(X, squared_norms, out, side)
+    _tiles_into(X, squared_norms, out, side, X[:0], squared_norms[:0], out[:0], side)
+
+
+def sqeuclidean_tiles_of_two_into(X, Y, norms_x, norms_y, out_x, out_y, side_x, side_y):
+    """``sqeuclidean_tiles_into`` for two spaces over the same items at once."""
+    _tiles_into(X, norms_x, out_x, side_x, Y, norms_y, out_y, side_y)
 
 
 @kernel
