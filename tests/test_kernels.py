@@ -2,6 +2,10 @@
 with the sizes that break blocked and chunked code: N = 3, block edges +-1,
 chunk and bucket edges +-1, ties, crowded and extreme values."""
 
+import os
+import subprocess
+import sys
+
 import numba
 import numpy as np
 import pytest
@@ -291,3 +295,38 @@ def test_kernels_are_deterministic_across_thread_counts(rng):
     assert single[0] == many[0]
     for one, all_ in zip(single[1:], many[1:]):
         np.testing.assert_array_equal(one, all_)
+
+
+_RUN_KERNELS = """
+import os, sys
+import numpy as np
+from fastrsa._kernels import correlate, normalize, tiles
+a = np.arange(10.0); X = np.ones((3, 4))
+threads = lambda: len(os.listdir("/proc/self/task"))
+tiles.condensed_index(1, 2, 5)  # a serial kernel: Numba starts its own helper thread on the first call
+before = threads()
+for version in sys.argv[1].split(","):
+    if version == "serial":
+        correlate._chunk_moments_serial(a, a); normalize._normalize_serial(X, X.copy(), False)
+    else:
+        correlate._chunk_moments_parallel(a, a); normalize._normalize_parallel(X, X.copy(), False)
+    print(version, threads() - before)
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc (Linux)")
+def test_serial_kernels_stay_serial_when_the_parallel_ones_were_cached_first(tmp_path):
+    # Numba keys its on-disk cache by function and signature, not by the
+    # parallel option: a serial compilation once loaded the parallel one's
+    # machine code from the cache.  A parallel launch starts Numba's worker
+    # threads, so a serial kernel must leave the thread count alone.
+    def run(versions):
+        env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), NUMBA_NUM_THREADS="2")
+        result = subprocess.run([sys.executable, "-c", _RUN_KERNELS, versions], env=env,
+                                capture_output=True, text=True, check=True)
+        return dict(line.split() for line in result.stdout.splitlines())
+
+    run("parallel")  # compiles the parallel versions into the empty cache
+    counts = run("serial,parallel")  # the serial versions, then the parallel ones, from a warm cache
+    assert counts["serial"] == "0"
+    assert int(counts["parallel"]) > 0  # the check can see a launch

@@ -7,6 +7,7 @@ kernels' accuracy guarantees rest on IEEE arithmetic in a fixed order.
 """
 
 import os
+import types
 
 import numba
 
@@ -41,5 +42,16 @@ def serial_and_parallel(function):
     """Compile a kernel twice: serial (``prange`` runs as ``range``) and
     parallel.  Small inputs take the serial one, since waking the thread pool
     costs more than the work, and waking it between BLAS calls makes Numba's
-    and BLAS's threads contend for the same cores."""
-    return kernel(function), parallel_kernel(function)
+    and BLAS's threads contend for the same cores.
+
+    The parallel one is compiled from a copy of the function under another
+    name: Numba names its cache files after the function and keys them by
+    signature, not by the ``parallel`` option, so two compilations of one
+    function would share one cache entry, and whichever was compiled first
+    would then run for both."""
+    copy = types.FunctionType(
+        function.__code__, function.__globals__, function.__name__, function.__defaults__, function.__closure__
+    )
+    copy.__qualname__ = function.__qualname__ + "_parallel"
+    copy.__module__ = function.__module__
+    return kernel(function), parallel_kernel(copy)
