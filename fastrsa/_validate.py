@@ -21,8 +21,9 @@ def choice(value, name, accepted):
     return value
 
 
-def _float_array(values, name, ndim):
-    """``values`` as a C-contiguous float32 or float64 array of ``ndim`` dims.
+def _float_array(values, name, ndim, finite=True):
+    """``values`` as a C-contiguous float32 or float64 array of ``ndim`` dims,
+    checked to be finite unless ``finite=False`` (the caller checks).
 
     float32 stays float32; every other accepted dtype becomes float64.  The
     result shares memory with ``values`` only where no conversion was needed,
@@ -37,30 +38,44 @@ def _float_array(values, name, ndim):
         raise ValueError(f"{name} must be {ndim}-D with shape {shape}; got shape {array.shape}")
     dtype = np.float32 if array.dtype == np.float32 else np.float64
     array = np.ascontiguousarray(array, dtype=dtype)
-    if not np.isfinite(array).all():
-        bad = np.argwhere(~np.isfinite(array))[0]
-        where = f"row {bad[0]}, column {bad[1]}" if ndim == 2 else f"index {bad[0]}"
-        raise ValueError(f"{name} contains NaN or inf (first at {where}); all values must be finite")
+    if finite and not np.isfinite(array).all():
+        _not_finite(array, name)
     return array
+
+
+def _not_finite(array, name):
+    """Raise the error for an array holding NaN or inf."""
+    bad = np.argwhere(~np.isfinite(array))[0]
+    where = f"row {bad[0]}, column {bad[1]}" if array.ndim == 2 else f"index {bad[0]}"
+    raise ValueError(f"{name} contains NaN or inf (first at {where}); all values must be finite")
 
 
 def items(X, name, metric):
     """A matrix of items (rows) by features, fit for ``metric``."""
-    X = _float_array(X, name, ndim=2)
+    X = _float_array(X, name, ndim=2, finite=False)
     n, d = X.shape
     if n < 3:
         raise ValueError(f"{name} has {n} rows; RSA needs at least 3 items (rows)")
     if d < 1:
         raise ValueError(f"{name} has no columns; each item needs at least 1 feature")
+    if metric not in SIMILARITY_METRICS:
+        if not np.isfinite(X).all():
+            _not_finite(X, name)
+        return X
+    # Each row's least and greatest value, in one pass each: NaN and inf
+    # show in them, and so do the rows cosine or correlation cannot take.
+    low, high = X.min(axis=1), X.max(axis=1)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        _not_finite(X, name)
     if metric == "cosine":
-        zero = ~X.any(axis=1)
+        zero = (low == 0) & (high == 0)
         if zero.any():
             raise ValueError(
                 f"{name} row {int(np.argmax(zero))} is all zeros; cosine similarity needs every row "
                 f"to have non-zero length (drop the row, or use metric='euclidean')"
             )
-    elif metric == "correlation":
-        constant = X.min(axis=1) == X.max(axis=1)
+    else:
+        constant = low == high
         if constant.any():
             raise ValueError(
                 f"{name} row {int(np.argmax(constant))} is constant; correlation between rows needs "
@@ -97,14 +112,18 @@ def vectors(a, b):
     return a, b
 
 
+_EPS_TINY = {np.dtype(t): (float(np.finfo(t).eps), float(np.finfo(t).tiny)) for t in (np.float32, np.float64)}
+
+
 def varies(sum_of_squares, count, scale, dtype, name):
     """Raise if a vector's variance is zero up to the rounding of its dtype.
 
     ``sum_of_squares`` is the centred sum over ``count`` values whose typical
     magnitude is ``scale``.
     """
+    eps, tiny = _EPS_TINY[np.dtype(dtype)]
     spread = np.sqrt(max(sum_of_squares, 0.0) / count)
-    if spread <= 16 * np.finfo(dtype).eps * max(abs(scale), np.finfo(dtype).tiny):
+    if spread <= 16 * eps * max(abs(scale), tiny):
         raise ValueError(
             f"{name} has zero variance (all {count} values are equal up to rounding); "
             f"a correlation needs values that vary"

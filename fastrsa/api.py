@@ -5,7 +5,7 @@ import numpy as np
 from . import _gram, _memory, _validate
 from ._kernels.correlate import moments, pearson_from_moments
 from ._kernels.kendall import kendall_from_ranks
-from ._kernels.normalize import normalize_rows_into
+from ._kernels.normalize import normalize_rows_into, normalize_rows_of_two_into
 from ._kernels.rank import PARTS, average_ranks_into, rank_scratch
 from ._kernels.tiles import (
     COLUMNS,
@@ -315,12 +315,14 @@ def rsa(X, Y, method="pearson", metric="cosine"):
         _validate.varies(ss_x, count, 1.0, np.float64, "the similarities of X")
         _validate.varies(ss_y, count, 1.0, np.float64, "the similarities of Y")
         return float(pearson_from_moments(ss_x, ss_y, sum_xy - sum_x * sum_y / count))
-    _memory.require(
-        _rsa_pairs_bytes(X, Y, method, metric),
-        f"rsa(method={method!r}, metric={metric!r}) over {n:,} items",
-        "method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits"
-        f" (about {_gram.memory_bytes(X.shape[1], Y.shape[1]) / 2**20:.0f} MiB)",
-    )
+    needed = _rsa_pairs_bytes(X, Y, method, metric)
+    if not _memory.fits(needed):  # (fits answers small needs at once; the message costs more)
+        _memory.require(
+            needed,
+            f"rsa(method={method!r}, metric={metric!r}) over {n:,} items",
+            "method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits"
+            f" (about {_gram.memory_bytes(X.shape[1], Y.shape[1]) / 2**20:.0f} MiB)",
+        )
     a, b = _condensed_pair(X, Y, metric)
     return _correlate(a, b, method, names=PAIR_NAMES, own=True)
 
@@ -365,8 +367,10 @@ def _condensed_pair(X, Y, metric):
         return _condensed(X, metric), _condensed(Y, metric)
     n = X.shape[0]
     if metric in _validate.SIMILARITY_METRICS:
+        unit_x, unit_y = np.empty_like(X), np.empty_like(Y)
+        normalize_rows_of_two_into(X, Y, unit_x, unit_y, metric == "correlation")
         a, b = _empty_pairs(n, X.dtype), _empty_pairs(n, Y.dtype)
-        dot_tiles_of_two_into(_unit_rows(X, metric), _unit_rows(Y, metric), a, b, side_x, side_y)
+        dot_tiles_of_two_into(unit_x, unit_y, a, b, side_x, side_y)
         return a, b
     (X, norms_x), (Y, norms_y) = _with_squared_norms(X), _with_squared_norms(Y)
     a, b = _empty_pairs(n, np.float64), _empty_pairs(n, np.float64)

@@ -21,6 +21,9 @@ no all-zero row for ``rsm_into``, and equally long vectors that vary for
 ``pearson`` and ``spearman`` — anything else gives undefined results, not an
 error.  Validate once in Python (``fastrsa.rsm`` on a first input, say) where
 in doubt.  Every function releases the GIL and is cached on disk.
+Your own function may be cached too (``@numba.njit(cache=True)``): importing
+fastrsa starts Numba's parallel backend, which cached code that reaches a
+parallel kernel through serial ones needs and does not start itself.
 """
 
 import numpy as np

@@ -14,7 +14,7 @@ from scipy.stats import rankdata
 import fastrsa
 from fastrsa import _gram, reference
 from fastrsa._kernels import correlate, rank, tiles
-from fastrsa._kernels.normalize import normalize_rows_into
+from fastrsa._kernels.normalize import normalize_rows_into, normalize_rows_of_two_into
 
 from .helpers import DTYPES, ELEMENT_TOL, SCORE_TOL, correlated_spaces
 
@@ -34,6 +34,21 @@ def test_normalize_rows_into_matches_reference(rng, dtype, shape, centre):
     assert out.dtype == dtype
     np.testing.assert_allclose(out, expected, rtol=0, atol=ELEMENT_TOL[dtype])
     assert np.allclose(np.linalg.norm(out.astype(np.float64), axis=1), 1, atol=ELEMENT_TOL[dtype])
+
+
+@pytest.mark.parametrize("centre", [False, True])
+@pytest.mark.parametrize("n", [7, 200])  # serial, and parallel (more than PARALLEL_MIN elements together)
+def test_two_spaces_normalise_as_one_space_at_a_time(rng, n, centre):
+    X = rng.standard_normal((n, 30)).astype(np.float32)
+    Y = rng.standard_normal((n, 250))
+    alone = np.empty_like(X), np.empty_like(Y)
+    normalize_rows_into(X, alone[0], centre)
+    normalize_rows_into(Y, alone[1], centre)
+    together = np.empty_like(X), np.empty_like(Y)
+    normalize_rows_of_two_into(X, Y, *together, centre)
+    for one, two in zip(alone, together):
+        assert two.dtype == one.dtype
+        np.testing.assert_array_equal(two, one)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -282,7 +297,7 @@ def test_kernels_are_deterministic_across_thread_counts(rng):
         tiles.dot_tiles_into(X, similarities, 24)
         tiles.sqeuclidean_tiles_into(X, np.einsum("ij,ij->i", X, X), distances, 24)
         two = np.empty(X.shape[0] * 50), np.empty(X.shape[0] * 50)
-        tiles.dot_tiles_of_two_into(X, X[:, :7], *two, 16, 40)
+        tiles.dot_tiles_of_two_into(X, np.ascontiguousarray(X[:, :7]), *two, 16, 40)
         return correlate.moments(a, b), rank.average_ranks(a), similarities, distances, *two
 
     default = numba.get_num_threads()
@@ -307,9 +322,9 @@ tiles.condensed_index(1, 2, 5)  # a serial kernel: Numba starts its own helper t
 before = threads()
 for version in sys.argv[1].split(","):
     if version == "serial":
-        correlate._chunk_moments_serial(a, a); normalize._normalize_serial(X, X.copy(), False)
+        correlate._chunk_moments_serial(a, a); normalize._normalize_serial(X, X.copy(), X, X.copy(), False)
     else:
-        correlate._chunk_moments_parallel(a, a); normalize._normalize_parallel(X, X.copy(), False)
+        correlate._chunk_moments_parallel(a, a); normalize._normalize_parallel(X, X.copy(), X, X.copy(), False)
     print(version, threads() - before)
 """
 
@@ -330,3 +345,24 @@ def test_serial_kernels_stay_serial_when_the_parallel_ones_were_cached_first(tmp
     counts = run("serial,parallel")  # the serial versions, then the parallel ones, from a warm cache
     assert counts["serial"] == "0"
     assert int(counts["parallel"]) > 0  # the check can see a launch
+
+
+_CALL_IN_A_CHAIN = """
+import sys
+import numpy as np
+import fastrsa.jit
+from fastrsa._kernels import correlate
+a = np.random.default_rng(0).standard_normal(int(sys.argv[2]))
+(correlate.moments if sys.argv[1] == "moments" else fastrsa.jit.pearson)(a, a + 1)
+"""
+
+
+def test_kernels_load_from_a_cache_filled_by_several_processes(tmp_path):
+    # jit.pearson calls moments, which calls a parallel kernel.  With moments
+    # cached by one process and pearson by the next, Numba 0.68 loaded a
+    # pearson from the cache that crashed (segfault) on a parallel call.
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), NUMBA_NUM_THREADS="2")
+    for function, size in [("moments", 100_000), ("pearson", 100), ("pearson", 100_000)]:
+        result = subprocess.run([sys.executable, "-c", _CALL_IN_A_CHAIN, function, str(size)], env=env,
+                                capture_output=True, text=True)
+        assert result.returncode == 0, (function, size, result.returncode, result.stderr[-2000:])

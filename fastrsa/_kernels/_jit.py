@@ -28,8 +28,16 @@ if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER ==
         numba.config.THREADING_LAYER = "threadsafe"
 
 
+# Start Numba's parallel backend now.  A parallel kernel compiled in this
+# process starts it before its first run, but one loaded from the on-disk cache
+# inside a serial caller (rsa -> moments -> the parallel chunk sums, or a
+# user's cached function -> fastrsa.jit.pearson) does not, and then crashes
+# (segfault; numba/numba#8578 has the same shape).  get_num_threads starts it.
+numba.get_num_threads()
+
+
 def kernel(function):
-    """Compile a serial kernel."""
+    """Compile a serial kernel (which may call parallel ones)."""
     return numba.njit(cache=True, nogil=True)(function)
 
 
@@ -50,7 +58,7 @@ def serial_and_parallel(function):
     function would share one cache entry, and whichever was compiled first
     would then run for both."""
     copy = types.FunctionType(
-        function.__code__, function.__globals__, function.__name__, function.__defaults__, function.__closure__
+        function.__code__, function.__globals__, function.__name__ + "_parallel", function.__defaults__, function.__closure__
     )
     copy.__qualname__ = function.__qualname__ + "_parallel"
     copy.__module__ = function.__module__

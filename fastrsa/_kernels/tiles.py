@@ -30,6 +30,8 @@ Assumes checked input: C-contiguous float32 or float64 rows, ``out`` of length
 N(N-1)/2 and the same dtype.
 """
 
+import functools
+
 import numba
 import numpy as np
 from numba import prange
@@ -113,6 +115,7 @@ def sqeuclidean_condensed_into(X, squared_norms, out, rows, columns):
             _distance_pairs(X, squared_norms, products, r0, r1, c0, c1, out)
 
 
+@functools.lru_cache(maxsize=1024)
 def tile_side(n, d):
     """Side of the square tiles for n rows of d features: the largest
     multiple of 8 whose product stays on one BLAS thread, or 0 where even
@@ -207,7 +210,9 @@ _NO_NORMS = np.empty(0)
 
 def _tiles_into(X, norms_x, out_x, side_x, Y, norms_y, out_y, side_y):
     """One tile runs serially, more on all of Numba's threads."""
-    threads = numba.get_num_threads()  # (from Python: inside a kernel it would keep the kernel out of the cache)
+    # Numba's largest thread count: cheaper to read than get_num_threads, and
+    # the tiles' bits do not depend on it.
+    threads = numba.config.NUMBA_NUM_THREADS
     single = tile_count(X.shape[0], side_x) == 1 and Y.shape[0] == 0
     (_tiles_serial if single else _tiles_parallel)(X, norms_x, out_x, side_x, Y, norms_y, out_y, side_y, threads)
 
