@@ -6,7 +6,7 @@ from . import _gram, _memory, _validate
 from ._kernels.correlate import moments, pearson_from_moments
 from ._kernels.kendall import kendall_from_ranks
 from ._kernels.normalize import normalize_rows_into, normalize_rows_of_two_into
-from ._kernels.rank import PARTS, average_ranks_into, rank_scratch
+from ._kernels.rank import PARTS, average_ranks_into, rank_scratch, spearman_moments_into
 from ._kernels.tiles import (
     COLUMNS,
     ROWS,
@@ -50,13 +50,16 @@ def normalize_rows(X):
 
 def _rank_bytes(size, itemsize, in_place, method):
     """Memory a rank method adds to two vectors of ``size`` values: the shared
-    scratch, float64 ranks unless they overwrite float64 vectors, and for
-    Kendall's tau the three integer vectors of its counting (while the sorting
-    scratch is already free)."""
-    scratch = size * (itemsize + (4 if size < 2**31 else 8))
+    scratch, float64 ranks unless they overwrite float64 vectors (one vector
+    of them for Spearman, two for Kendall's tau), and for Kendall's tau the
+    three integer vectors of its counting (while the sorting scratch is
+    already free)."""
+    integer = 4 if size < 2**30 else 8
+    scratch = size * (itemsize + integer)
     if method != "spearman":
-        scratch = max(scratch, 3 * (4 if size < 2**31 else 8) * size)
-    return scratch + (0 if in_place and itemsize == 8 else 2 * size * 8)
+        scratch = max(scratch, 3 * integer * size)
+    rank_vectors = 1 if method == "spearman" else 2
+    return scratch + (0 if in_place and itemsize == 8 else rank_vectors * size * 8)
 
 
 def _pairs_bytes(X, metric):
@@ -200,29 +203,52 @@ def _checked_moments(a, b, names=("a", "b")):
     return ss_a, ss_b, cross
 
 
+def _rank_inputs(a, b):
+    """Two checked vectors in one dtype for ranking, and the shared scratch."""
+    if a.dtype != b.dtype:
+        a, b = a.astype(np.float64), b.astype(np.float64)
+    return a, b, rank_scratch(a.size, a.dtype)
+
+
+def _rank_vector(values, own):
+    """Where the float64 ranks of ``values`` go: over them when ``own`` (the
+    caller's scratch) and float64, or a new vector."""
+    return values if own and values.dtype == np.float64 else np.empty(values.size)
+
+
 def _ranked(a, b, own=False):
     """The float64 average ranks of two checked vectors.  With ``own=True``
     the vectors are the caller's scratch, and float64 ones are overwritten."""
+    a, b, scratch = _rank_inputs(a, b)
     ranks = []
-    scratch = rank_scratch(a.size, a.dtype if a.dtype == b.dtype else np.float64)
     for values in (a, b):
-        if values.dtype != scratch[0].dtype:
-            values = values.astype(scratch[0].dtype)
-        ranked = values if own and values.dtype == np.float64 else np.empty(values.size)
+        ranked = _rank_vector(values, own)
         average_ranks_into(values, ranked, *scratch, PARTS)
         ranks.append(ranked)
     return ranks
+
+
+def _spearman_moments(a, b, own=False, keep_ranks=False):
+    """``((ss_a, ss_b, cross), ranks_a, ranks_b)`` for two checked vectors:
+    the centred sums of squares and products of their average ranks (b's
+    ranks are summed as they are found, not stored, unless ``keep_ranks``;
+    ``ranks_b`` is then None).  ``own`` as for ``_ranked``."""
+    a, b, scratch = _rank_inputs(a, b)
+    ranks_a = _rank_vector(a, own)
+    ranks_b = _rank_vector(b, own) if keep_ranks else np.empty(0)
+    sums = spearman_moments_into(a, b, ranks_a, ranks_b, *scratch, PARTS)
+    return sums, ranks_a, ranks_b if keep_ranks else None
 
 
 def _correlate(a, b, method, names=("a", "b"), own=False):
     """Pearson, Spearman or Kendall correlation of two checked vectors
     (``own`` as for ``_ranked``)."""
     ss_a, ss_b, cross = _checked_moments(a, b, names)
-    if method in _validate.RANK_METHODS:
+    if method == "spearman":
+        (ss_a, ss_b, cross), _, _ = _spearman_moments(a, b, own)
+    elif method in _validate.RANK_METHODS:
         ranks = _ranked(a, b, own)
-        if method != "spearman":
-            return float(kendall_from_ranks(ranks[0], ranks[1], method == "kendall"))
-        _, _, ss_a, ss_b, cross = moments(ranks[0], ranks[1])
+        return float(kendall_from_ranks(ranks[0], ranks[1], method == "kendall"))
     return float(pearson_from_moments(ss_a, ss_b, cross))
 
 

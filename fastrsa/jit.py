@@ -29,9 +29,9 @@ parallel kernel through serial ones needs and does not start itself.
 import numpy as np
 
 from ._kernels._jit import kernel
-from ._kernels.correlate import moments, pearson, pearson_from_moments
+from ._kernels.correlate import pearson, pearson_from_moments
 from ._kernels.normalize import normalize_rows_into
-from ._kernels.rank import PARTS, average_ranks_into
+from ._kernels.rank import PARTS, average_ranks_into, spearman_moments_into
 from ._kernels.tiles import COLUMNS, ROWS, dot_condensed_into
 
 __all__ = ["normalize_rows_into", "rsm_into", "pearson", "spearman", "average_ranks_into"]
@@ -50,10 +50,7 @@ def rsm_into(X, out):
 def spearman(a, b):
     """Spearman correlation of two equally long float vectors (ties averaged)."""
     n = a.size
-    index = np.empty(n, np.int64)
-    ranks_a = np.empty(n)
-    ranks_b = np.empty(n)
-    average_ranks_into(a, ranks_a, np.empty_like(a), index, PARTS)
-    average_ranks_into(b, ranks_b, np.empty_like(b), index, PARTS)
-    _, _, ss_a, ss_b, cross = moments(ranks_a, ranks_b)
+    # float64 scratch holds either dtype's values exactly.
+    scratch = np.empty(n), np.empty(n, np.int64)
+    ss_a, ss_b, cross = spearman_moments_into(a, b, np.empty(n), np.empty(0), *scratch, PARTS)
     return pearson_from_moments(ss_a, ss_b, cross)

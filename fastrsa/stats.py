@@ -16,7 +16,7 @@ import numba
 import numpy as np
 
 from . import _gram, _memory, _validate, api
-from ._kernels.correlate import moments, pearson_from_moments
+from ._kernels.correlate import pearson_from_moments
 from ._kernels.resample import (
     bootstrap_pearson,
     bootstrap_spearman,
@@ -113,8 +113,7 @@ def _statistic_and_centred(a, b, method, names, own):
     caller's scratch and float64 ones are overwritten."""
     ss_a, ss_b, cross = api._checked_moments(a, b, names)
     if method == "spearman":
-        a, b = api._ranked(a, b, own)
-        _, _, ss_a, ss_b, cross = moments(a, b)
+        (ss_a, ss_b, cross), a, b = api._spearman_moments(a, b, own, keep_ranks=True)
     else:
         a, b = (values.astype(np.float64, copy=not own) for values in (a, b))
     a -= a.mean()

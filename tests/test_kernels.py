@@ -263,6 +263,50 @@ def test_average_ranks_into_may_overwrite_its_input(rng, parts):
     np.testing.assert_array_equal(values, expected)
 
 
+def _centred_rank_sums(a, b):
+    x, y = rankdata(a) - (a.size + 1) / 2, rankdata(b) - (b.size + 1) / 2
+    return x @ x, y @ y, x @ y
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [2, 3, 40, rank.COARSE_SIZE, rank.COARSE_SIZE + 1, 5 * rank.COARSE_SIZE + 5])
+@pytest.mark.parametrize("keep", [False, True])
+def test_spearman_moments_match_the_ranks_of_rankdata(rng, dtype, size, keep):
+    a = rng.integers(-50, 50, size).astype(dtype)  # ties: average ranks are half-integers
+    b = (a + rng.standard_normal(size) * 30).astype(dtype)
+    ranks_a, ranks_b = np.full(size, np.nan), np.full(size if keep else 0, np.nan)
+    a_before, b_before = a.copy(), b.copy()
+    got = rank.spearman_moments_into(a, b, ranks_a, ranks_b, *rank.rank_scratch(size, dtype), rank.PARTS)
+    np.testing.assert_allclose(got, _centred_rank_sums(a, b), rtol=1e-14)
+    np.testing.assert_array_equal(ranks_a, rankdata(a))
+    if keep:
+        np.testing.assert_array_equal(ranks_b, rankdata(b))
+    np.testing.assert_array_equal(a, a_before)
+    np.testing.assert_array_equal(b, b_before)
+
+
+def test_spearman_moments_may_overwrite_their_inputs(rng):
+    a = rng.standard_normal(3 * rank.COARSE_SIZE + 1)
+    b = a + rng.standard_normal(a.size)
+    expected = _centred_rank_sums(a, b)
+    ranks = rankdata(a), rankdata(b)
+    got = rank.spearman_moments_into(a, b, a, b, *rank.rank_scratch(a.size, a.dtype), rank.PARTS)
+    np.testing.assert_allclose(got, expected, rtol=1e-14)
+    np.testing.assert_array_equal(a, ranks[0])
+    np.testing.assert_array_equal(b, ranks[1])
+
+
+def test_ranks_are_the_same_with_int64_scratch(rng):
+    values = rng.integers(0, 1000, 2 * rank.COARSE_SIZE + 3).astype(np.float64)
+    sorted_values, doubled = rank.rank_scratch(values.size, values.dtype)
+    assert doubled.dtype == np.int32
+    narrow, wide = np.empty(values.size), np.empty(values.size)
+    rank.average_ranks_into(values, narrow, sorted_values, doubled, rank.PARTS)
+    rank.average_ranks_into(values, wide, sorted_values, doubled.astype(np.int64), rank.PARTS)
+    np.testing.assert_array_equal(narrow, wide)
+    np.testing.assert_array_equal(narrow, rankdata(values))
+
+
 def test_quicksort_sorts_runs_and_carries_the_index(rng):
     values = np.concatenate([rng.integers(0, 3, 500), rng.standard_normal(500), np.zeros(300)])
     index = np.arange(values.size)
@@ -298,7 +342,8 @@ def test_kernels_are_deterministic_across_thread_counts(rng):
         tiles.sqeuclidean_tiles_into(X, np.einsum("ij,ij->i", X, X), distances, 24)
         two = np.empty(X.shape[0] * 50), np.empty(X.shape[0] * 50)
         tiles.dot_tiles_of_two_into(X, np.ascontiguousarray(X[:, :7]), *two, 16, 40)
-        return correlate.moments(a, b), rank.average_ranks(a), similarities, distances, *two
+        spearman = rank.spearman_moments_into(a, b, np.empty(a.size), np.empty(0), *rank.rank_scratch(a.size, a.dtype), 3)
+        return (correlate.moments(a, b), spearman), rank.average_ranks(a), similarities, distances, *two
 
     default = numba.get_num_threads()
     try:

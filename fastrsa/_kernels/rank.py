@@ -7,22 +7,30 @@ every floating-point step is monotonic, so equal values always share a bucket
 and sorting each bucket on its own sorts the whole.
 
 1. One parallel pass finds the range; a second counts the ``buckets`` coarse
-   buckets (about ``COARSE_SIZE`` values each) per thread; a serial prefix sum
-   turns the counts into write offsets; a third scatters the values with
-   their indices, each thread into its own part of every bucket.
+   buckets (about ``COARSE_SIZE`` values each) per slice; a serial prefix sum
+   turns the counts into write offsets; a third scatters the values, each
+   slice into its own part of every bucket.
 2. In parallel over coarse buckets, each bucket is sorted in cache on its own:
    spread again over its own range into about ``size / FINE_SIZE`` fine
    buckets (insertion sort for small ones, quicksort for crowded ones), and
-   each run of equal values writes its average rank through the indices.
+   each run of equal values writes twice its average rank (an integer) at
+   its values' places in the bucket.
+3. Each slice replays its scatter of step 1 and reads its values' ranks back
+   in its own order.  Every access of steps 1 and 3 streams; writing each
+   rank straight to its item from step 2 would be a random write per value.
+   For Spearman's correlation (``spearman_moments_into``) the second
+   vector's step 3 sums the centred products with the first's ranks instead
+   of storing its own: the means of average ranks are (n + 1)/2 exactly.
 
-A vector of at most ``COARSE_SIZE`` values is one coarse bucket.  Values
-crowded into one coarse bucket (an outlier stretching the range) are spread
-again over their own range in step 2, so the work stays O(n) for any
-distribution that step 2 can separate, and O(n log n) at worst.
+A vector of at most ``COARSE_SIZE`` values is one coarse bucket, ranked in
+place of step 1.  Values crowded into one coarse bucket (an outlier
+stretching the range) are spread again over their own range in step 2, so
+the work stays O(n) for any distribution that step 2 can separate, and
+O(n log n) at worst.
 
-Memory besides the output: one copy of the values and one int32 index (int64
-past 2**31 values), passed in as scratch so that several vectors can share
-them, and a copy of one coarse bucket per thread.
+Memory besides the output: one copy of the values and one int32 vector of
+doubled ranks (int64 from 2**30 values), passed in as scratch so that several
+vectors can share them, and a copy of one coarse bucket per thread.
 
 Assumes checked input: a 1-D float32 or float64 vector without NaN.
 """
@@ -30,12 +38,13 @@ Assumes checked input: a 1-D float32 or float64 vector without NaN.
 import numpy as np
 from numba import prange
 
-from ._jit import kernel, parallel_kernel
+from ._jit import kernel, parallel_kernel, serial_and_parallel
 
 COARSE_SIZE = 1 << 14  # values per coarse bucket, on average
 PARTS = 64  # slices of step 1: more than any machine's threads, and cheap (PARTS x M/COARSE_SIZE counters)
 FINE_SIZE = 4  # values per fine bucket, on average
 INSERTION = 24  # fine buckets up to this size are sorted by insertion
+CHUNK = 4096  # values per partial sum of the Spearman moments
 
 
 @kernel
@@ -115,10 +124,11 @@ def _bucket(value, low, scale, buckets):
 
 
 @kernel
-def _rank_bucket(values, index, start, stop, ranks):
+def _rank_bucket(values, start, stop, doubled):
     """Sort ``values[start:stop]`` (the coarse bucket holding sorted positions
-    start..stop-1; ``index`` gives each value's item) and write every item's
-    average rank into ``ranks``."""
+    start..stop-1) in a local copy, and write twice the average rank of
+    ``values[start + k]`` into ``doubled[start + k]``: every write stays
+    inside the bucket, in cache."""
     one = np.uint64(1)
     start, stop = np.uint64(start), np.uint64(stop)
     size = stop - start
@@ -130,12 +140,11 @@ def _rank_bucket(values, index, start, stop, ranks):
         low = min(low, np.float64(values[k]))
         high = max(high, np.float64(values[k]))
     if low == high:
-        average = start + 0.5 * (size + 1)
         for k in range(start, stop):
-            ranks[index[k]] = average
+            doubled[k] = start + start + size + one
         return
     local_values = np.empty(size, values.dtype)
-    local_index = np.empty(size, index.dtype)
+    local_index = np.empty(size, doubled.dtype)  # positions k within the bucket
     buckets = max(2, size // FINE_SIZE)
     scale = _spread_scale(low, high, buckets)
     counts = np.zeros(buckets + 1, np.uint64)
@@ -148,7 +157,7 @@ def _rank_bucket(values, index, start, stop, ranks):
         position = counts[b]
         counts[b] = position + one
         local_values[position] = values[k]
-        local_index[position] = index[k]
+        local_index[position] = k - start
     begin = np.uint64(0)
     for b in range(np.uint64(buckets)):
         end = counts[b]
@@ -162,9 +171,10 @@ def _rank_bucket(values, index, start, stop, ranks):
         j = i + one
         while j < size and local_values[j] == local_values[i]:
             j += one
-        average = start + 0.5 * (i + one + j)
+        # Sorted positions i..j-1 hold rank start+i+1 .. start+j: twice their mean.
+        twice = start + start + i + one + j
         for k in range(i, j):
-            ranks[np.uint64(local_index[k])] = average
+            doubled[start + np.uint64(local_index[k])] = twice
         i = j
 
 
@@ -186,68 +196,169 @@ def _value_range(values, parts):
 
 
 @parallel_kernel
-def _distribute(values, sorted_values, index, starts, parts):
-    """Scatter ``values`` with their positions into ``sorted_values`` and
-    ``index`` grouped by coarse bucket (``starts.size - 1`` of them); bucket b
-    starts at ``starts[b]``.  Each of ``parts`` slices counts and writes its
-    own values."""
+def _offsets(values, low, scale, buckets, parts):
+    """Where each of ``parts`` slices writes its values of each coarse bucket
+    (``offsets[p, b]``): the buckets one after another, and within a bucket
+    the slices in order.  ``offsets[0]`` are the buckets' starts."""
     n = values.size
-    buckets = starts.size - 1
-    low, high = _value_range(values, parts)
-    scale = _spread_scale(low, high, buckets)
-    counts = np.zeros((parts, buckets), np.int64)
+    offsets = np.zeros((parts, buckets), np.int64)
     for p in prange(parts):
-        mine = counts[p]
+        mine = offsets[p]
         for i in range(np.uint64(p * n // parts), np.uint64((p + 1) * n // parts)):
             mine[np.uint64(_bucket(values[i], low, scale, buckets))] += 1
     offset = 0
     for b in range(buckets):
-        starts[b] = offset
         for p in range(parts):
-            count = counts[p, b]
-            counts[p, b] = offset
+            count = offsets[p, b]
+            offsets[p, b] = offset
             offset += count
-    starts[buckets] = n
+    return offsets
+
+
+@parallel_kernel
+def _distribute(values, low, scale, offsets, sorted_values):
+    """Scatter ``values`` into ``sorted_values`` grouped by coarse bucket, at
+    ``offsets``; each slice writes its own values in order."""
+    n = values.size
+    parts, buckets = offsets.shape
     for p in prange(parts):
-        mine = counts[p]
+        mine = offsets[p].copy()
         for i in range(np.uint64(p * n // parts), np.uint64((p + 1) * n // parts)):
             b = np.uint64(_bucket(values[i], low, scale, buckets))
             position = np.uint64(mine[b])
             mine[b] = position + np.uint64(1)
             sorted_values[position] = values[i]
-            index[position] = i
 
 
 @parallel_kernel
-def _rank_buckets(sorted_values, index, starts, ranks):
-    for b in prange(starts.size - 1):
-        _rank_bucket(sorted_values, index, starts[b], starts[b + 1], ranks)
+def _rank_buckets(sorted_values, starts, doubled):
+    n = sorted_values.size
+    buckets = starts.size
+    for b in prange(buckets):
+        _rank_bucket(sorted_values, starts[b], starts[b + 1] if b + 1 < buckets else n, doubled)
 
 
 @kernel
-def average_ranks_into(values, ranks, sorted_values, index, parts):
+def _sort_and_rank(values, sorted_values, doubled, parts):
+    """Steps 1 and 2: twice the average rank of every value, written in
+    bucket order into ``doubled``.  Returns ``(low, scale, offsets)``, with
+    which ``_positions`` finds each value's place in that order again."""
+    n = values.size
+    if n <= COARSE_SIZE:  # one bucket, in the values' own order
+        _rank_bucket(values, 0, n, doubled)
+        return 0.0, 0.0, np.zeros((1, 1), np.int64)
+    buckets = n // COARSE_SIZE
+    low, high = _value_range(values, parts)
+    scale = _spread_scale(low, high, buckets)
+    offsets = _offsets(values, low, scale, buckets, parts)
+    _distribute(values, low, scale, offsets, sorted_values)
+    _rank_buckets(sorted_values, offsets[0], doubled)
+    return low, scale, offsets
+
+
+def _gather_ranks(values, low, scale, offsets, doubled, ranks):
+    """Step 3: ``ranks[i]``, in the values' own order, from ``doubled`` in
+    bucket order, each slice replaying its scatter: every read and write
+    streams, where writing each rank straight to its item would be a random
+    write per value."""
+    n = values.size
+    parts, buckets = offsets.shape
+    for p in prange(parts):
+        mine = offsets[p].copy()
+        for i in range(np.uint64(p * n // parts), np.uint64((p + 1) * n // parts)):
+            b = np.uint64(_bucket(values[i], low, scale, buckets))
+            position = np.uint64(mine[b])
+            mine[b] = position + np.uint64(1)
+            ranks[i] = 0.5 * doubled[position]
+
+
+_gather_ranks_serial, _gather_ranks_parallel = serial_and_parallel(_gather_ranks)
+
+
+def _rank_moments(values, low, scale, offsets, doubled, ranks_a, ranks):
+    """As ``_gather_ranks`` for a second vector (``ranks`` of length 0: its
+    ranks are not kept), summing on the way the centred squares and products
+    of its ranks and ``ranks_a``.  Both means are (n + 1)/2 exactly, and
+    ``sums[c]`` holds chunk c's three sums (``CHUNK`` values per chunk,
+    chunks within one slice), so the result depends only on n and parts."""
+    n = values.size
+    parts, buckets = offsets.shape
+    keep = ranks.size == n
+    mean = 0.5 * (n + 1)
+    sums = np.zeros((parts, 3))
+    for p in prange(parts):
+        mine = offsets[p].copy()
+        stop = np.uint64((p + 1) * n // parts)
+        for c in range(np.uint64(p * n // parts), stop, np.uint64(CHUNK)):
+            ss_a = 0.0
+            ss_b = 0.0
+            cross = 0.0
+            for i in range(c, min(c + np.uint64(CHUNK), stop)):
+                b = np.uint64(_bucket(values[i], low, scale, buckets))
+                position = np.uint64(mine[b])
+                mine[b] = position + np.uint64(1)
+                rank = 0.5 * doubled[position]
+                if keep:
+                    ranks[i] = rank
+                da = ranks_a[i] - mean
+                db = rank - mean
+                ss_a += da * da
+                ss_b += db * db
+                cross += da * db
+            sums[p, 0] += ss_a
+            sums[p, 1] += ss_b
+            sums[p, 2] += cross
+    return sums
+
+
+_rank_moments_serial, _rank_moments_parallel = serial_and_parallel(_rank_moments)
+
+
+@kernel
+def average_ranks_into(values, ranks, sorted_values, doubled, parts):
     """Write the float64 average ranks of ``values`` (1 = smallest) into
     ``ranks``, which may be ``values`` itself when that is float64.
 
-    ``sorted_values`` (the dtype of ``values``) and ``index`` (int32, or int64
-    past 2**31 values) are scratch of the same length, overwritten.  Step 1
-    runs in ``parts`` slices (``PARTS``); the result does not depend on it.
+    ``sorted_values`` (the dtype of ``values``) and ``doubled`` (int32, or
+    int64 from 2**30 values) are scratch of the same length, overwritten.
+    Step 1 runs in ``parts`` slices (``PARTS``); the result does not depend
+    on it.
     """
-    n = values.size
-    if n <= COARSE_SIZE:
-        for i in range(n):
-            index[i] = i
-        _rank_bucket(values, index, 0, n, ranks)
-        return
-    starts = np.empty(n // COARSE_SIZE + 1, np.int64)
-    _distribute(values, sorted_values, index, starts, parts)
-    _rank_buckets(sorted_values, index, starts, ranks)
+    low, scale, offsets = _sort_and_rank(values, sorted_values, doubled, parts)
+    if offsets.shape[0] == 1:
+        _gather_ranks_serial(values, low, scale, offsets, doubled, ranks)
+    else:
+        _gather_ranks_parallel(values, low, scale, offsets, doubled, ranks)
+
+
+@kernel
+def spearman_moments_into(a, b, ranks_a, ranks_b, sorted_values, doubled, parts):
+    """``(ss_a, ss_b, cross)``: the centred sums of squares and products of
+    the average ranks of a and b, whose Pearson correlation is Spearman's.
+    a's ranks are written into ``ranks_a`` (which may be ``a``), b's into
+    ``ranks_b`` (which may be ``b``) unless it has length 0; scratch as for
+    ``average_ranks_into``, and the result depends only on the length (and
+    ``parts``), not on the number of threads."""
+    average_ranks_into(a, ranks_a, sorted_values, doubled, parts)
+    low, scale, offsets = _sort_and_rank(b, sorted_values, doubled, parts)
+    if offsets.shape[0] == 1:
+        sums = _rank_moments_serial(b, low, scale, offsets, doubled, ranks_a, ranks_b)
+    else:
+        sums = _rank_moments_parallel(b, low, scale, offsets, doubled, ranks_a, ranks_b)
+    ss_a = 0.0
+    ss_b = 0.0
+    cross = 0.0
+    for p in range(sums.shape[0]):
+        ss_a += sums[p, 0]
+        ss_b += sums[p, 1]
+        cross += sums[p, 2]
+    return ss_a, ss_b, cross
 
 
 def rank_scratch(size, dtype):
     """The scratch buffers ``average_ranks_into`` needs for ``size`` values,
     allocated by NumPy (which asks the kernel for huge pages)."""
-    return np.empty(size, dtype), np.empty(size, np.int32 if size < 2**31 else np.int64)
+    return np.empty(size, dtype), np.empty(size, np.int32 if size < 2**30 else np.int64)
 
 
 def average_ranks(values):
