@@ -62,6 +62,15 @@ def items(X, name, metric):
         if not np.isfinite(X).all():
             _not_finite(X, name)
         return X
+    if metric == "cosine":
+        # The common case in one pass: NaN and inf reach the row sums (and
+        # their sum of squares), and a row whose sum is not zero is not all
+        # zeros.  An overflowing sum, or a row that sums to zero, takes the
+        # exact check below.
+        with np.errstate(over="ignore", invalid="ignore"):  # (those go to the exact check, silently)
+            sums = X.sum(axis=1)
+            if np.isfinite(sums @ sums) and sums.all():
+                return X
     # Each row's least and greatest value, in one pass each: NaN and inf
     # show in them, and so do the rows cosine or correlation cannot take.
     low, high = X.min(axis=1), X.max(axis=1)

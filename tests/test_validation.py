@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import fastrsa
+import fastrsa.reference
 
 GOOD = np.arange(12, dtype=np.float64).reshape(4, 3) + 1
 
@@ -38,6 +39,24 @@ def test_all_zero_row_is_refused_for_cosine_with_its_index(call):
     X[3] = 0
     with pytest.raises(ValueError, match=r"row 3 is all zeros.*metric='euclidean'"):
         call(X)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_that_sum_to_zero_or_overflow_are_fine_for_cosine(dtype):
+    # A first check takes row sums; these rows defeat it and must pass the exact one.
+    big = np.finfo(dtype).max / 2
+    X = np.array([[1, -1, 0], [big, big, 1], [-big, -big, 2], [1, 2, 3]], dtype)
+    scaled = X.astype(np.float64) / np.abs(X.astype(np.float64)).max(axis=1, keepdims=True)  # cosine ignores scale
+    expected = fastrsa.reference.rsm(scaled)
+    np.testing.assert_allclose(fastrsa.rsm(X), expected, atol=1e-6 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_values_in_a_row_that_sums_to_zero_are_refused(value):
+    X = with_value(1, 0, value)
+    X[1, 1:] = [-value, 0] if value == np.inf else [0, 0]
+    with pytest.raises(ValueError, match=r"X contains NaN or inf \(first at row 1, column"):
+        fastrsa.rsm(X)
 
 
 def test_all_zero_row_is_fine_for_euclidean():
