@@ -1,10 +1,11 @@
 """Run the performance tables of issues 3 and 5 and write docs/benchmarks.md.
 
-    python -m benchmarks.report              # the full table (about 20 minutes on 2 cores)
+    python -m benchmarks.report              # the full table (about 40 minutes on 2 cores)
     python -m benchmarks.report --quick      # small sizes, to try the script (writes nothing)
 
-Every (case, path) runs in its own process (``benchmarks.run_case``): one
-warm-up call on a small input, then ``--rounds`` calls on the full input; the
+Every (case, path) runs in its own process (``benchmarks.run_case``): warm-up
+calls on smaller inputs that take the same kernels as the full one, then
+``--rounds`` calls on the full input; the
 median is quoted, and the peak memory is that process's max RSS.  Ratios are
 taken between paths measured in the same run.
 """
@@ -278,7 +279,8 @@ def write(table, costs, gemm, bandwidth, about, rounds, output):
     text = f"""# Benchmarks
 
 Written by `python -m benchmarks.report` on {time.strftime("%Y-%m-%d")}. Every figure is from that one run:
-each (case, path) in its own process, one warm-up call on a small input, then the median of
+each (case, path) in its own process, warm-up calls on smaller inputs that take the same
+kernels as the full one (so no compilation falls in a measured round), then the median of
 {rounds} rounds on the full input; peak memory is the process's max RSS (inputs included), and
 "added" is the peak less the memory held before the first full-size call. Ratios are times over
 the first row of the case (fastrsa, float64), so a peer's ratio is how many times slower it is.

@@ -3,9 +3,13 @@
     python -m benchmarks.run_case CASE PATH N DTYPE ROUNDS
 
 The report runs every (case, path) in a fresh process, so that each peak
-memory (max RSS) belongs to one path alone.  The path is first called once on
-a small input (compiles, loads libraries, wakes thread pools), then ROUNDS
-times on the full input.
+memory (max RSS) belongs to one path alone.  The path is first called on
+smaller inputs (compiles, loads libraries, wakes thread pools), then ROUNDS
+times on the full input.  fastrsa picks its kernels by size (one-thread tiles
+or threaded blocks, serial or parallel ranking, the Gram identity, square or
+blocked permutations), so the warm-up inputs come in several sizes up to the
+full one: no kernel the full input takes is compiled inside a measured round,
+where its compilation would count in the time and in the peak memory.
 """
 
 import json
@@ -40,8 +44,16 @@ def _peak_bytes():
     return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+WARM_ITEMS = (50, 200, 400, 2000)  # warm-up sizes of the cases over items
+WARM_VALUES = (1000, 100_000)  # and of those over vectors
+
+
+def _warm_sizes(sizes, n):
+    return [size for size in sizes if size < n] or [n]
+
+
 def _case(case, path, n, dtype):
-    """(call on the full input, call on a small one) for a case and path."""
+    """(call on the full input, warm-up calls on smaller ones) for a case and path."""
     kind, _, options = case.partition(":")
     if kind == "rsa":
         method, metric, source = options.split(":")
@@ -51,21 +63,21 @@ def _case(case, path, n, dtype):
             X, Y = X[:n].astype(dtype), Y[:n].astype(dtype)
         else:
             X, Y = correlated_spaces(n, dtype=dtype)
-        small = (X[:200], Y[:200])
-        return (lambda: function(X, Y, method, metric)), (lambda: function(*small, method, metric))
+        warm = [lambda k=k: function(X[:k], Y[:k], method, metric) for k in _warm_sizes(WARM_ITEMS[1:], n)]
+        return (lambda: function(X, Y, method, metric)), warm
     if kind == "rsm":
         function = paths.RSM_PATHS[path]
         X, _ = correlated_spaces(n, d1=768, dtype=dtype)
         if path.startswith("BLAS"):
             X = X / np.linalg.norm(X, axis=1, keepdims=True)
-        small = X[:200]
-        return (lambda: function(X)), (lambda: function(small))
+        warm = [lambda k=k: function(X[:k]) for k in _warm_sizes(WARM_ITEMS[1:], n)]
+        return (lambda: function(X)), warm
     if kind == "compare":
         function = paths.COMPARE_PATHS[path]
         rng = np.random.default_rng(0)
         a = rng.standard_normal(n).astype(dtype)
         b = (a + rng.standard_normal(n)).astype(dtype)
-        return (lambda: function(a, b)), (lambda: function(a[:1000], b[:1000]))
+        return (lambda: function(a, b)), [lambda k=k: function(a[:k], b[:k]) for k in _warm_sizes(WARM_VALUES, n)]
     if kind == "small-calls":
         function = paths.RSA_PATHS[path]
         X, Y = correlated_spaces(n, dtype=dtype)
@@ -75,30 +87,32 @@ def _case(case, path, n, dtype):
                 value = function(X, Y, options)
             return value
 
-        return many, (lambda: function(X, Y, options))
+        return many, [lambda: function(X, Y, options)]
     if kind == "kendall":
         function = paths.KENDALL_PATHS[path]
         rng = np.random.default_rng(0)
         a = rng.standard_normal(n).astype(dtype)
         b = (a + rng.standard_normal(n)).astype(dtype)
-        return (lambda: function(a, b)), (lambda: function(a[:1000], b[:1000]))
+        return (lambda: function(a, b)), [lambda k=k: function(a[:k], b[:k]) for k in _warm_sizes(WARM_VALUES, n)]
     if kind in ("mantel", "bootstrap"):
         method, count = options.split(":")
         X, Y = correlated_spaces(n, dtype=dtype)
-        if kind == "mantel":
-            function = paths.MANTEL_PATHS[path]
-            full, small = paths.mantel_inputs(path, X, Y), paths.mantel_inputs(path, X[:50], Y[:50])
-        else:
-            function = paths.BOOTSTRAP_PATHS[path]
-            full, small = (X, Y), (X[:50], Y[:50])
-        return (lambda: function(*full, method, int(count))), (lambda: function(*small, method, 20))
+        function = (paths.MANTEL_PATHS if kind == "mantel" else paths.BOOTSTRAP_PATHS)[path]
+
+        def inputs(k):
+            return paths.mantel_inputs(path, X[:k], Y[:k]) if kind == "mantel" else (X[:k], Y[:k])
+
+        full = inputs(n)
+        warm = [lambda k=k: function(*inputs(k), method, 20) for k in _warm_sizes(WARM_ITEMS[:3], n)]
+        return (lambda: function(*full, method, int(count))), warm
     raise ValueError(f"unknown case {case!r}")
 
 
 def main(argv):
     case, path, n, dtype, rounds = argv
-    full, small = _case(case, path, int(n), np.dtype(dtype))
-    small()
+    full, warm = _case(case, path, int(n), np.dtype(dtype))
+    for call in warm:
+        call()
     before = _status_bytes("VmRSS") or 0
     times = []
     for _ in range(int(rounds)):

@@ -206,7 +206,7 @@ def _checked_moments(a, b, names=("a", "b")):
 def _rank_inputs(a, b):
     """Two checked vectors in one dtype for ranking, and the shared scratch."""
     if a.dtype != b.dtype:
-        a, b = a.astype(np.float64), b.astype(np.float64)
+        a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
     return a, b, rank_scratch(a.size, a.dtype)
 
 
