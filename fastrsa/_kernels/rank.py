@@ -215,19 +215,28 @@ def _offsets(values, low, scale, buckets, parts):
     return offsets
 
 
+@kernel
+def _next_position(value, low, scale, mine):
+    """Where ``value`` goes in bucket order: the next free place of its bucket
+    among one slice's places ``mine`` (a copy of its row of ``_offsets``),
+    which it takes.  Steps 1 and 3 call this for the same values in the same
+    order, so both meet the same places."""
+    b = np.uint64(_bucket(value, low, scale, mine.size))
+    position = np.uint64(mine[b])
+    mine[b] = position + np.uint64(1)
+    return position
+
+
 @parallel_kernel
 def _distribute(values, low, scale, offsets, sorted_values):
     """Scatter ``values`` into ``sorted_values`` grouped by coarse bucket, at
     ``offsets``; each slice writes its own values in order."""
     n = values.size
-    parts, buckets = offsets.shape
+    parts = offsets.shape[0]
     for p in prange(parts):
         mine = offsets[p].copy()
         for i in range(np.uint64(p * n // parts), np.uint64((p + 1) * n // parts)):
-            b = np.uint64(_bucket(values[i], low, scale, buckets))
-            position = np.uint64(mine[b])
-            mine[b] = position + np.uint64(1)
-            sorted_values[position] = values[i]
+            sorted_values[_next_position(values[i], low, scale, mine)] = values[i]
 
 
 @parallel_kernel
@@ -242,7 +251,7 @@ def _rank_buckets(sorted_values, starts, doubled):
 def _sort_and_rank(values, sorted_values, doubled, parts):
     """Steps 1 and 2: twice the average rank of every value, written in
     bucket order into ``doubled``.  Returns ``(low, scale, offsets)``, with
-    which ``_positions`` finds each value's place in that order again."""
+    which ``_next_position`` finds each value's place in that order again."""
     n = values.size
     if n <= COARSE_SIZE:  # one bucket, in the values' own order
         _rank_bucket(values, 0, n, doubled)
@@ -262,14 +271,11 @@ def _gather_ranks(values, low, scale, offsets, doubled, ranks):
     streams, where writing each rank straight to its item would be a random
     write per value."""
     n = values.size
-    parts, buckets = offsets.shape
+    parts = offsets.shape[0]
     for p in prange(parts):
         mine = offsets[p].copy()
         for i in range(np.uint64(p * n // parts), np.uint64((p + 1) * n // parts)):
-            b = np.uint64(_bucket(values[i], low, scale, buckets))
-            position = np.uint64(mine[b])
-            mine[b] = position + np.uint64(1)
-            ranks[i] = 0.5 * doubled[position]
+            ranks[i] = 0.5 * doubled[_next_position(values[i], low, scale, mine)]
 
 
 _gather_ranks_serial, _gather_ranks_parallel = serial_and_parallel(_gather_ranks)
@@ -279,10 +285,10 @@ def _rank_moments(values, low, scale, offsets, doubled, ranks_a, ranks):
     """As ``_gather_ranks`` for a second vector (``ranks`` of length 0: its
     ranks are not kept), summing on the way the centred squares and products
     of its ranks and ``ranks_a``.  Both means are (n + 1)/2 exactly, and
-    ``sums[c]`` holds chunk c's three sums (``CHUNK`` values per chunk,
-    chunks within one slice), so the result depends only on n and parts."""
+    ``sums[p]`` holds slice p's three sums, added up chunk by chunk
+    (``CHUNK`` values each), so the result depends only on n and parts."""
     n = values.size
-    parts, buckets = offsets.shape
+    parts = offsets.shape[0]
     keep = ranks.size == n
     mean = 0.5 * (n + 1)
     sums = np.zeros((parts, 3))
@@ -294,10 +300,7 @@ def _rank_moments(values, low, scale, offsets, doubled, ranks_a, ranks):
             ss_b = 0.0
             cross = 0.0
             for i in range(c, min(c + np.uint64(CHUNK), stop)):
-                b = np.uint64(_bucket(values[i], low, scale, buckets))
-                position = np.uint64(mine[b])
-                mine[b] = position + np.uint64(1)
-                rank = 0.5 * doubled[position]
+                rank = 0.5 * doubled[_next_position(values[i], low, scale, mine)]
                 if keep:
                     ranks[i] = rank
                 da = ranks_a[i] - mean
