@@ -278,6 +278,9 @@ def test_spearman_moments_match_the_ranks_of_rankdata(rng, dtype, size, keep):
     a_before, b_before = a.copy(), b.copy()
     got = rank.spearman_moments_into(a, b, ranks_a, ranks_b, *rank.rank_scratch(size, dtype), rank.PARTS)
     np.testing.assert_allclose(got, _centred_rank_sums(a, b), rtol=1e-14)
+    if size >= 3:
+        rho = correlate.pearson_from_moments(*got)
+        assert rho == pytest.approx(reference.compare(a, b, "spearman"), abs=SCORE_TOL[np.float64])
     np.testing.assert_array_equal(ranks_a, rankdata(a))
     if keep:
         np.testing.assert_array_equal(ranks_b, rankdata(b))
