@@ -6,6 +6,7 @@ and ``rdm`` with cosine or correlation; everything else is float64.
 """
 
 import numpy as np
+from scipy.spatial.distance import squareform
 from scipy.stats import rankdata
 
 
@@ -93,11 +94,15 @@ def mantel(a, b, method, permutations, alternative="two-sided"):
 
 def bootstrap(X, Y, samples, method="pearson", metric="cosine"):
     """rsa over each resample of items (rows of ``samples``), leaving out the
-    pairs of an item with its own copy."""
-    X, Y = np.asarray(X), np.asarray(Y)
+    pairs of an item with its own copy.  A resample's pairs are the sample's
+    pairs of the items drawn: two copies of an item tie exactly with a third
+    item (a product of the repeated rows could round differently in each
+    place, and break the tie, depending on the BLAS kernel)."""
+    dissimilarities = squareform(rdm(X, metric)), squareform(rdm(Y, metric))
     statistics = []
     for s in samples:
         i, j = np.triu_indices(len(s), k=1)
         keep = s[i] != s[j]
-        statistics.append(compare(rdm(X[s], metric)[keep], rdm(Y[s], metric)[keep], method))
+        x, y = (matrix[s[i], s[j]][keep] for matrix in dissimilarities)
+        statistics.append(compare(x, y, method))
     return np.array(statistics)
