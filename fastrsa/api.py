@@ -5,19 +5,22 @@ import numpy as np
 from . import _gram, _memory, _validate
 from ._kernels.correlate import moments, pearson_from_moments
 from ._kernels.kendall import kendall_from_ranks
-from ._kernels.normalize import normalize_rows_into, normalize_rows_of_two_into
+from ._kernels.normalize import inverse_norms_into, normalize_rows_into
 from ._kernels.rank import PARTS, average_ranks_into, rank_scratch, spearman_moments_into
 from ._kernels.tiles import (
     COLUMNS,
+    COSINES,
+    NO_ROW_VALUES,
+    PRODUCTS,
     ROWS,
+    SQUARED_DISTANCES,
     count_pairs_higher,
     dot_condensed_into,
-    dot_tiles_into,
-    dot_tiles_of_two_into,
     sqeuclidean_condensed_into,
     sqeuclidean_tiles_into,
-    sqeuclidean_tiles_of_two_into,
     tile_side,
+    tiles_into,
+    tiles_of_two_into,
 )
 
 
@@ -91,15 +94,29 @@ def _empty_pairs(n, dtype):
     return np.empty(n * (n - 1) // 2, dtype)
 
 
+def _tile_rows(X, metric):
+    """``(rows, row values, kind)`` for the tiles of checked rows.  Cosines
+    are taken from the rows as they are, each product scaled by one over its
+    two rows' lengths: no normalised copy is written, and the tiles' threads
+    only read memory that every core may keep in its cache.  Rows that need
+    centring (correlation), 1-d rows (whose cosines must be exactly +-1) and
+    rows too long or too short for their products (see
+    ``inverse_norms_into``) are normalised first."""
+    if metric == "cosine" and X.shape[1] > 1:
+        inverse_norms = np.empty(X.shape[0])
+        if inverse_norms_into(X, inverse_norms):
+            return X, inverse_norms, COSINES
+    return _unit_rows(X, metric), NO_ROW_VALUES, PRODUCTS
+
+
 def _similarities(X, metric):
     """Condensed cosine similarities of checked rows (centred for correlation)."""
-    unit = _unit_rows(X, metric)
     out = _empty_pairs(X.shape[0], X.dtype)
     side = _tile_side(*X.shape)
     if side:
-        dot_tiles_into(unit, out, side)
+        tiles_into(*_tile_rows(X, metric), out, side)
     else:
-        dot_condensed_into(unit, out, ROWS, COLUMNS)
+        dot_condensed_into(_unit_rows(X, metric), out, ROWS, COLUMNS)
     return out
 
 
@@ -393,14 +410,12 @@ def _condensed_pair(X, Y, metric):
         return _condensed(X, metric), _condensed(Y, metric)
     n = X.shape[0]
     if metric in _validate.SIMILARITY_METRICS:
-        unit_x, unit_y = np.empty_like(X), np.empty_like(Y)
-        normalize_rows_of_two_into(X, Y, unit_x, unit_y, metric == "correlation")
         a, b = _empty_pairs(n, X.dtype), _empty_pairs(n, Y.dtype)
-        dot_tiles_of_two_into(unit_x, unit_y, a, b, side_x, side_y)
+        tiles_of_two_into(*_tile_rows(X, metric), a, side_x, *_tile_rows(Y, metric), b, side_y)
         return a, b
     (X, norms_x), (Y, norms_y) = _with_squared_norms(X), _with_squared_norms(Y)
     a, b = _empty_pairs(n, np.float64), _empty_pairs(n, np.float64)
-    sqeuclidean_tiles_of_two_into(X, Y, norms_x, norms_y, a, b, side_x, side_y)
+    tiles_of_two_into(X, norms_x, SQUARED_DISTANCES, a, side_x, Y, norms_y, SQUARED_DISTANCES, b, side_y)
     if metric == "euclidean":
         np.sqrt(a, out=a)
         np.sqrt(b, out=b)

@@ -37,6 +37,27 @@ def test_rsm_matches_pdist(rng, dtype, metric, n):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("length", [1e-3, 1e3, "extreme"])
+def test_rsm_of_rows_of_any_length_matches_pdist(rng, dtype, length):
+    # Small inputs take cosines from the products of the rows as they are,
+    # unless some row is too long or too short for its products in its dtype
+    # ("extreme": lengths from 1e-35 to 1e35, or 1e-300 to 1e300): then
+    # every row is normalised first.  Both give the reference's cosines.
+    exponents = np.linspace(-35, 35, 40) if dtype == np.float32 else np.linspace(-300, 300, 40)
+    lengths = 10.0**exponents if length == "extreme" else np.full(40, length)
+    X = rng.standard_normal((40, 9)) / 3
+    expected = 1 - pdist(X, "cosine")
+    got = fastrsa.rsm((X * lengths[:, None]).astype(dtype))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=ELEMENT_TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rsm_of_one_dimensional_rows_is_exactly_plus_or_minus_one(rng, dtype):
+    X = (rng.standard_normal((30, 1)) * np.logspace(-20, 20, 30)[:, None]).astype(dtype)
+    np.testing.assert_array_equal(fastrsa.rsm(X), (np.sign(X) @ np.sign(X).T)[np.triu_indices(30, 1)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("metric", DISTANCE_METRICS)
 @pytest.mark.parametrize("n", [3, 40, 301])
 def test_rdm_matches_pdist(rng, dtype, metric, n):

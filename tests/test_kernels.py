@@ -14,7 +14,7 @@ from scipy.stats import rankdata
 import fastrsa
 from fastrsa import _gram, reference
 from fastrsa._kernels import correlate, rank, tiles
-from fastrsa._kernels.normalize import normalize_rows_into, normalize_rows_of_two_into
+from fastrsa._kernels.normalize import inverse_norms_into, normalize_rows_into
 
 from .helpers import DTYPES, ELEMENT_TOL, SCORE_TOL, correlated_spaces
 
@@ -36,19 +36,29 @@ def test_normalize_rows_into_matches_reference(rng, dtype, shape, centre):
     assert np.allclose(np.linalg.norm(out.astype(np.float64), axis=1), 1, atol=ELEMENT_TOL[dtype])
 
 
-@pytest.mark.parametrize("centre", [False, True])
-@pytest.mark.parametrize("n", [7, 200])  # serial, and parallel (more than PARALLEL_MIN elements together)
-def test_two_spaces_normalise_as_one_space_at_a_time(rng, n, centre):
-    X = rng.standard_normal((n, 30)).astype(np.float32)
-    Y = rng.standard_normal((n, 250))
-    alone = np.empty_like(X), np.empty_like(Y)
-    normalize_rows_into(X, alone[0], centre)
-    normalize_rows_into(Y, alone[1], centre)
-    together = np.empty_like(X), np.empty_like(Y)
-    normalize_rows_of_two_into(X, Y, *together, centre)
-    for one, two in zip(alone, together):
-        assert two.dtype == one.dtype
-        np.testing.assert_array_equal(two, one)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_inverse_norms_are_the_factors_rows_are_normalised_by(rng, dtype):
+    X = rng.standard_normal((9, 13)).astype(dtype) * np.logspace(-5, 5, 9, dtype=dtype)[:, None]
+    inverse_norms = np.full(9, np.nan)
+    assert inverse_norms_into(X, inverse_norms)
+    np.testing.assert_allclose(inverse_norms, 1 / np.linalg.norm(X.astype(np.float64), axis=1), rtol=1e-14)
+    unit = np.empty_like(X)
+    normalize_rows_into(X, unit, False)
+    np.testing.assert_array_equal((X.astype(np.float64) * inverse_norms[:, None]).astype(dtype), unit)
+
+
+@pytest.mark.parametrize(
+    "dtype, scale, fits",
+    # Products of rows this long or short would overflow or underflow in the
+    # dtype (float32 reaches only 3.4e38 and 1.2e-38), so their cosines need
+    # normalised rows first.
+    [(np.float32, 1e14, True), (np.float32, 1e16, False), (np.float32, 1e-14, True), (np.float32, 1e-16, False),
+     (np.float64, 1e120, True), (np.float64, 1e130, False), (np.float64, 1e-120, True), (np.float64, 1e-130, False)],
+)
+def test_inverse_norms_refuse_rows_whose_products_leave_the_dtypes_range(rng, dtype, scale, fits):
+    X = rng.standard_normal((5, 4)).astype(dtype)
+    X[3] *= dtype(scale)
+    assert inverse_norms_into(X, np.empty(5)) == fits
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -120,6 +130,19 @@ def test_dot_tiles_into_matches_reference_at_tile_edges(rng, dtype, n, side):
     np.testing.assert_allclose(out, reference.rsm(X.astype(np.float64)), rtol=0, atol=ELEMENT_TOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, side", TILE_EDGES)
+def test_cosine_tiles_into_matches_reference_at_tile_edges(rng, dtype, n, side):
+    # Rows of lengths from 1e-6 to 1e6: the products are scaled, not the rows.
+    X = (rng.standard_normal((n, 6)) * np.logspace(-6, 6, n)[:, None]).astype(dtype)
+    inverse_norms = np.empty(n)
+    assert inverse_norms_into(X, inverse_norms)
+    out = np.full(n * (n - 1) // 2, np.nan, dtype)
+    tiles.cosine_tiles_into(X, inverse_norms, out, side)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, reference.rsm(X.astype(np.float64)), rtol=0, atol=ELEMENT_TOL[dtype])
+
+
 @pytest.mark.parametrize("n, side", TILE_EDGES)
 def test_sqeuclidean_tiles_into_matches_reference(rng, n, side):
     X = rng.standard_normal((n, 4)) * 10
@@ -136,9 +159,13 @@ def test_tiles_of_two_spaces_write_what_one_space_at_a_time_writes(rng, dtypes, 
     Y = rng.standard_normal((n, 11)).astype(dtypes[1])
     alone = [np.full(n * (n - 1) // 2, np.nan, Z.dtype) for Z in (X, Y)]
     together = [np.full(n * (n - 1) // 2, np.nan, Z.dtype) for Z in (X, Y)]
-    tiles.dot_tiles_into(X, alone[0], sides[0])
+    # X's cosines from its rows as they are, Y's products of its rows.
+    inverse_norms = np.empty(n)
+    assert inverse_norms_into(X, inverse_norms)
+    tiles.cosine_tiles_into(X, inverse_norms, alone[0], sides[0])
     tiles.dot_tiles_into(Y, alone[1], sides[1])
-    tiles.dot_tiles_of_two_into(X, Y, *together, *sides)
+    tiles.tiles_of_two_into(X, inverse_norms, tiles.COSINES, together[0], sides[0],
+                            Y, tiles.NO_ROW_VALUES, tiles.PRODUCTS, together[1], sides[1])
     for one, two in zip(alone, together):
         assert two.dtype == one.dtype
         np.testing.assert_array_equal(two, one)
@@ -148,7 +175,8 @@ def test_tiles_of_two_spaces_write_what_one_space_at_a_time_writes(rng, dtypes, 
     tiles.sqeuclidean_tiles_into(X, norms[0], alone[0], sides[0])
     tiles.sqeuclidean_tiles_into(Y, norms[1], alone[1], sides[1])
     together = [np.full(n * (n - 1) // 2, np.nan) for _ in range(2)]
-    tiles.sqeuclidean_tiles_of_two_into(X, Y, *norms, *together, *sides)
+    kind = tiles.SQUARED_DISTANCES
+    tiles.tiles_of_two_into(X, norms[0], kind, together[0], sides[0], Y, norms[1], kind, together[1], sides[1])
     for one, two in zip(alone, together):
         np.testing.assert_array_equal(two, one)
 
@@ -344,7 +372,10 @@ def test_kernels_are_deterministic_across_thread_counts(rng):
         tiles.dot_tiles_into(X, similarities, 24)
         tiles.sqeuclidean_tiles_into(X, np.einsum("ij,ij->i", X, X), distances, 24)
         two = np.empty(X.shape[0] * 50), np.empty(X.shape[0] * 50)
-        tiles.dot_tiles_of_two_into(X, np.ascontiguousarray(X[:, :7]), *two, 16, 40)
+        inverse_norms = np.empty(X.shape[0])
+        inverse_norms_into(X, inverse_norms)
+        tiles.tiles_of_two_into(X, inverse_norms, tiles.COSINES, two[0], 16,
+                                np.ascontiguousarray(X[:, :7]), tiles.NO_ROW_VALUES, tiles.PRODUCTS, two[1], 40)
         spearman = rank.spearman_moments_into(a, b, np.empty(a.size), np.empty(0), *rank.rank_scratch(a.size, a.dtype), 3)
         return (correlate.moments(a, b), spearman), rank.average_ranks(a), similarities, distances, *two
 
@@ -370,9 +401,9 @@ tiles.condensed_index(1, 2, 5)  # a serial kernel: Numba starts its own helper t
 before = threads()
 for version in sys.argv[1].split(","):
     if version == "serial":
-        correlate._chunk_moments_serial(a, a); normalize._normalize_serial(X, X.copy(), X, X.copy(), False)
+        correlate._chunk_moments_serial(a, a); normalize._normalize_serial(X, X.copy(), False)
     else:
-        correlate._chunk_moments_parallel(a, a); normalize._normalize_parallel(X, X.copy(), X, X.copy(), False)
+        correlate._chunk_moments_parallel(a, a); normalize._normalize_parallel(X, X.copy(), False)
     print(version, threads() - before)
 """
 

@@ -85,15 +85,9 @@ def _normalize_row(X, i, out, centre):
         out[i, k] = (np.float64(X[i, k]) - shift) / peak * inverse_norm
 
 
-def _normalize_rows(X, out_x, Y, out_y, centre):
-    """The rows of X, then those of Y (none where Y has no rows), in one loop."""
-    n = X.shape[0]
-    for row in prange(n + Y.shape[0]):
-        i = np.int64(row)
-        if i < n:
-            _normalize_row(X, i, out_x, centre)
-        else:
-            _normalize_row(Y, i - n, out_y, centre)
+def _normalize_rows(X, out, centre):
+    for i in prange(X.shape[0]):
+        _normalize_row(X, np.int64(i), out, centre)
 
 
 _normalize_serial, _normalize_parallel = serial_and_parallel(_normalize_rows)
@@ -107,19 +101,29 @@ def normalize_rows_into(X, out, centre):
     is near the ends of float64's range is divided by its largest magnitude
     first, so neither huge nor tiny values overflow or underflow.
     """
-    _normalize_rows_into(X, out, X[:0], out[:0], centre)
-
-
-@kernel
-def normalize_rows_of_two_into(X, Y, out_x, out_y, centre):
-    """``normalize_rows_into`` for two spaces at once (the threads are
-    launched once): each row gets exactly what one space at a time gets."""
-    _normalize_rows_into(X, out_x, Y, out_y, centre)
-
-
-@kernel
-def _normalize_rows_into(X, out_x, Y, out_y, centre):
-    if X.size + Y.size < PARALLEL_MIN:
-        _normalize_serial(X, out_x, Y, out_y, centre)
+    if X.size < PARALLEL_MIN:
+        _normalize_serial(X, out, centre)
     else:
-        _normalize_parallel(X, out_x, Y, out_y, centre)
+        _normalize_parallel(X, out, centre)
+
+
+# Rows whose sums of squares lie inside these bounds have products that
+# neither overflow nor lose precision to underflow in their own dtype (float32,
+# float64): their cosines may be taken from the products of the rows as they are.
+_RAW_PRODUCT_SQUARES_32 = (1e-30, 1e30)
+_RAW_PRODUCT_SQUARES_64 = _SAFE_SQUARES
+
+
+@kernel
+def inverse_norms_into(X, out):
+    """One over the Euclidean length of each row of ``X`` into ``out``
+    (float64), the factor ``normalize_rows_into`` scales the row by.  Returns
+    False, with ``out`` unfinished, at the first row whose products could
+    overflow or underflow in X's dtype: such rows must be normalised first."""
+    low, high = _RAW_PRODUCT_SQUARES_32 if X.itemsize == 4 else _RAW_PRODUCT_SQUARES_64
+    for i in range(X.shape[0]):
+        squares = _sum_of_squares(X[i], 0.0)
+        if not low < squares < high:
+            return False
+        out[i] = 1.0 / np.sqrt(squares)
+    return True

@@ -18,6 +18,12 @@ Two layouts, one per size of problem:
   taking a core from the next parallel kernel), and square tiles pack each
   operand once per tile instead of once per row block.
 
+Tiles may also take cosines from rows that are not at unit length
+(``cosine_tiles_into``): each product is scaled by one over its two rows'
+lengths as it is copied out.  No normalised copy is then written before the
+tiles, which would overwrite memory the other threads read in the last call's
+tiles and so first take every cache line back from their cores.
+
 A BLAS call inside a ``prange`` is safe only because it stays on one thread:
 a larger one would nest OpenBLAS's thread pool inside Numba's, and their
 spinning threads then wait on each other (a 50-item RSM took 11 ms that way).
@@ -67,6 +73,16 @@ def _copy_pairs(products, r0, r1, c0, c1, n, out):
         base = condensed_index(i, 0, n)
         for j in range(max(c0, i + 1), c1):
             out[base + j] = products[i - r0, j - c0]
+
+
+@kernel
+def _scaled_pairs(products, scales, r0, r1, c0, c1, n, out):
+    """As ``_copy_pairs``, each product times its two rows' ``scales`` (in
+    float64, then rounded to ``out``'s dtype)."""
+    for i in range(r0, r1):
+        base = condensed_index(i, 0, n)
+        for j in range(max(c0, i + 1), c1):
+            out[base + j] = products[i - r0, j - c0] * scales[i] * scales[j]
 
 
 @kernel
@@ -149,16 +165,24 @@ def tile_count(n, side):
     return per_side * (per_side + 1) // 2
 
 
+# What the tiles write for each pair i < j (their ``kind`` argument), and
+# what they need of each row (``row_values``):
+PRODUCTS = 0  # x_i . x_j (no row values)
+COSINES = 1  # x_i . x_j / (|x_i| |x_j|), from one over each row's length
+SQUARED_DISTANCES = 2  # |x_i - x_j|^2, from each row's squared length
+
+
 @kernel
-def _tile(X, squared_norms, out, side, tile):
-    """Tile number ``tile`` of X's pairs: their products, or with one squared
-    norm per row in ``squared_norms`` their squared distances, into ``out``."""
+def _tile(X, row_values, kind, out, side, tile):
+    """Tile number ``tile`` of X's pairs, of ``kind``, into ``out``."""
     n, d = X.shape
     r0, r1, c0, c1 = _tile_bounds(tile, -(-n // side), side, n)
     products = np.empty((r1 - r0, c1 - c0), X.dtype)
     np.dot(X[r0:r1], X[c0:c1].T, products)
-    if squared_norms.size == n:
-        _distance_pairs(X, squared_norms, products, r0, r1, c0, c1, out)
+    if kind == SQUARED_DISTANCES:
+        _distance_pairs(X, row_values, products, r0, r1, c0, c1, out)
+    elif kind == COSINES:
+        _scaled_pairs(products, row_values, r0, r1, c0, c1, n, out)
     else:
         _copy_pairs(products, r0, r1, c0, c1, n, out)
 
@@ -171,7 +195,7 @@ def _tile_cost(tile, count_x, n, d_x, side_x, d_y, side_y):
     return (r1 - r0) * (c1 - c0) * d
 
 
-def _tiles(X, norms_x, out_x, side_x, Y, norms_y, out_y, side_y, threads):
+def _tiles(X, values_x, kind_x, out_x, side_x, Y, values_y, kind_y, out_y, side_y, threads):
     """The tiles of X, then those of Y (none where Y has no rows), in one
     parallel loop: Numba's threads are woken once for both spaces, and the
     tiles are cut into one run per thread of about equal cost (a 768-d tile
@@ -197,47 +221,51 @@ def _tiles(X, norms_x, out_x, side_x, Y, norms_y, out_y, side_y, threads):
     for r in prange(runs):
         for tile in range(bounds[r], bounds[r + 1]):
             if tile < count_x:
-                _tile(X, norms_x, out_x, side_x, tile)
+                _tile(X, values_x, kind_x, out_x, side_x, tile)
             else:
-                _tile(Y, norms_y, out_y, side_y, tile - count_x)
+                _tile(Y, values_y, kind_y, out_y, side_y, tile - count_x)
 
 
 _tiles_serial, _tiles_parallel = serial_and_parallel(_tiles)
 
 
-_NO_NORMS = np.empty(0)
+NO_ROW_VALUES = np.empty(0)
 
 
-def _tiles_into(X, norms_x, out_x, side_x, Y, norms_y, out_y, side_y):
-    """One tile runs serially, more on all of Numba's threads."""
+def tiles_of_two_into(X, values_x, kind_x, out_x, side_x, Y, values_y, kind_y, out_y, side_y):
+    """The pairs of X (``kind_x``, see PRODUCTS) into ``out_x`` in square tiles
+    of ``side_x`` rows (see ``tile_side``), and those of Y into ``out_y``
+    (none where Y has no rows), in one parallel launch; each space's pairs get
+    exactly what one space at a time gets.  One tile runs serially."""
     # Numba's largest thread count: cheaper to read than get_num_threads, and
     # the tiles' bits do not depend on it.
     threads = numba.config.NUMBA_NUM_THREADS
     single = tile_count(X.shape[0], side_x) == 1 and Y.shape[0] == 0
-    (_tiles_serial if single else _tiles_parallel)(X, norms_x, out_x, side_x, Y, norms_y, out_y, side_y, threads)
+    (_tiles_serial if single else _tiles_parallel)(
+        X, values_x, kind_x, out_x, side_x, Y, values_y, kind_y, out_y, side_y, threads
+    )
+
+
+def tiles_into(X, row_values, kind, out, side):
+    """``tiles_of_two_into`` for one space."""
+    tiles_of_two_into(X, row_values, kind, out, side, X[:0], NO_ROW_VALUES, PRODUCTS, out[:0], side)
 
 
 def dot_tiles_into(X, out, side):
-    """As ``dot_condensed_into``, in square tiles of ``side`` rows (see
-    ``tile_side``)."""
-    _tiles_into(X, _NO_NORMS, out, side, X[:0], _NO_NORMS, out[:0], side)
+    """As ``dot_condensed_into``, in square tiles of ``side`` rows."""
+    tiles_into(X, NO_ROW_VALUES, PRODUCTS, out, side)
 
 
-def dot_tiles_of_two_into(X, Y, out_x, out_y, side_x, side_y):
-    """``dot_tiles_into`` for two spaces over the same items at once (the
-    threads are launched once): ``out_x`` and ``out_y`` get exactly what two
-    calls would write."""
-    _tiles_into(X, _NO_NORMS, out_x, side_x, Y, _NO_NORMS, out_y, side_y)
+def cosine_tiles_into(X, inverse_norms, out, side):
+    """Cosine similarities of rows that are not at unit length, in square
+    tiles: each product times one over its two rows' lengths
+    (``inverse_norms``, float64; see ``normalize.inverse_norms_into``)."""
+    tiles_into(X, inverse_norms, COSINES, out, side)
 
 
 def sqeuclidean_tiles_into(X, squared_norms, out, side):
     """As ``sqeuclidean_condensed_into``, in square tiles of ``side`` rows."""
-    _tiles_into(X, squared_norms, out, side, X[:0], squared_norms[:0], out[:0], side)
-
-
-def sqeuclidean_tiles_of_two_into(X, Y, norms_x, norms_y, out_x, out_y, side_x, side_y):
-    """``sqeuclidean_tiles_into`` for two spaces over the same items at once."""
-    _tiles_into(X, norms_x, out_x, side_x, Y, norms_y, out_y, side_y)
+    tiles_into(X, squared_norms, SQUARED_DISTANCES, out, side)
 
 
 @kernel
