@@ -86,6 +86,9 @@ def describe():
         "numba_threads": numba.get_num_threads(),
         "numba_threading_layer": _threading_layer(),
         "blas": blas_in_use(),
+        # OpenBLAS picks its kernel by CPU unless told otherwise; the report
+        # states what told it.
+        "openblas_environment": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")},
         "versions": versions(),
         "gemm_gflops_float64": gemm_gflops(np.float64),
         "gemm_gflops_float32": gemm_gflops(np.float32),

@@ -61,7 +61,7 @@ def run(case, path, n, dtype="float64", rounds=3):
 # fastrsa's own paths whose targets compare figures of one path (float32
 # against float64, the many small calls against a bound) run in this many
 # processes, alternating between dtypes.
-REPEATS = 3
+REPEATS = 5
 
 
 def run_alternating(case, n, dtypes=("float64",), rounds=3):
@@ -303,6 +303,8 @@ def _markdown_table(header, rows):
 
 def write(table, costs, gemm, bandwidth, about, rounds, output):
     blas = "; ".join(about["blas"]) or "none found"
+    variables = about["openblas_environment"].items()
+    openblas_environment = ", ".join(f"`{k}={v}`" for k, v in variables) or "no OPENBLAS_ variable set"
     versions = ", ".join(f"{k} {v}" for k, v in about["versions"].items())
     text = f"""# Benchmarks
 
@@ -310,14 +312,14 @@ Written by `python -m benchmarks.report` on {time.strftime("%Y-%m-%d")}. Every f
 each (case, path) in its own process, warm-up calls on smaller inputs that take the same
 kernels as the full one (so no compilation falls in a measured round), then the median of
 {rounds} rounds on the full input (fastrsa's float64 and float32 rows of Pearson and Spearman
-RSA, and the small calls: of all rounds of {REPEATS} processes, float64 and float32 in turn); peak memory is the process's max RSS (inputs included), and
-"added" is the peak less the memory held before the first full-size call. Ratios are times over
+RSA, and the small calls: of all rounds of {REPEATS} processes, float64 and float32 in turn); peak
+memory is the process's max RSS (inputs included), and "added" is the peak less the memory held before the first full-size call. Ratios are times over
 the first row of the case (fastrsa, float64), so a peer's ratio is how many times slower it is.
 
 ## Machine
 
 - CPU: {about["cpu"]}, {about["cores"]} cores; Numba: {about["numba_threads"]} threads, `{about["numba_threading_layer"]}` layer
-- BLAS: {blas}
+- BLAS: {blas}; environment: {openblas_environment}
 - measured ceilings: GEMM {gemm:.0f} GFLOP/s float64 ({about["gemm_gflops_float32"]:.0f} float32), STREAM triad {bandwidth:.1f} GB/s
 - versions: {versions}
 
