@@ -313,8 +313,9 @@ each (case, path) in its own process, warm-up calls on smaller inputs that take 
 kernels as the full one (so no compilation falls in a measured round), then the median of
 {rounds} rounds on the full input (fastrsa's float64 and float32 rows of Pearson and Spearman
 RSA, and the small calls: of all rounds of {REPEATS} processes, float64 and float32 in turn); peak
-memory is the process's max RSS (inputs included), and "added" is the peak less the memory held before the first full-size call. Ratios are times over
-the first row of the case (fastrsa, float64), so a peer's ratio is how many times slower it is.
+memory is the process's max RSS (inputs included), and "added" is the peak less the memory held
+before the first full-size call. Ratios are times over the first row of the case (fastrsa,
+float64), so a peer's ratio is how many times slower it is.
 
 ## Machine
 
