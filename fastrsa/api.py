@@ -17,7 +17,6 @@ from ._kernels.tiles import (
     count_pairs_higher,
     dot_condensed_into,
     sqeuclidean_condensed_into,
-    sqeuclidean_tiles_into,
     tile_side,
     tiles_into,
     tiles_of_two_into,
@@ -132,7 +131,7 @@ def _squared_distances(X):
     out = _empty_pairs(X.shape[0], np.float64)
     side = _tile_side(*X.shape)
     if side:
-        sqeuclidean_tiles_into(X, squared_norms, out, side)
+        tiles_into(X, squared_norms, SQUARED_DISTANCES, out, side)
     else:
         sqeuclidean_condensed_into(X, squared_norms, out, ROWS, COLUMNS)
     return out

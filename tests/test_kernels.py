@@ -121,34 +121,34 @@ TILE_EDGES = [(3, 8), (8, 8), (15, 8), (16, 8), (17, 8), (61, 16)]
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n, side", TILE_EDGES)
-def test_dot_tiles_into_matches_reference_at_tile_edges(rng, dtype, n, side):
+def test_product_tiles_match_reference_at_tile_edges(rng, dtype, n, side):
     X = rng.standard_normal((n, 6)).astype(dtype)
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     out = np.full(n * (n - 1) // 2, np.nan, dtype)
-    tiles.dot_tiles_into(X, out, side)
+    tiles.tiles_into(X, tiles.NO_ROW_VALUES, tiles.PRODUCTS, out, side)
     assert out.dtype == dtype
     np.testing.assert_allclose(out, reference.rsm(X.astype(np.float64)), rtol=0, atol=ELEMENT_TOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n, side", TILE_EDGES)
-def test_cosine_tiles_into_matches_reference_at_tile_edges(rng, dtype, n, side):
+def test_cosine_tiles_match_reference_at_tile_edges(rng, dtype, n, side):
     # Rows of lengths from 1e-6 to 1e6: the products are scaled, not the rows.
     X = (rng.standard_normal((n, 6)) * np.logspace(-6, 6, n)[:, None]).astype(dtype)
     inverse_norms = np.empty(n)
     assert inverse_norms_into(X, inverse_norms)
     out = np.full(n * (n - 1) // 2, np.nan, dtype)
-    tiles.cosine_tiles_into(X, inverse_norms, out, side)
+    tiles.tiles_into(X, inverse_norms, tiles.COSINES, out, side)
     assert out.dtype == dtype
     np.testing.assert_allclose(out, reference.rsm(X.astype(np.float64)), rtol=0, atol=ELEMENT_TOL[dtype])
 
 
 @pytest.mark.parametrize("n, side", TILE_EDGES)
-def test_sqeuclidean_tiles_into_matches_reference(rng, n, side):
+def test_squared_distance_tiles_match_reference(rng, n, side):
     X = rng.standard_normal((n, 4)) * 10
     X[1] = X[0] + 1e-9  # a pair where |x|^2 + |y|^2 - 2 x.y cancels
     out = np.full(n * (n - 1) // 2, np.nan)
-    tiles.sqeuclidean_tiles_into(X, np.einsum("ij,ij->i", X, X), out, side)
+    tiles.tiles_into(X, np.einsum("ij,ij->i", X, X), tiles.SQUARED_DISTANCES, out, side)
     np.testing.assert_allclose(out, reference.rdm(X, "sqeuclidean"), rtol=1e-10, atol=0)
 
 
@@ -162,8 +162,8 @@ def test_tiles_of_two_spaces_write_what_one_space_at_a_time_writes(rng, dtypes, 
     # X's cosines from its rows as they are, Y's products of its rows.
     inverse_norms = np.empty(n)
     assert inverse_norms_into(X, inverse_norms)
-    tiles.cosine_tiles_into(X, inverse_norms, alone[0], sides[0])
-    tiles.dot_tiles_into(Y, alone[1], sides[1])
+    tiles.tiles_into(X, inverse_norms, tiles.COSINES, alone[0], sides[0])
+    tiles.tiles_into(Y, tiles.NO_ROW_VALUES, tiles.PRODUCTS, alone[1], sides[1])
     tiles.tiles_of_two_into(X, inverse_norms, tiles.COSINES, together[0], sides[0],
                             Y, tiles.NO_ROW_VALUES, tiles.PRODUCTS, together[1], sides[1])
     for one, two in zip(alone, together):
@@ -172,8 +172,8 @@ def test_tiles_of_two_spaces_write_what_one_space_at_a_time_writes(rng, dtypes, 
     X, Y = X.astype(np.float64), Y.astype(np.float64)
     norms = [np.einsum("ij,ij->i", Z, Z) for Z in (X, Y)]
     alone = [np.full(n * (n - 1) // 2, np.nan) for _ in range(2)]
-    tiles.sqeuclidean_tiles_into(X, norms[0], alone[0], sides[0])
-    tiles.sqeuclidean_tiles_into(Y, norms[1], alone[1], sides[1])
+    tiles.tiles_into(X, norms[0], tiles.SQUARED_DISTANCES, alone[0], sides[0])
+    tiles.tiles_into(Y, norms[1], tiles.SQUARED_DISTANCES, alone[1], sides[1])
     together = [np.full(n * (n - 1) // 2, np.nan) for _ in range(2)]
     kind = tiles.SQUARED_DISTANCES
     tiles.tiles_of_two_into(X, norms[0], kind, together[0], sides[0], Y, norms[1], kind, together[1], sides[1])
@@ -369,8 +369,8 @@ def test_kernels_are_deterministic_across_thread_counts(rng):
 
     def run():
         similarities, distances = np.empty(X.shape[0] * 50), np.empty(X.shape[0] * 50)
-        tiles.dot_tiles_into(X, similarities, 24)
-        tiles.sqeuclidean_tiles_into(X, np.einsum("ij,ij->i", X, X), distances, 24)
+        tiles.tiles_into(X, tiles.NO_ROW_VALUES, tiles.PRODUCTS, similarities, 24)
+        tiles.tiles_into(X, np.einsum("ij,ij->i", X, X), tiles.SQUARED_DISTANCES, distances, 24)
         two = np.empty(X.shape[0] * 50), np.empty(X.shape[0] * 50)
         inverse_norms = np.empty(X.shape[0])
         inverse_norms_into(X, inverse_norms)

@@ -10,7 +10,7 @@ Two layouts, one per size of problem:
 - Blocks (``dot_condensed_into``): ``rows`` rows against up to ``columns``
   later rows, one after another into one reused buffer, each BLAS call on all
   of BLAS's threads.  For large products, where BLAS's threads pay.
-- Square tiles (``dot_tiles_into``): ``side`` x ``side`` tiles small enough
+- Square tiles (``tiles_into``): ``side`` x ``side`` tiles small enough
   (``side**2 * d`` at most ``BLAS_ONE_THREAD``) that OpenBLAS runs each on
   the calling thread, spread over Numba's threads by a ``prange``.  For small
   products: no BLAS thread is ever woken, so none is left spinning after the
@@ -19,7 +19,7 @@ Two layouts, one per size of problem:
   operand once per tile instead of once per row block.
 
 Tiles may also take cosines from rows that are not at unit length
-(``cosine_tiles_into``): each product is scaled by one over its two rows'
+(kind ``COSINES``): each product is scaled by one over its two rows'
 lengths as it is copied out.  No normalised copy is then written before the
 tiles, which would overwrite memory the other threads read in the last call's
 tiles and so first take every cache line back from their cores.
@@ -247,25 +247,11 @@ def tiles_of_two_into(X, values_x, kind_x, out_x, side_x, Y, values_y, kind_y, o
 
 
 def tiles_into(X, row_values, kind, out, side):
-    """``tiles_of_two_into`` for one space."""
+    """The pairs of X (``kind``: PRODUCTS, COSINES or SQUARED_DISTANCES, with
+    ``row_values`` as those say) into ``out``, in square tiles of ``side``
+    rows: ``tiles_of_two_into`` for one space.  The tiled counterpart of
+    ``dot_condensed_into`` and ``sqeuclidean_condensed_into``."""
     tiles_of_two_into(X, row_values, kind, out, side, X[:0], NO_ROW_VALUES, PRODUCTS, out[:0], side)
-
-
-def dot_tiles_into(X, out, side):
-    """As ``dot_condensed_into``, in square tiles of ``side`` rows."""
-    tiles_into(X, NO_ROW_VALUES, PRODUCTS, out, side)
-
-
-def cosine_tiles_into(X, inverse_norms, out, side):
-    """Cosine similarities of rows that are not at unit length, in square
-    tiles: each product times one over its two rows' lengths
-    (``inverse_norms``, float64; see ``normalize.inverse_norms_into``)."""
-    tiles_into(X, inverse_norms, COSINES, out, side)
-
-
-def sqeuclidean_tiles_into(X, squared_norms, out, side):
-    """As ``sqeuclidean_condensed_into``, in square tiles of ``side`` rows."""
-    tiles_into(X, squared_norms, SQUARED_DISTANCES, out, side)
 
 
 @kernel
