@@ -255,13 +255,18 @@ def _few_values(rng, size):
     return rng.integers(-5, 5, size).astype(np.float64)  # long runs of ties
 
 
+def _small_ties(rng, size):
+    """About three copies of each value: ties inside fine buckets of a few values."""
+    return rng.integers(0, size // 3, size) * 0.37
+
+
 def _wide(rng, size):
     return rng.standard_normal(size) * np.logspace(-30, 30, size)  # a range of 60 decades
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", [rank.COARSE_SIZE, 3 * rank.COARSE_SIZE + 1])
-@pytest.mark.parametrize("make", [_crowded, _outlier, _few_values, _wide])
+@pytest.mark.parametrize("make", [_crowded, _outlier, _few_values, _small_ties, _wide])
 def test_average_ranks_of_hard_distributions(rng, dtype, size, make):
     values = make(rng, size).astype(dtype)
     np.testing.assert_array_equal(rank.average_ranks(values), rankdata(values))
