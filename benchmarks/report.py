@@ -4,9 +4,10 @@
     python -m benchmarks.report --quick      # small sizes, to try the script (writes nothing)
 
 Every (case, path) runs in its own process (``benchmarks.run_case``): warm-up
-calls on smaller inputs that take the same kernels as the full one, then
-``--rounds`` calls on the full input; the
-median is quoted, and the peak memory is that process's max RSS.  Ratios are
+calls on smaller inputs that take the same kernels as the full one and one on
+the full input (timed apart: "first call"), then ``--rounds`` calls on the
+full input; the median is quoted, and the peak memory is that process's max
+RSS.  Ratios are
 taken between paths measured in the same run.
 """
 
