@@ -272,6 +272,13 @@ def test_average_ranks_of_hard_distributions(rng, dtype, size, make):
     np.testing.assert_array_equal(rank.average_ranks(values), rankdata(values))
 
 
+def test_coarse_buckets_hold_about_coarse_size_values_up_to_a_cap():
+    assert rank.coarse_buckets(rank.COARSE_SIZE + 1) == 1
+    assert rank.coarse_buckets(5 * rank.COARSE_SIZE + 5) == 5
+    assert rank.coarse_buckets(rank.COARSE_SIZE * rank.COARSE_BUCKETS) == rank.COARSE_BUCKETS
+    assert rank.coarse_buckets(2**31) == rank.COARSE_BUCKETS  # 128M values of N = 16,000 and more
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", [40, 3 * rank.COARSE_SIZE])
 def test_average_ranks_with_ties_signed_zeros_and_extremes(rng, dtype, size):
