@@ -276,7 +276,7 @@ def test_coarse_buckets_hold_about_coarse_size_values_up_to_a_cap():
     assert rank.coarse_buckets(rank.COARSE_SIZE + 1) == 1
     assert rank.coarse_buckets(5 * rank.COARSE_SIZE + 5) == 5
     assert rank.coarse_buckets(rank.COARSE_SIZE * rank.COARSE_BUCKETS) == rank.COARSE_BUCKETS
-    assert rank.coarse_buckets(2**31) == rank.COARSE_BUCKETS  # 128M values of N = 16,000 and more
+    assert rank.coarse_buckets(2**31) == rank.COARSE_BUCKETS  # far past the cap (N = 16,000 has 2**27 pairs)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
