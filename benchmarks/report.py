@@ -68,17 +68,23 @@ REPEATS = 5
 
 
 def run_alternating(case, n, dtypes=("float64",), rounds=3):
-    """One measure per dtype of fastrsa's path, each from ``REPEATS`` processes
-    started in turn (float64, float32, float64, ...): this machine's speed
-    drifts by a quarter within minutes, and taking turns gives each dtype the
-    same share of that drift.  A measure's times are all its processes'
-    rounds, its peak the largest of their peaks."""
-    measures = {dtype: [] for dtype in dtypes}
+    """One measure per dtype of fastrsa's path at size n: ``run_in_turns``."""
+    return run_in_turns(case, [(n, dtype) for dtype in dtypes], rounds)
+
+
+def run_in_turns(case, variants, rounds=3):
+    """One measure per (n, dtype) in ``variants`` of fastrsa's path, each
+    from ``REPEATS`` processes started in turn (the first variant, the
+    second, ..., the first again): this machine's speed drifts by a quarter
+    within minutes, and taking turns gives each variant the same share of
+    that drift.  A measure's times are all its processes' rounds, its peak
+    the largest of their peaks."""
+    measures = {variant: [] for variant in variants}
     for _ in range(REPEATS):
-        for dtype in dtypes:
-            measures[dtype].append(run(case, "fastrsa", n, dtype, rounds))
+        for n, dtype in variants:
+            measures[n, dtype].append(run(case, "fastrsa", n, dtype, rounds))
     merged = []
-    for dtype, runs in measures.items():
+    for (n, dtype), runs in measures.items():
         merged.append(Measure("fastrsa", dtype, n, [t for m in runs for t in m.times],
                               float(np.median([m.first for m in runs])), max(m.peak for m in runs),
                               min(m.before for m in runs), runs[0].value))
@@ -224,7 +230,7 @@ def build(quick, rounds):
     low, high = size(4_000, 1_000), size(16_000, 4_000)
     for method, limit in (("spearman", 16), ("pearson", 4)):
         case = f"rsa:{method}:cosine:random"
-        small, large = run(case, "fastrsa", low, rounds=rounds), run(case, "fastrsa", high, rounds=rounds)
+        small, large = run_in_turns(case, [(low, "float64"), (high, "float64")], rounds)
         table.add(f"scaling, rsa {method.title()}", [small, large], small)
         bound = "N²" if method == "spearman" else "N"
         table.target(f"{method.title()} N={low:,} -> {high:,}: time grows no faster than {bound} (x{limit})",
@@ -317,8 +323,9 @@ each (case, path) in its own process, warm-up calls on smaller inputs that take 
 kernels as the full one (so no compilation falls in a measured round) and one on the full input
 ("first call": its time, which in a fresh process includes faulting in the memory the call
 allocates, slow on these machines), then the median of {rounds} rounds on the full input
-(fastrsa's float64 and float32 rows of Pearson and Spearman RSA, and the small calls: of all
-rounds of {REPEATS} processes, float64 and float32 in turn, their first calls' median); peak
+(fastrsa's float64 and float32 rows of Pearson and Spearman RSA, the two sizes of each scaling
+row, and the small calls: of all rounds of {REPEATS} processes, the variants in turn, their first
+calls' median); peak
 memory is the process's max RSS (inputs included), and "added" is the peak less the memory held
 before the first full-size call. Ratios are times over the first row of the case (fastrsa,
 float64), so a peer's ratio is how many times slower it is.
