@@ -6,7 +6,14 @@ from . import _gram, _memory, _validate
 from ._kernels.correlate import moments, pearson_from_moments
 from ._kernels.kendall import kendall_from_ranks
 from ._kernels.normalize import inverse_norms_into, normalize_rows_into
-from ._kernels.rank import PARTS, average_ranks_into, rank_scratch, spearman_moments_into
+from ._kernels.rank import (
+    PARTS,
+    average_ranks_into,
+    doubled_ranks_into,
+    rank_scratch,
+    spearman_moments_into,
+    spearman_moments_of_doubled,
+)
 from ._kernels.tiles import (
     COLUMNS,
     COSINES,
@@ -16,6 +23,7 @@ from ._kernels.tiles import (
     SQUARED_DISTANCES,
     count_pairs_higher,
     dot_condensed_into,
+    fault_in,
     sqeuclidean_condensed_into,
     tile_side,
     tiles_into,
@@ -64,10 +72,15 @@ def _rank_bytes(size, itemsize, in_place, method):
     return scratch + (0 if in_place and itemsize == 8 else rank_vectors * size * 8)
 
 
+def _pairs_dtype(X, metric):
+    """The dtype of the condensed vector rsa correlates for checked rows."""
+    return np.dtype(np.float64) if metric in ("euclidean", "sqeuclidean") else X.dtype
+
+
 def _pairs_bytes(X, metric):
     """Memory for the condensed vector of X and the arrays that make it."""
     n, d = X.shape
-    itemsize = 8 if metric in ("euclidean", "sqeuclidean") else X.dtype.itemsize
+    itemsize = _pairs_dtype(X, metric).itemsize
     return n * (n - 1) // 2 * itemsize + n * d * itemsize
 
 
@@ -93,6 +106,14 @@ def _empty_pairs(n, dtype):
     return np.empty(n * (n - 1) // 2, dtype)
 
 
+def _new_block_output(X, dtype):
+    """A new condensed vector for the block kernels, its pages already
+    mapped by all threads (``fault_in``)."""
+    out = _empty_pairs(X.shape[0], dtype)
+    fault_in(out)
+    return out
+
+
 def _tile_rows(X, metric):
     """``(rows, row values, kind)`` for the tiles of checked rows.  Cosines
     are taken from the rows as they are, each product scaled by one over its
@@ -108,13 +129,15 @@ def _tile_rows(X, metric):
     return _unit_rows(X, metric), NO_ROW_VALUES, PRODUCTS
 
 
-def _similarities(X, metric):
-    """Condensed cosine similarities of checked rows (centred for correlation)."""
-    out = _empty_pairs(X.shape[0], X.dtype)
+def _similarities(X, metric, out=None):
+    """Condensed cosine similarities of checked rows (centred for correlation),
+    into ``out`` if given."""
     side = _tile_side(*X.shape)
     if side:
+        out = _empty_pairs(X.shape[0], X.dtype) if out is None else out
         tiles_into(*_tile_rows(X, metric), out, side)
     else:
+        out = _new_block_output(X, X.dtype) if out is None else out
         dot_condensed_into(_unit_rows(X, metric), out, ROWS, COLUMNS)
     return out
 
@@ -125,14 +148,16 @@ def _with_squared_norms(X):
     return X, np.einsum("ij,ij->i", X, X)
 
 
-def _squared_distances(X):
-    """Condensed squared Euclidean distances of checked rows, in float64."""
+def _squared_distances(X, out=None):
+    """Condensed squared Euclidean distances of checked rows, in float64,
+    into ``out`` if given."""
     X, squared_norms = _with_squared_norms(X)
-    out = _empty_pairs(X.shape[0], np.float64)
     side = _tile_side(*X.shape)
     if side:
+        out = _empty_pairs(X.shape[0], np.float64) if out is None else out
         tiles_into(X, squared_norms, SQUARED_DISTANCES, out, side)
     else:
+        out = _new_block_output(X, np.float64) if out is None else out
         sqeuclidean_condensed_into(X, squared_norms, out, ROWS, COLUMNS)
     return out
 
@@ -365,14 +390,56 @@ def rsa(X, Y, method="pearson", metric="cosine"):
             "method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits"
             f" (about {_gram.memory_bytes(X.shape[1], Y.shape[1]) / 2**20:.0f} MiB)",
         )
+    if method == "spearman" and _spearman_in_turn_applies(X, Y, metric):
+        return _spearman_in_turn(X, Y, metric)
     a, b = _condensed_pair(X, Y, metric)
     return _correlate(a, b, method, names=PAIR_NAMES, own=True)
+
+
+def _spearman_in_turn_applies(X, Y, metric):
+    """Whether rsa's Spearman takes ``_spearman_in_turn``: where the two
+    condensed vectors are computed apart anyway (not in one launch of
+    tiles, which small calls take) and share a dtype."""
+    tiles = _tile_side(*X.shape) and _tile_side(*Y.shape)
+    return not tiles and _pairs_dtype(X, metric) == _pairs_dtype(Y, metric)
+
+
+def _spearman_in_turn(X, Y, metric):
+    """Spearman rsa with one condensed vector in memory at a time: X's
+    values are ranked and twice their ranks kept as integers, then Y's
+    values are written over X's, ranked, and summed with X's ranks on the
+    way.  Peak: one vector, the ranking scratch and the integer ranks, 24
+    bytes a pair in float64 (two vectors, scratch and no kept ranks took 28),
+    and Y's values land in memory already in use: on these machines a large
+    fresh allocation costs up to half the time of filling it.  The score is
+    ``compare(rsm(X), rsm(Y), "spearman")``'s, bit for bit."""
+    values = _condensed(X, metric)
+    _check_varies(values, PAIR_NAMES[0])
+    sorted_values, doubled = rank_scratch(values.size, values.dtype)
+    doubled_ranks_x = np.empty(values.size, doubled.dtype)
+    doubled_ranks_into(values, doubled_ranks_x, sorted_values, doubled, PARTS)
+    values = _condensed(Y, metric, out=values)
+    _check_varies(values, PAIR_NAMES[1])
+    sums = spearman_moments_of_doubled(doubled_ranks_x, values, sorted_values, doubled, PARTS)
+    return float(pearson_from_moments(*sums))
+
+
+def _check_varies(values, name):
+    """``_checked_moments``'s check of one vector (the same sums, bit for bit)."""
+    mean, _, sum_of_squares, _, _ = moments(values, values)
+    _validate.varies(sum_of_squares, values.size, mean, values.dtype, name)
 
 
 
 def _rsa_pairs_bytes(X, Y, method, metric):
     """Memory rsa needs when it visits the pairs."""
     n = X.shape[0]
+    if method == "spearman" and _spearman_in_turn_applies(X, Y, metric):
+        # One vector (X's unit rows, then Y's), the scratch, integer ranks.
+        pairs = n * (n - 1) // 2
+        itemsize = _pairs_dtype(X, metric).itemsize
+        integer = 4 if pairs < 2**30 else 8
+        return pairs * (2 * itemsize + 2 * integer) + n * max(X.shape[1], Y.shape[1]) * itemsize
     needed = _pairs_bytes(X, metric) + _pairs_bytes(Y, metric)
     if method in _validate.RANK_METHODS:
         needed += _rank_bytes(n * (n - 1) // 2, max(X.itemsize, Y.itemsize), in_place=True, method=method)
@@ -388,12 +455,13 @@ def _rsa_by_gram(X, Y, method, metric):
     return _prefer_gram(n, d1, d2) or not _memory.fits(_rsa_pairs_bytes(X, Y, method, metric))
 
 
-def _condensed(X, metric):
+def _condensed(X, metric, out=None):
     """What rsa correlates for checked rows: similarities for cosine and
-    correlation, distances for the Euclidean metrics."""
+    correlation, distances for the Euclidean metrics (into ``out`` if given,
+    of the dtype ``_pairs_dtype`` says)."""
     if metric in _validate.SIMILARITY_METRICS:
-        return _similarities(X, metric)
-    out = _squared_distances(X)
+        return _similarities(X, metric, out)
+    out = _squared_distances(X, out)
     if metric == "euclidean":
         np.sqrt(out, out=out)
     return out

@@ -134,6 +134,42 @@ def test_gram_shortcut_stays_exact_in_an_anisotropic_space(rng, dtype):
     assert fastrsa.rsa(X, Y) == pytest.approx(expected, abs=SCORE_TOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("metric", DISTANCE_METRICS)
+def test_spearman_in_turn_equals_compare_of_the_two_vectors(rng, dtype, metric):
+    # Large enough products to take the block kernels, where rsa ranks X's
+    # vector, then writes Y's over it.
+    X, Y = correlated_spaces(rng, 300, 400, 380, dtype)
+    assert api._spearman_in_turn_applies(X, Y, metric)
+    X_before, Y_before = X.copy(), Y.copy()
+    expected = fastrsa.compare(api._condensed(X, metric), api._condensed(Y, metric), "spearman")
+    assert fastrsa.rsa(X, Y, "spearman", metric) == expected
+    X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
+    assert expected == pytest.approx(spearmanr(pdist(X64, metric), pdist(Y64, metric))[0], abs=SCORE_TOL[dtype])
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(Y, Y_before)
+
+
+@pytest.mark.parametrize("constant", ["X", "Y"])
+def test_spearman_in_turn_names_the_space_that_does_not_vary(rng, constant):
+    X, Y = correlated_spaces(rng, 300, 400, 380)
+    if constant == "X":
+        X = np.ones_like(X)
+    else:
+        Y = np.ones_like(Y)
+    assert api._spearman_in_turn_applies(X, Y, "cosine")
+    with pytest.raises(ValueError, match=f"the similarities of {constant} has zero variance"):
+        fastrsa.rsa(X, Y, "spearman")
+
+
+def test_spearman_in_turn_needs_less_memory_than_both_vectors(rng):
+    X, Y = correlated_spaces(rng, 300, 400, 380)
+    pairs = 300 * 299 // 2
+    assert api._rsa_pairs_bytes(X, Y, "spearman", "cosine") == pairs * (8 + 8 + 4 + 4) + 300 * 400 * 8
+    assert not api._spearman_in_turn_applies(X, Y.astype(np.float32), "cosine")  # pairs of two dtypes
+    assert api._rsa_pairs_bytes(X, Y.astype(np.float32), "spearman", "cosine") > pairs * (8 + 4 + 8 + 4)
+
+
 def test_rsa_is_the_same_with_one_thread_and_all(rng):
     X, Y = correlated_spaces(rng, 700, 6, 4)
     calls = [

@@ -339,6 +339,37 @@ def test_spearman_moments_may_overwrite_their_inputs(rng):
     np.testing.assert_array_equal(b, ranks[1])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [2, 3, 40, rank.COARSE_SIZE, rank.COARSE_SIZE + 1, 5 * rank.COARSE_SIZE + 5])
+@pytest.mark.parametrize("integer", [np.int32, np.int64])
+def test_doubled_ranks_then_moments_equal_spearman_moments_bit_for_bit(rng, dtype, size, integer):
+    a = rng.integers(-50, 50, size).astype(dtype)  # ties: doubled ranks are odd and even
+    b = (a + rng.standard_normal(size) * 30).astype(dtype)
+    a_before, b_before = a.copy(), b.copy()
+    sorted_values, doubled = rank.rank_scratch(size, dtype)
+    doubled = doubled.astype(integer)
+    doubled_a = np.full(size, -1, integer)
+    rank.doubled_ranks_into(a, doubled_a, sorted_values, doubled, rank.PARTS)
+    np.testing.assert_array_equal(doubled_a, 2 * rankdata(a))
+    got = rank.spearman_moments_of_doubled(doubled_a, b, sorted_values, doubled, rank.PARTS)
+    expected = rank.spearman_moments_into(a, b, np.empty(size), np.empty(0), *rank.rank_scratch(size, dtype), rank.PARTS)
+    assert got == expected
+    np.testing.assert_allclose(got, _centred_rank_sums(a, b), rtol=1e-14)
+    np.testing.assert_array_equal(a, a_before)
+    np.testing.assert_array_equal(b, b_before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [0, 1, 1023, 1024, 1025, 5000])
+def test_fault_in_writes_zero_at_each_page_start_only(dtype, size):
+    out = np.full(size, 7, dtype)
+    tiles.fault_in(out)
+    step = tiles.PAGE // out.itemsize
+    expected = np.full(size, 7, dtype)
+    expected[::step] = 0
+    np.testing.assert_array_equal(out, expected)
+
+
 def test_ranks_are_the_same_with_int64_scratch(rng):
     values = rng.integers(0, 1000, 2 * rank.COARSE_SIZE + 3).astype(np.float64)
     sorted_values, doubled = rank.rank_scratch(values.size, values.dtype)

@@ -32,7 +32,9 @@ O(n log n) at worst.
 
 Memory besides the output: one copy of the values and one int32 vector of
 doubled ranks (int64 from 2**30 values), passed in as scratch so that several
-vectors can share them, and a copy of one coarse bucket per thread.
+vectors can share them, and a copy of one coarse bucket per thread.  The
+output may be float64 ranks or, half the size, twice the ranks as integers
+(``doubled_ranks_into``), which ``spearman_moments_of_doubled`` reads.
 
 Assumes checked input: a 1-D float32 or float64 vector without NaN.
 """
@@ -312,28 +314,30 @@ def _sort_and_rank(values, sorted_values, doubled, parts):
     return low, scale, offsets
 
 
-def _gather_ranks(values, low, scale, offsets, doubled, ranks):
+def _gather_ranks(values, low, scale, offsets, doubled, ranks, half):
     """Step 3: ``ranks[i]``, in the values' own order, from ``doubled`` in
     bucket order, each slice replaying its scatter: every read and write
     streams, where writing each rank straight to its item would be a random
-    write per value."""
+    write per value.  ``half`` is 0.5 for float ranks, or 1 to keep twice
+    the ranks, integers, in an integer ``ranks``."""
     n = values.size
     parts = offsets.shape[0]
     for p in prange(parts):
         mine = offsets[p].copy()
         for i in range(np.uint64(p * n // parts), np.uint64((p + 1) * n // parts)):
-            ranks[i] = 0.5 * doubled[_next_position(values[i], low, scale, mine)]
+            ranks[i] = half * doubled[_next_position(values[i], low, scale, mine)]
 
 
 _gather_ranks_serial, _gather_ranks_parallel = serial_and_parallel(_gather_ranks)
 
 
-def _rank_moments(values, low, scale, offsets, doubled, ranks_a, ranks):
+def _rank_moments(values, low, scale, offsets, doubled, ranks_a, half_a, ranks):
     """As ``_gather_ranks`` for a second vector (``ranks`` of length 0: its
     ranks are not kept), summing on the way the centred squares and products
-    of its ranks and ``ranks_a``.  Both means are (n + 1)/2 exactly, and
-    ``sums[p]`` holds slice p's three sums, added up chunk by chunk
-    (``CHUNK`` values each), so the result depends only on n and parts."""
+    of its ranks and the first vector's, ``half_a * ranks_a`` (``half_a`` 1.0
+    for float ranks, 0.5 for doubled ones).  Both means are (n + 1)/2
+    exactly, and ``sums[p]`` holds slice p's three sums, added up chunk by
+    chunk (``CHUNK`` values each), so the result depends only on n and parts."""
     n = values.size
     parts = offsets.shape[0]
     keep = ranks.size == n
@@ -350,7 +354,7 @@ def _rank_moments(values, low, scale, offsets, doubled, ranks_a, ranks):
                 rank = 0.5 * doubled[_next_position(values[i], low, scale, mine)]
                 if keep:
                     ranks[i] = rank
-                da = ranks_a[i] - mean
+                da = half_a * ranks_a[i] - mean
                 db = rank - mean
                 ss_a += da * da
                 ss_b += db * db
@@ -365,6 +369,15 @@ _rank_moments_serial, _rank_moments_parallel = serial_and_parallel(_rank_moments
 
 
 @kernel
+def _ranks_into(values, ranks, sorted_values, doubled, parts, half):
+    low, scale, offsets = _sort_and_rank(values, sorted_values, doubled, parts)
+    if offsets.shape[0] == 1:
+        _gather_ranks_serial(values, low, scale, offsets, doubled, ranks, half)
+    else:
+        _gather_ranks_parallel(values, low, scale, offsets, doubled, ranks, half)
+
+
+@kernel
 def average_ranks_into(values, ranks, sorted_values, doubled, parts):
     """Write the float64 average ranks of ``values`` (1 = smallest) into
     ``ranks``, which may be ``values`` itself when that is float64.
@@ -374,11 +387,34 @@ def average_ranks_into(values, ranks, sorted_values, doubled, parts):
     Step 1 runs in ``parts`` slices (``PARTS``); the result does not depend
     on it.
     """
-    low, scale, offsets = _sort_and_rank(values, sorted_values, doubled, parts)
+    _ranks_into(values, ranks, sorted_values, doubled, parts, 0.5)
+
+
+@kernel
+def doubled_ranks_into(values, doubled_ranks, sorted_values, doubled, parts):
+    """As ``average_ranks_into``, writing twice the average ranks, exact
+    integers, into ``doubled_ranks`` (the dtype of ``doubled``): ranks that
+    wait for a second vector in half the memory of float64 ones."""
+    _ranks_into(values, doubled_ranks, sorted_values, doubled, parts, 1)
+
+
+@kernel
+def _moments_with_ranks(ranks_a, half_a, b, ranks_b, sorted_values, doubled, parts):
+    """``(ss_a, ss_b, cross)`` of a's ranks (``half_a * ranks_a``) and b's,
+    ranking b; b's ranks go into ``ranks_b`` unless it has length 0."""
+    low, scale, offsets = _sort_and_rank(b, sorted_values, doubled, parts)
     if offsets.shape[0] == 1:
-        _gather_ranks_serial(values, low, scale, offsets, doubled, ranks)
+        sums = _rank_moments_serial(b, low, scale, offsets, doubled, ranks_a, half_a, ranks_b)
     else:
-        _gather_ranks_parallel(values, low, scale, offsets, doubled, ranks)
+        sums = _rank_moments_parallel(b, low, scale, offsets, doubled, ranks_a, half_a, ranks_b)
+    ss_a = 0.0
+    ss_b = 0.0
+    cross = 0.0
+    for p in range(sums.shape[0]):
+        ss_a += sums[p, 0]
+        ss_b += sums[p, 1]
+        cross += sums[p, 2]
+    return ss_a, ss_b, cross
 
 
 @kernel
@@ -390,19 +426,15 @@ def spearman_moments_into(a, b, ranks_a, ranks_b, sorted_values, doubled, parts)
     ``average_ranks_into``, and the result depends only on the length (and
     ``parts``), not on the number of threads."""
     average_ranks_into(a, ranks_a, sorted_values, doubled, parts)
-    low, scale, offsets = _sort_and_rank(b, sorted_values, doubled, parts)
-    if offsets.shape[0] == 1:
-        sums = _rank_moments_serial(b, low, scale, offsets, doubled, ranks_a, ranks_b)
-    else:
-        sums = _rank_moments_parallel(b, low, scale, offsets, doubled, ranks_a, ranks_b)
-    ss_a = 0.0
-    ss_b = 0.0
-    cross = 0.0
-    for p in range(sums.shape[0]):
-        ss_a += sums[p, 0]
-        ss_b += sums[p, 1]
-        cross += sums[p, 2]
-    return ss_a, ss_b, cross
+    return _moments_with_ranks(ranks_a, 1.0, b, ranks_b, sorted_values, doubled, parts)
+
+
+@kernel
+def spearman_moments_of_doubled(doubled_a, b, sorted_values, doubled, parts):
+    """As ``spearman_moments_into`` with a's ranks already found, twice
+    them in ``doubled_a`` (``doubled_ranks_into``); b's are not kept.  The
+    sums are the same, bit for bit."""
+    return _moments_with_ranks(doubled_a, 0.5, b, np.empty(0), sorted_values, doubled, parts)
 
 
 def rank_scratch(size, dtype):
