@@ -370,6 +370,7 @@ _rank_moments_serial, _rank_moments_parallel = serial_and_parallel(_rank_moments
 
 @kernel
 def _ranks_into(values, ranks, sorted_values, doubled, parts, half):
+    """Steps 1 to 3: ``half`` times twice the average ranks into ``ranks``."""
     low, scale, offsets = _sort_and_rank(values, sorted_values, doubled, parts)
     if offsets.shape[0] == 1:
         _gather_ranks_serial(values, low, scale, offsets, doubled, ranks, half)
