@@ -9,6 +9,7 @@ from ._kernels.normalize import inverse_norms_into, normalize_rows_into
 from ._kernels.rank import (
     PARTS,
     average_ranks_into,
+    doubled_dtype,
     doubled_ranks_into,
     rank_scratch,
     spearman_moments_into,
@@ -64,7 +65,7 @@ def _rank_bytes(size, itemsize, in_place, method):
     of them for Spearman, two for Kendall's tau), and for Kendall's tau the
     three integer vectors of its counting (while the sorting scratch is
     already free)."""
-    integer = 4 if size < 2**30 else 8
+    integer = doubled_dtype(size).itemsize
     scratch = size * (itemsize + integer)
     if method != "spearman":
         scratch = max(scratch, 3 * integer * size)
@@ -430,7 +431,6 @@ def _check_varies(values, name):
     _validate.varies(sum_of_squares, values.size, mean, values.dtype, name)
 
 
-
 def _rsa_pairs_bytes(X, Y, method, metric):
     """Memory rsa needs when it visits the pairs."""
     n = X.shape[0]
@@ -438,7 +438,7 @@ def _rsa_pairs_bytes(X, Y, method, metric):
         # One vector (X's unit rows, then Y's), the scratch, integer ranks.
         pairs = n * (n - 1) // 2
         itemsize = _pairs_dtype(X, metric).itemsize
-        integer = 4 if pairs < 2**30 else 8
+        integer = doubled_dtype(pairs).itemsize
         return pairs * (2 * itemsize + 2 * integer) + n * max(X.shape[1], Y.shape[1]) * itemsize
     needed = _pairs_bytes(X, metric) + _pairs_bytes(Y, metric)
     if method in _validate.RANK_METHODS:

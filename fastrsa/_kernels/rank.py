@@ -438,10 +438,15 @@ def spearman_moments_of_doubled(doubled_a, b, sorted_values, doubled, parts):
     return _moments_with_ranks(doubled_a, 0.5, b, np.empty(0), sorted_values, doubled, parts)
 
 
+def doubled_dtype(size):
+    """The integer dtype of doubled ranks of ``size`` values (2 * size must fit)."""
+    return np.dtype(np.int32 if size < 2**30 else np.int64)
+
+
 def rank_scratch(size, dtype):
     """The scratch buffers ``average_ranks_into`` needs for ``size`` values,
     allocated by NumPy (which asks the kernel for huge pages)."""
-    return np.empty(size, dtype), np.empty(size, np.int32 if size < 2**30 else np.int64)
+    return np.empty(size, dtype), np.empty(size, doubled_dtype(size))
 
 
 def average_ranks(values):
