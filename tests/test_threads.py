@@ -2,6 +2,8 @@
 the GIL, and concurrent calls give the results of serial ones."""
 
 import inspect
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -43,3 +45,50 @@ def test_kernels_package_has_only_kernel_modules():
 
     names = {m.name for m in pkgutil.iter_modules(_kernels.__path__)}
     assert names == {"_jit", "correlate", "kendall", "normalize", "rank", "resample", "tiles"}
+
+
+_FORK_POOL = """
+import multiprocessing as mp
+import os
+import pickle
+import numpy as np
+import fastrsa
+
+def score(k):
+    X = np.random.default_rng(k).standard_normal((2000, 50))
+    return fastrsa.rsa(X, X + 1, method="spearman"), fastrsa.rsa(X[:300], X[:300] ** 2, method="kendall")
+
+def nested(k):
+    # A fork inside a forked worker (pool workers may not use multiprocessing
+    # for children): the grandchild computes too.
+    read, write = os.pipe()
+    if os.fork() == 0:
+        os.write(write, pickle.dumps(score(k)))
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as answer:
+        return pickle.loads(answer.read())
+
+if __name__ == "__main__":
+    context = mp.get_context("fork")
+    with context.Pool(2) as pool:  # right after import
+        first = pool.map_async(score, range(4)).get(timeout=60)
+    expected = [score(k) for k in range(4)]  # the parent's parallel kernels run, then fork again
+    with context.Pool(2) as pool:
+        second = pool.map_async(score, range(4)).get(timeout=60)
+    with context.Pool(2) as pool:
+        third = pool.map_async(nested, range(2)).get(timeout=90)
+    assert first == expected == second, (first, second, expected)
+    assert third == expected[:2], (third, expected)
+    print("ok")
+"""
+
+
+def test_fork_pools_work_after_import_and_after_calls(tmp_path):
+    # GNU OpenMP cannot run a parallel region in a forked child: without
+    # fastrsa's at-fork handler every worker was ended and the pool waited for ever.
+    script = tmp_path / "fork_pool.py"
+    script.write_text(_FORK_POOL)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+    assert "fork() called" not in done.stderr

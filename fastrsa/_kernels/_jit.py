@@ -6,7 +6,9 @@ call fastrsa from several threads at once, and never uses ``fastmath``: the
 kernels' accuracy guarantees rest on IEEE arithmetic in a fixed order.
 """
 
+import ctypes
 import os
+import sys
 import types
 
 import numba
@@ -34,6 +36,30 @@ if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER ==
 # user's cached function -> fastrsa.jit.pearson) does not, and then crashes
 # (segfault; numba/numba#8578 has the same shape).  get_num_threads starts it.
 numba.get_num_threads()
+
+
+def _one_thread_after_fork():
+    """In a child forked from this process, run every parallel kernel on the
+    calling thread alone.
+
+    GNU OpenMP cannot run a parallel region in a forked child: its worker
+    threads did not survive the fork, and Numba's OpenMP layer therefore
+    ends any child that launches one ("fork() called from a process already
+    using GNU OpenMP") -- every worker of a ``fork`` pool (Python's default
+    on Linux before 3.14, and joblib's and multiprocessing's) died, and the
+    pool waited for ever.  A team of one thread needs no worker: Numba's own
+    start-up call records this child as the owner of the layer, and one
+    thread per region is asked for in this thread (a forked child has only
+    the thread that forked) and in any the child starts.  Spawned processes
+    start afresh with all threads."""
+    from numba.np.ufunc import omppool
+
+    ctypes.CFUNCTYPE(None, ctypes.c_int)(omppool.launch_threads)(1)
+    numba.set_num_threads(1)
+
+
+if numba.threading_layer() == "omp" and getattr(sys.modules.get("numba.np.ufunc.omppool"), "openmp_vendor", "") == "GNU":
+    os.register_at_fork(after_in_child=_one_thread_after_fork)
 
 
 def kernel(function):
