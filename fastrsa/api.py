@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from . import _gram, _memory, _validate
+from . import _gram, _memory, _threads, _validate
 from ._kernels.correlate import moments, pearson_from_moments
 from ._kernels.kendall import kendall_from_ranks
 from ._kernels.normalize import inverse_norms_into, normalize_rows_into
@@ -191,7 +191,8 @@ def rsm(X, metric="cosine"):
     metric = _validate.choice(metric, "metric", _validate.SIMILARITY_METRICS)
     X = _validate.items(X, "X", metric)
     _memory.require(_pairs_bytes(X, metric), f"rsm of {X.shape[0]:,} items", _FEWER_PAIRS)
-    return _similarities(X, metric)
+    with _threads.threads_for(_threads.pair_work(*X.shape)):
+        return _similarities(X, metric)
 
 
 _FEWER_PAIRS = "use fewer items, or float32 input (half the memory for cosine and correlation)"
@@ -225,6 +226,12 @@ def rdm(X, metric="cosine"):
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     X = _validate.items(X, "X", metric)
     _memory.require(_pairs_bytes(X, metric), f"rdm of {X.shape[0]:,} items", _FEWER_PAIRS)
+    with _threads.threads_for(_threads.pair_work(*X.shape)):
+        return _dissimilarities(X, metric)
+
+
+def _dissimilarities(X, metric):
+    """``rdm(X, metric)`` of checked rows."""
     if metric in _validate.SIMILARITY_METRICS:
         out = _similarities(X, metric)
         np.subtract(1, out, out=out)
@@ -326,7 +333,8 @@ def compare(a, b, method="pearson"):
             f"ranking two vectors of {a.size:,} values",
             "use method='pearson', which needs no extra memory",
         )
-    return _correlate(a, b, method)
+    with _threads.threads_for(a.size * (1 + (_threads.RANK_WORK if method in _validate.RANK_METHODS else 0))):
+        return _correlate(a, b, method)
 
 
 def _prefer_gram(n, d1, d2):
@@ -374,6 +382,13 @@ def rsa(X, Y, method="pearson", metric="cosine"):
     method = _validate.choice(method, "method", _validate.METHODS)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     X, Y = _validate.spaces(X, Y, metric)
+    work = _threads.pair_work(X.shape[0], X.shape[1] + Y.shape[1], ranked=method in _validate.RANK_METHODS)
+    with _threads.threads_for(work):
+        return _rsa(X, Y, method, metric)
+
+
+def _rsa(X, Y, method, metric):
+    """``rsa`` of two checked spaces."""
     n = X.shape[0]
     if _rsa_by_gram(X, Y, method, metric):
         count, sum_x, sum_y, sum_xx, sum_yy, sum_xy = _gram.pair_moments(X, Y, metric == "correlation")

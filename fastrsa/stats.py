@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from . import _gram, _memory, _validate, api
+from . import _gram, _memory, _threads, _validate, api
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.resample import (
     bootstrap_pearson,
@@ -264,9 +264,16 @@ def mantel(a, b, method="pearson", permutations=9999, alternative="two-sided", s
     if n < 3:
         raise ValueError(f"a and b cover {n} items; the Mantel test needs at least 3")
     _require_pairs(n, permutations, f"mantel over {n:,} items")
-    statistic, a, b = _statistic_and_centred(a, b, method, ("a", "b"), own=False)
-    observed, null = _condensed_null(a, b, permutations, np.random.default_rng(seed))
+    with _threads.threads_for(_resampling_work(n, 0, method, permutations)):
+        statistic, a, b = _statistic_and_centred(a, b, method, ("a", "b"), own=False)
+        observed, null = _condensed_null(a, b, permutations, np.random.default_rng(seed))
     return _result(statistic, observed, null, alternative, method, keep_null)
+
+
+def _resampling_work(n, features, method, draws):
+    """The work of a resampling call (see ``_threads``): the pairs built and
+    ranked once, then visited once a draw."""
+    return _threads.pair_work(n, features + draws, ranked=method == "spearman")
 
 
 def permutation_test(
@@ -304,6 +311,12 @@ def permutation_test(
     alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     X, Y = _validate.spaces(X, Y, metric)
+    with _threads.threads_for(_resampling_work(X.shape[0], X.shape[1] + Y.shape[1], method, permutations)):
+        return _permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null)
+
+
+def _permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null):
+    """``permutation_test`` of two checked spaces."""
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     rng = np.random.default_rng(seed)
     if method == "pearson" and metric in _validate.SIMILARITY_METRICS:
@@ -403,6 +416,12 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     confidence = _confidence(confidence)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     X, Y = _validate.spaces(X, Y, metric)
+    with _threads.threads_for(_resampling_work(X.shape[0], X.shape[1] + Y.shape[1], method, n_boot)):
+        return _bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed)
+
+
+def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed):
+    """``bootstrap_ci`` of two checked spaces."""
     n = X.shape[0]
     pairs = n * (n - 1) // 2
     # Shared: the two float64 vectors, and for Spearman their sort orders and

@@ -4,13 +4,15 @@ the GIL, and concurrent calls give the results of serial ones."""
 import inspect
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import pytest
 from numba.core.registry import CPUDispatcher
 
 import fastrsa
-from fastrsa import _kernels
+from fastrsa import _kernels, _threads
 from fastrsa._kernels import correlate, kendall, normalize, rank, resample, tiles
 
 from .helpers import correlated_spaces
@@ -92,3 +94,64 @@ def test_fork_pools_work_after_import_and_after_calls(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
     assert "fork() called" not in done.stderr
+
+
+def test_small_work_runs_on_the_calling_thread_and_restores_the_count():
+    default = numba.get_num_threads()
+    with _threads.threads_for(_threads.SERIAL_WORK - 1):
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == default
+    with pytest.raises(KeyError), _threads.threads_for(0):
+        raise KeyError("restored even so")
+    assert numba.get_num_threads() == default
+    with _threads.threads_for(_threads.SERIAL_WORK):
+        assert numba.get_num_threads() == default
+
+
+def test_one_thread_is_asked_for_in_the_calling_host_thread_only():
+    default = numba.get_num_threads()
+    inside, seen = threading.Event(), []
+
+    def other():
+        inside.wait(10)
+        seen.append(numba.get_num_threads())
+
+    helper = threading.Thread(target=other)
+    helper.start()
+    with _threads.threads_for(0):
+        inside.set()
+        helper.join(10)
+    assert seen == [default]
+
+
+def _recording_thread_counts(monkeypatch):
+    counts = []
+    original = numba.set_num_threads
+    monkeypatch.setattr(numba, "set_num_threads", lambda k: (counts.append(k), original(k)))
+    return counts
+
+
+@pytest.mark.parametrize("call", [
+    lambda X, Y: fastrsa.rsa(X, Y, method="spearman"),
+    lambda X, Y: fastrsa.rsa(X, Y, method="kendall"),
+    lambda X, Y: fastrsa.rsm(X),
+    lambda X, Y: fastrsa.rdm(Y, "euclidean"),
+    lambda X, Y: fastrsa.compare(fastrsa.rsm(X), fastrsa.rsm(Y), "spearman"),
+    lambda X, Y: fastrsa.permutation_test(X, Y, method="spearman", permutations=20, seed=0),
+    lambda X, Y: fastrsa.bootstrap_ci(X, Y, n_boot=20, seed=0),
+])
+def test_a_searchlight_sized_call_runs_on_the_calling_thread(rng, monkeypatch, call):
+    X, Y = correlated_spaces(rng, 60, 300, 768)
+    counts = _recording_thread_counts(monkeypatch)
+    call(X, Y)
+    if numba.get_num_threads() == 1:  # (NUMBA_NUM_THREADS=1: nothing to ask for)
+        assert counts == []
+    else:
+        assert counts[0] == 1 and counts[-1] == numba.get_num_threads(), counts
+
+
+def test_a_large_call_keeps_every_thread(rng, monkeypatch):
+    X, Y = correlated_spaces(rng, 400, 300, 768)
+    counts = _recording_thread_counts(monkeypatch)
+    fastrsa.rsa(X, Y, method="spearman")
+    assert counts == []
