@@ -5,7 +5,8 @@ import numpy as np
 from . import _gram, _memory, _threads, _validate
 from ._kernels.correlate import moments, pearson_from_moments
 from ._kernels.kendall import kendall_from_ranks
-from ._kernels.normalize import inverse_norms_into, normalize_rows_into
+from ._kernels.duplicates import representatives, self_cosines, unify_copies
+from ._kernels.normalize import norms_into, normalize_rows_into, power_of_two_rows_into
 from ._kernels.rank import (
     PARTS,
     average_ranks_into,
@@ -17,15 +18,13 @@ from ._kernels.rank import (
 )
 from ._kernels.tiles import (
     COLUMNS,
+    COSINE_DISTANCES,
     COSINES,
-    NO_ROW_VALUES,
-    PRODUCTS,
     ROWS,
     SQUARED_DISTANCES,
+    condensed_into,
     count_pairs_higher,
-    dot_condensed_into,
     fault_in,
-    sqeuclidean_condensed_into,
     tile_side,
     tiles_into,
     tiles_of_two_into,
@@ -115,52 +114,98 @@ def _new_block_output(X, dtype):
     return out
 
 
-def _tile_rows(X, metric):
-    """``(rows, row values, kind)`` for the tiles of checked rows.  Cosines
-    are taken from the rows as they are, each product scaled by one over its
-    two rows' lengths: no normalised copy is written, and the tiles' threads
-    only read memory that every core may keep in its cache.  Rows that need
-    centring (correlation), 1-d rows (whose cosines must be exactly +-1) and
-    rows too long or too short for their products (see
-    ``inverse_norms_into``) are normalised first."""
-    if metric == "cosine" and X.shape[1] > 1:
-        inverse_norms = np.empty(X.shape[0])
-        if inverse_norms_into(X, inverse_norms):
-            return X, inverse_norms, COSINES
-    return _unit_rows(X, metric), NO_ROW_VALUES, PRODUCTS
+# Rows whose largest magnitude times their length reaches this could
+# overflow the sum that centres them.
+_CENTRING_LIMIT = 1e300
 
 
-def _similarities(X, metric, out=None):
-    """Condensed cosine similarities of checked rows (centred for correlation),
-    into ``out`` if given."""
-    side = _tile_side(*X.shape)
-    if side:
-        out = _empty_pairs(X.shape[0], X.dtype) if out is None else out
-        tiles_into(*_tile_rows(X, metric), out, side)
-    else:
-        out = _new_block_output(X, X.dtype) if out is None else out
-        dot_condensed_into(_unit_rows(X, metric), out, ROWS, COLUMNS)
+def _tile_rows(X, metric, distances):
+    """``(rows, row values, kind)`` that the tiles and blocks take for checked
+    rows: for cosine and correlation the rows themselves (centred for
+    correlation, in X's dtype) and their lengths, each pair's product divided
+    by its two lengths as SciPy's ``pdist`` does (kind COSINES, or
+    COSINE_DISTANCES for pdist's 1 - cosine with ``distances``); for the
+    Euclidean metrics the rows in float64 and their squared lengths.
+
+    No normalised copy: a product of unit rows rounds each pair its own way,
+    and pairs that tie (equal products and lengths, as binary or count
+    features give) would not tie any more.  Rows whose products could
+    overflow or underflow (see ``norms_into``) are first scaled by a power of
+    two each, exactly; 1-d rows are normalised to exactly +-1."""
+    if metric not in _validate.SIMILARITY_METRICS:
+        X = X.astype(np.float64, copy=False)
+        return X, np.einsum("ij,ij->i", X, X), SQUARED_DISTANCES
+    kind = COSINE_DISTANCES if distances else COSINES
+    if metric == "correlation" and X.shape[1] == 2:
+        # Centred 2-d rows are +-(x0 - x1)/2 (1, -1): their correlations are
+        # exactly +-1, the signs of the differences'.  (Correlation refuses
+        # 1-d rows: they are constant.)
+        X, metric = np.where(X[:, :1] > X[:, 1:], 1.0, -1.0).astype(X.dtype), "cosine"
+    if X.shape[1] == 1:  # exactly +-1
+        return _unit_rows(X, metric), np.ones(X.shape[0]), kind
+    rows = X
+    if metric == "correlation":
+        if max(float(X.max()), -float(X.min())) * X.shape[1] >= _CENTRING_LIMIT:
+            rows = np.empty_like(X)
+            power_of_two_rows_into(X, rows)
+        rows = _centred(rows)
+    norms = np.empty(X.shape[0])
+    if not norms_into(rows, norms):
+        scaled = np.empty_like(rows)
+        power_of_two_rows_into(rows, scaled)
+        rows = scaled
+        norms_into(rows, norms)
+    return rows, norms, kind
+
+
+def _centred(X):
+    """X's rows less their means, as SciPy's correlation distance centres
+    them (in float64, NumPy's mean), in X's dtype."""
+    rows = X.astype(np.float64, copy=False)
+    return (rows - rows.mean(axis=1, keepdims=True)).astype(X.dtype, copy=False)
+
+
+def _pairs_of_copies(rows, row_values, kind, out):
+    """Give the pairs of bitwise-equal rows bitwise-equal values in ``out``
+    (see ``_kernels/duplicates.py``): a pair of two copies of a row takes
+    the row's cosine with itself, computed as SciPy would (its sum of squares
+    over its length squared, clipped to 1), or distance 0."""
+    found = representatives(rows)
+    if found is None:
+        return
+    representative, copies = found
+    self_values = np.zeros(rows.shape[0])
+    if kind in (COSINES, COSINE_DISTANCES):
+        copied = np.unique(representative[copies])
+        self_values[copied] = self_cosines(rows, copied)
+        if kind == COSINE_DISTANCES:
+            self_values = 1.0 - self_values
+    unify_copies(out, representative, copies, self_values)
+
+
+def _finish_pairs(rows, row_values, kind, metric, out):
+    """What every condensed vector gets once its tiles or blocks are
+    written: copies' pairs made equal, square roots for euclidean."""
+    _pairs_of_copies(rows, row_values, kind, out)
+    if metric == "euclidean":
+        np.sqrt(out, out=out)
     return out
 
 
-def _with_squared_norms(X):
-    """Checked rows in float64, and each row's squared length."""
-    X = X.astype(np.float64, copy=False)
-    return X, np.einsum("ij,ij->i", X, X)
-
-
-def _squared_distances(X, out=None):
-    """Condensed squared Euclidean distances of checked rows, in float64,
-    into ``out`` if given."""
-    X, squared_norms = _with_squared_norms(X)
+def _condensed_values(X, metric, distances, out=None):
+    """Condensed similarities (cosine and correlation) or, with
+    ``distances``, pdist's dissimilarities (every metric) of checked rows,
+    into ``out`` if given (of the dtype ``_pairs_dtype`` says)."""
+    rows, row_values, kind = _tile_rows(X, metric, distances)
+    dtype = _pairs_dtype(X, metric)
     side = _tile_side(*X.shape)
     if side:
-        out = _empty_pairs(X.shape[0], np.float64) if out is None else out
-        tiles_into(X, squared_norms, SQUARED_DISTANCES, out, side)
+        out = _empty_pairs(X.shape[0], dtype) if out is None else out
+        tiles_into(rows, row_values, kind, out, side)
     else:
-        out = _new_block_output(X, np.float64) if out is None else out
-        sqeuclidean_condensed_into(X, squared_norms, out, ROWS, COLUMNS)
-    return out
+        out = _new_block_output(X, dtype) if out is None else out
+        condensed_into(rows, row_values, kind, out, ROWS, COLUMNS)
+    return _finish_pairs(rows, row_values, kind, metric, out)
 
 
 def rsm(X, metric="cosine"):
@@ -192,7 +237,7 @@ def rsm(X, metric="cosine"):
     X = _validate.items(X, "X", metric)
     _memory.require(_pairs_bytes(X, metric), f"rsm of {X.shape[0]:,} items", _FEWER_PAIRS)
     with _threads.threads_for(_threads.pair_work(*X.shape)):
-        return _similarities(X, metric)
+        return _condensed_values(X, metric, distances=False)
 
 
 _FEWER_PAIRS = "use fewer items, or float32 input (half the memory for cosine and correlation)"
@@ -227,29 +272,27 @@ def rdm(X, metric="cosine"):
     X = _validate.items(X, "X", metric)
     _memory.require(_pairs_bytes(X, metric), f"rdm of {X.shape[0]:,} items", _FEWER_PAIRS)
     with _threads.threads_for(_threads.pair_work(*X.shape)):
-        return _dissimilarities(X, metric)
+        return _condensed_values(X, metric, distances=True)
 
 
-def _dissimilarities(X, metric):
-    """``rdm(X, metric)`` of checked rows."""
-    if metric in _validate.SIMILARITY_METRICS:
-        out = _similarities(X, metric)
-        np.subtract(1, out, out=out)
-        return out
-    out = _squared_distances(X)
-    if metric == "euclidean":
-        np.sqrt(out, out=out)
-    return out
-
-
-def _checked_moments(a, b, names=("a", "b")):
+def _checked_moments(a, b, names=("a", "b"), floor=0.0):
     """(ss_a, ss_b, cross) of two checked vectors, after checking that each
     varies.  The check looks at the values even for the rank methods: values
-    equal up to rounding would otherwise rank as noise."""
+    equal up to rounding would otherwise rank as noise.  Rounding is measured
+    against the vectors' means, or ``floor`` where that is larger (see
+    ``rounding_floor``)."""
     mean_a, mean_b, ss_a, ss_b, cross = moments(a, b)
-    _validate.varies(ss_a, a.size, mean_a, a.dtype, names[0])
-    _validate.varies(ss_b, b.size, mean_b, b.dtype, names[1])
+    _validate.varies(ss_a, a.size, max(abs(mean_a), floor), a.dtype, names[0])
+    _validate.varies(ss_b, b.size, max(abs(mean_b), floor), b.dtype, names[1])
     return ss_a, ss_b, cross
+
+
+def rounding_floor(metric):
+    """The least scale at which the pairs rsa correlates for ``metric`` are
+    rounded: pdist's 1 - cosine is rounded at the scale of 1 whatever its
+    mean (all cosines near 1 give distances near 0, all of them rounding
+    noise); distances at their own scale."""
+    return 1.0 if metric in _validate.SIMILARITY_METRICS else 0.0
 
 
 def _rank_inputs(a, b):
@@ -289,10 +332,10 @@ def _spearman_moments(a, b, own=False, keep_ranks=False):
     return sums, ranks_a, ranks_b if keep_ranks else None
 
 
-def _correlate(a, b, method, names=("a", "b"), own=False):
+def _correlate(a, b, method, names=("a", "b"), own=False, floor=0.0):
     """Pearson, Spearman or Kendall correlation of two checked vectors
-    (``own`` as for ``_ranked``)."""
-    ss_a, ss_b, cross = _checked_moments(a, b, names)
+    (``own`` as for ``_ranked``, ``floor`` for ``_checked_moments``)."""
+    ss_a, ss_b, cross = _checked_moments(a, b, names, floor)
     if method == "spearman":
         (ss_a, ss_b, cross), _, _ = _spearman_moments(a, b, own)
     elif method in _validate.RANK_METHODS:
@@ -409,7 +452,7 @@ def _rsa(X, Y, method, metric):
     if method == "spearman" and _spearman_in_turn_applies(X, Y, metric):
         return _spearman_in_turn(X, Y, metric)
     a, b = _condensed_pair(X, Y, metric)
-    return _correlate(a, b, method, names=PAIR_NAMES, own=True)
+    return _correlate(a, b, method, names=PAIR_NAMES, own=True, floor=rounding_floor(metric))
 
 
 def _spearman_in_turn_applies(X, Y, metric):
@@ -430,20 +473,20 @@ def _spearman_in_turn(X, Y, metric):
     fresh allocation costs up to half the time of filling it.  The score is
     ``compare(rsm(X), rsm(Y), "spearman")``'s, bit for bit."""
     values = _condensed(X, metric)
-    _check_varies(values, PAIR_NAMES[0])
+    _check_varies(values, PAIR_NAMES[0], rounding_floor(metric))
     sorted_values, doubled = rank_scratch(values.size, values.dtype)
     doubled_ranks_x = np.empty(values.size, doubled.dtype)
     doubled_ranks_into(values, doubled_ranks_x, sorted_values, doubled, PARTS)
     values = _condensed(Y, metric, out=values)
-    _check_varies(values, PAIR_NAMES[1])
+    _check_varies(values, PAIR_NAMES[1], rounding_floor(metric))
     sums = spearman_moments_of_doubled(doubled_ranks_x, values, sorted_values, doubled, PARTS)
     return float(pearson_from_moments(*sums))
 
 
-def _check_varies(values, name):
+def _check_varies(values, name, floor):
     """``_checked_moments``'s check of one vector (the same sums, bit for bit)."""
     mean, _, sum_of_squares, _, _ = moments(values, values)
-    _validate.varies(sum_of_squares, values.size, mean, values.dtype, name)
+    _validate.varies(sum_of_squares, values.size, max(abs(mean), floor), values.dtype, name)
 
 
 def _rsa_pairs_bytes(X, Y, method, metric):
@@ -471,15 +514,10 @@ def _rsa_by_gram(X, Y, method, metric):
 
 
 def _condensed(X, metric, out=None):
-    """What rsa correlates for checked rows: similarities for cosine and
-    correlation, distances for the Euclidean metrics (into ``out`` if given,
+    """What rsa correlates for checked rows: pdist's dissimilarities, the
+    values whose ties SciPy's rank correlations see (into ``out`` if given,
     of the dtype ``_pairs_dtype`` says)."""
-    if metric in _validate.SIMILARITY_METRICS:
-        return _similarities(X, metric, out)
-    out = _squared_distances(X, out)
-    if metric == "euclidean":
-        np.sqrt(out, out=out)
-    return out
+    return _condensed_values(X, metric, True, out)
 
 
 def _condensed_pair(X, Y, metric):
@@ -491,17 +529,10 @@ def _condensed_pair(X, Y, metric):
     if not (side_x and side_y):
         return _condensed(X, metric), _condensed(Y, metric)
     n = X.shape[0]
-    if metric in _validate.SIMILARITY_METRICS:
-        a, b = _empty_pairs(n, X.dtype), _empty_pairs(n, Y.dtype)
-        tiles_of_two_into(*_tile_rows(X, metric), a, side_x, *_tile_rows(Y, metric), b, side_y)
-        return a, b
-    (X, norms_x), (Y, norms_y) = _with_squared_norms(X), _with_squared_norms(Y)
-    a, b = _empty_pairs(n, np.float64), _empty_pairs(n, np.float64)
-    tiles_of_two_into(X, norms_x, SQUARED_DISTANCES, a, side_x, Y, norms_y, SQUARED_DISTANCES, b, side_y)
-    if metric == "euclidean":
-        np.sqrt(a, out=a)
-        np.sqrt(b, out=b)
-    return a, b
+    pairs_x, pairs_y = _tile_rows(X, metric, True), _tile_rows(Y, metric, True)
+    a, b = _empty_pairs(n, _pairs_dtype(X, metric)), _empty_pairs(n, _pairs_dtype(Y, metric))
+    tiles_of_two_into(*pairs_x, a, side_x, *pairs_y, b, side_y)
+    return _finish_pairs(*pairs_x, metric, a), _finish_pairs(*pairs_y, metric, b)
 
 
 SPLITS = ("even-odd", "halves", "random")

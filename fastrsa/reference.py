@@ -6,7 +6,7 @@ and ``rdm`` with cosine or correlation; everything else is float64.
 """
 
 import numpy as np
-from scipy.spatial.distance import squareform
+from scipy.spatial.distance import pdist, squareform
 from scipy.stats import rankdata
 
 
@@ -20,21 +20,18 @@ def normalize_rows(X):
     return X / np.linalg.norm(X, axis=1, keepdims=True)
 
 
+def rdm(X, metric="cosine"):
+    """SciPy's ``pdist``: every pair computed alike, one loop per pair, so
+    equal rows give equal dissimilarities (a matrix product rounds each
+    pair its own way and breaks such ties)."""
+    X = _floats(X)
+    distances = pdist(X.astype(np.float64), metric)
+    return distances.astype(X.dtype) if metric in ("cosine", "correlation") else distances
+
+
 def rsm(X, metric="cosine"):
     X = _floats(X)
-    if metric == "correlation":
-        X = X - X.mean(axis=1, keepdims=True)
-    unit = normalize_rows(X)
-    return (unit @ unit.T)[np.triu_indices(len(X), k=1)]
-
-
-def rdm(X, metric="cosine"):
-    if metric in ("cosine", "correlation"):
-        return 1 - rsm(X, metric)
-    X = np.asarray(X, dtype=np.float64)
-    i, j = np.triu_indices(len(X), k=1)
-    squared = ((X[i] - X[j]) ** 2).sum(axis=1)
-    return squared if metric == "sqeuclidean" else np.sqrt(squared)
+    return (1 - pdist(X.astype(np.float64), metric)).astype(X.dtype)
 
 
 def _pair_signs(v):
@@ -72,7 +69,7 @@ def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None
 def permuted(b, permutation):
     """The condensed vector of b's items relabelled: pair (i, j) takes the
     value of pair (p[i], p[j])."""
-    from scipy.spatial.distance import squareform
+    from scipy.spatial.distance import pdist, squareform
 
     square = squareform(np.asarray(b, dtype=np.float64), checks=False)
     return squareform(square[np.ix_(permutation, permutation)], checks=False)

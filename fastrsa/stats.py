@@ -106,12 +106,13 @@ def _items_of(size):
     return n
 
 
-def _statistic_and_centred(a, b, method, names, own):
+def _statistic_and_centred(a, b, method, names, own, floor=0.0):
     """``compare(a, b, method)`` bit for bit, and the float64 vectors the
     permutations correlate: the values, or for Spearman their ranks, less
     their mean.  Ranks once for both.  With ``own=True`` a and b are the
-    caller's scratch and float64 ones are overwritten."""
-    ss_a, ss_b, cross = api._checked_moments(a, b, names)
+    caller's scratch and float64 ones are overwritten; ``floor`` as for
+    ``api._checked_moments``."""
+    ss_a, ss_b, cross = api._checked_moments(a, b, names, floor)
     if method == "spearman":
         (ss_a, ss_b, cross), a, b = api._spearman_moments(a, b, own, keep_ranks=True)
     else:
@@ -326,7 +327,7 @@ def _permutation_test(X, Y, method, metric, permutations, alternative, seed, kee
             return _result(statistic, observed, null, alternative, method, keep_null)
     _require_pairs(n, permutations, f"permutation_test over {n:,} items")
     a, b = api._condensed_pair(X, Y, metric)
-    statistic, a, b = _statistic_and_centred(a, b, method, api.PAIR_NAMES, own=True)
+    statistic, a, b = _statistic_and_centred(a, b, method, api.PAIR_NAMES, True, api.rounding_floor(metric))
     observed, null = _condensed_null(a, b, permutations, rng)
     if api._rsa_by_gram(X, Y, method, metric):
         # rsa's own score, bit for bit, where it takes the Gram identity rather
@@ -436,7 +437,7 @@ def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed):
     )
     a, b = api._condensed_pair(X, Y, metric)
     by_gram = api._rsa_by_gram(X, Y, method, metric)
-    statistic = None if by_gram else api._correlate(a, b, method, api.PAIR_NAMES)
+    statistic = None if by_gram else api._correlate(a, b, method, api.PAIR_NAMES, floor=api.rounding_floor(metric))
     # Fresh arrays of ours: converted without a copy where already float64.
     a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
     if method == "pearson":  # centred for accuracy

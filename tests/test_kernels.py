@@ -9,12 +9,13 @@ import sys
 import numba
 import numpy as np
 import pytest
+from scipy.spatial.distance import pdist
 from scipy.stats import rankdata
 
 import fastrsa
 from fastrsa import _gram, reference
 from fastrsa._kernels import correlate, rank, tiles
-from fastrsa._kernels.normalize import inverse_norms_into, normalize_rows_into
+from fastrsa._kernels.normalize import norms_into, normalize_rows_into, power_of_two_rows_into
 
 from .helpers import DTYPES, ELEMENT_TOL, SCORE_TOL, correlated_spaces
 
@@ -37,14 +38,32 @@ def test_normalize_rows_into_matches_reference(rng, dtype, shape, centre):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_inverse_norms_are_the_factors_rows_are_normalised_by(rng, dtype):
+def test_norms_are_the_rows_lengths(rng, dtype):
     X = rng.standard_normal((9, 13)).astype(dtype) * np.logspace(-5, 5, 9, dtype=dtype)[:, None]
-    inverse_norms = np.full(9, np.nan)
-    assert inverse_norms_into(X, inverse_norms)
-    np.testing.assert_allclose(inverse_norms, 1 / np.linalg.norm(X.astype(np.float64), axis=1), rtol=1e-14)
-    unit = np.empty_like(X)
-    normalize_rows_into(X, unit, False)
-    np.testing.assert_array_equal((X.astype(np.float64) * inverse_norms[:, None]).astype(dtype), unit)
+    norms = np.full(9, np.nan)
+    assert norms_into(X, norms)
+    np.testing.assert_allclose(norms, np.linalg.norm(X.astype(np.float64), axis=1), rtol=1e-14)
+    integers = rng.integers(-50, 50, (6, 7)).astype(dtype)  # exact sums of squares
+    assert norms_into(integers, norms[:6])
+    np.testing.assert_array_equal(norms[:6], np.sqrt((integers.astype(np.float64) ** 2).sum(axis=1)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("exponent", [-300, -40, -1, 0, 1, 40, 300])
+def test_power_of_two_rows_scale_each_row_exactly_to_a_peak_in_one_to_two(rng, dtype, exponent):
+    exponent = int(np.clip(exponent, -35, 35)) if dtype == np.float32 else exponent
+    X = (rng.standard_normal((8, 5)) * 10.0 ** np.linspace(exponent - 3, exponent + 3, 8)[:, None]).astype(dtype)
+    X[0] = 2.0**exponent * np.array([1, -1, 0.5, 0, 0.25])  # peak exactly a power of two
+    out = np.empty_like(X)
+    power_of_two_rows_into(X, out)
+    peaks = np.abs(out).max(axis=1)
+    assert out.dtype == dtype and ((1 <= peaks) & (peaks < 2)).all()
+    # Exact: each row is its input times one power of two.
+    ratios = out.astype(np.float64) / np.where(X == 0, 1, X)
+    ratios[X == 0] = np.nan
+    for row, ratio in zip(X, ratios):
+        powers = ratio[~np.isnan(ratio)]
+        assert (powers == powers[0]).all() and np.log2(powers[0]) == np.round(np.log2(powers[0]))
 
 
 @pytest.mark.parametrize(
@@ -55,10 +74,10 @@ def test_inverse_norms_are_the_factors_rows_are_normalised_by(rng, dtype):
     [(np.float32, 1e14, True), (np.float32, 1e16, False), (np.float32, 1e-14, True), (np.float32, 1e-16, False),
      (np.float64, 1e120, True), (np.float64, 1e130, False), (np.float64, 1e-120, True), (np.float64, 1e-130, False)],
 )
-def test_inverse_norms_refuse_rows_whose_products_leave_the_dtypes_range(rng, dtype, scale, fits):
+def test_norms_refuse_rows_whose_products_leave_the_dtypes_range(rng, dtype, scale, fits):
     X = rng.standard_normal((5, 4)).astype(dtype)
     X[3] *= dtype(scale)
-    assert inverse_norms_into(X, np.empty(5)) == fits
+    assert norms_into(X, np.empty(5)) == fits
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -131,16 +150,40 @@ def test_product_tiles_match_reference_at_tile_edges(rng, dtype, n, side):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["COSINES", "COSINE_DISTANCES"])
 @pytest.mark.parametrize("n, side", TILE_EDGES)
-def test_cosine_tiles_match_reference_at_tile_edges(rng, dtype, n, side):
+def test_cosine_tiles_and_blocks_match_reference_at_tile_edges(rng, dtype, kind, n, side):
     # Rows of lengths from 1e-6 to 1e6: the products are scaled, not the rows.
     X = (rng.standard_normal((n, 6)) * np.logspace(-6, 6, n)[:, None]).astype(dtype)
-    inverse_norms = np.empty(n)
-    assert inverse_norms_into(X, inverse_norms)
+    norms = np.empty(n)
+    assert norms_into(X, norms)
+    expected = (reference.rdm if kind == "COSINE_DISTANCES" else reference.rsm)(X.astype(np.float64))
     out = np.full(n * (n - 1) // 2, np.nan, dtype)
-    tiles.tiles_into(X, inverse_norms, tiles.COSINES, out, side)
+    tiles.tiles_into(X, norms, getattr(tiles, kind), out, side)
     assert out.dtype == dtype
-    np.testing.assert_allclose(out, reference.rsm(X.astype(np.float64)), rtol=0, atol=ELEMENT_TOL[dtype])
+    np.testing.assert_allclose(out, expected, rtol=0, atol=ELEMENT_TOL[dtype])
+    blocks = np.full(n * (n - 1) // 2, np.nan, dtype)
+    tiles.condensed_into(X, norms, getattr(tiles, kind), blocks, side // 2 + 1, side)
+    np.testing.assert_allclose(blocks, expected, rtol=0, atol=ELEMENT_TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cosines_of_integer_rows_are_scipys_bit_for_bit(rng, dtype):
+    # Products and squared lengths of small integers are exact; the cosine is
+    # then one correctly rounded function of them, as in pdist, so pairs that
+    # tie in SciPy tie here (and the float64 cosines are SciPy's).
+    X = rng.integers(0, 3, (61, 9)).astype(dtype)
+    X[X.sum(axis=1) == 0, 0] = 1
+    norms = np.empty(61)
+    assert norms_into(X, norms)
+    for side in (8, 16):
+        out = np.empty(61 * 60 // 2, dtype)
+        tiles.tiles_into(X, norms, tiles.COSINE_DISTANCES, out, side)
+        expected = pdist(X.astype(np.float64), "cosine")
+        if dtype == np.float64:
+            np.testing.assert_array_equal(out, expected)
+        else:
+            np.testing.assert_array_equal(out, expected.astype(np.float32))
 
 
 @pytest.mark.parametrize("n, side", TILE_EDGES)
@@ -160,11 +203,11 @@ def test_tiles_of_two_spaces_write_what_one_space_at_a_time_writes(rng, dtypes, 
     alone = [np.full(n * (n - 1) // 2, np.nan, Z.dtype) for Z in (X, Y)]
     together = [np.full(n * (n - 1) // 2, np.nan, Z.dtype) for Z in (X, Y)]
     # X's cosines from its rows as they are, Y's products of its rows.
-    inverse_norms = np.empty(n)
-    assert inverse_norms_into(X, inverse_norms)
-    tiles.tiles_into(X, inverse_norms, tiles.COSINES, alone[0], sides[0])
+    norms = np.empty(n)
+    assert norms_into(X, norms)
+    tiles.tiles_into(X, norms, tiles.COSINES, alone[0], sides[0])
     tiles.tiles_into(Y, tiles.NO_ROW_VALUES, tiles.PRODUCTS, alone[1], sides[1])
-    tiles.tiles_of_two_into(X, inverse_norms, tiles.COSINES, together[0], sides[0],
+    tiles.tiles_of_two_into(X, norms, tiles.COSINES, together[0], sides[0],
                             Y, tiles.NO_ROW_VALUES, tiles.PRODUCTS, together[1], sides[1])
     for one, two in zip(alone, together):
         assert two.dtype == one.dtype
@@ -418,9 +461,9 @@ def test_kernels_are_deterministic_across_thread_counts(rng):
         tiles.tiles_into(X, tiles.NO_ROW_VALUES, tiles.PRODUCTS, similarities, 24)
         tiles.tiles_into(X, np.einsum("ij,ij->i", X, X), tiles.SQUARED_DISTANCES, distances, 24)
         two = np.empty(X.shape[0] * 50), np.empty(X.shape[0] * 50)
-        inverse_norms = np.empty(X.shape[0])
-        inverse_norms_into(X, inverse_norms)
-        tiles.tiles_of_two_into(X, inverse_norms, tiles.COSINES, two[0], 16,
+        norms = np.empty(X.shape[0])
+        norms_into(X, norms)
+        tiles.tiles_of_two_into(X, norms, tiles.COSINES, two[0], 16,
                                 np.ascontiguousarray(X[:, :7]), tiles.NO_ROW_VALUES, tiles.PRODUCTS, two[1], 40)
         spearman = rank.spearman_moments_into(a, b, np.empty(a.size), np.empty(0), *rank.rank_scratch(a.size, a.dtype), 3)
         return (correlate.moments(a, b), spearman), rank.average_ranks(a), similarities, distances, *two

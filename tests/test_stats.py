@@ -312,9 +312,7 @@ def test_pairs_in_tiles_are_the_pairs_in_blocks(rng, monkeypatch, dtype, metric)
     # tiles.  Every caller takes the same tiles for the same shape.
     tolerance = 1e-5 if dtype == np.float32 and metric != "euclidean" else 1e-10
     np.testing.assert_allclose(tiled, blocked, rtol=0, atol=tolerance * (blocked.max() if metric == "euclidean" else 1))
-    expected = reference.rdm(X, metric)
-    if metric != "euclidean":
-        expected = 1 - expected
+    expected = reference.rdm(X, metric)  # rsa correlates pdist's dissimilarities
     np.testing.assert_allclose(tiled, expected, rtol=0, atol=tolerance * (expected.max() if metric == "euclidean" else 1))
 
 

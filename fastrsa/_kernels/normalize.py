@@ -115,15 +115,37 @@ _RAW_PRODUCT_SQUARES_64 = _SAFE_SQUARES
 
 
 @kernel
-def inverse_norms_into(X, out):
-    """One over the Euclidean length of each row of ``X`` into ``out``
-    (float64), the factor ``normalize_rows_into`` scales the row by.  Returns
-    False, with ``out`` unfinished, at the first row whose products could
-    overflow or underflow in X's dtype: such rows must be normalised first."""
+def norms_into(X, out):
+    """The Euclidean length of each row of ``X`` into ``out`` (float64, from
+    the float64 sum of squares).  Returns False, with ``out`` unfinished, at
+    the first row whose products could overflow or underflow in X's dtype:
+    such rows must be scaled first (``power_of_two_rows_into``)."""
     low, high = _RAW_PRODUCT_SQUARES_32 if X.itemsize == 4 else _RAW_PRODUCT_SQUARES_64
     for i in range(X.shape[0]):
         squares = _sum_of_squares(X[i], 0.0)
         if not low < squares < high:
             return False
-        out[i] = 1.0 / np.sqrt(squares)
+        out[i] = np.sqrt(squares)
     return True
+
+
+@kernel
+def power_of_two_rows_into(X, out):
+    """Each row of ``X`` times the power of two that brings its largest
+    magnitude into [1, 2), into ``out``: exact (no digit is lost, no cosine or
+    correlation changes, ties stay ties), and every sum of squares and product
+    of the rows is then far from overflow and underflow.  Rows must not be all
+    zeros."""
+    for i in range(X.shape[0]):
+        peak = 0.0
+        for k in range(X.shape[1]):
+            peak = max(peak, abs(np.float64(X[i, k])))
+        exponent = np.int64(np.floor(np.log2(peak)))
+        # log2 may round across a power of two: nudge the exponent so that
+        # peak / 2**exponent lies in [1, 2).
+        while np.ldexp(1.0, exponent) > peak:
+            exponent -= 1
+        while np.ldexp(1.0, exponent + 1) <= peak:
+            exponent += 1
+        for k in range(X.shape[1]):
+            out[i, k] = np.ldexp(np.float64(X[i, k]), -exponent)

@@ -7,7 +7,7 @@ matrix never exists.
 
 Two layouts, one per size of problem:
 
-- Blocks (``dot_condensed_into``): ``rows`` rows against up to ``columns``
+- Blocks (``condensed_into``): ``rows`` rows against up to ``columns``
   later rows, one after another into one reused buffer, each BLAS call on all
   of BLAS's threads.  For large products, where BLAS's threads pay.
 - Square tiles (``tiles_into``): ``side`` x ``side`` tiles small enough
@@ -18,11 +18,14 @@ Two layouts, one per size of problem:
   taking a core from the next parallel kernel), and square tiles pack each
   operand once per tile instead of once per row block.
 
-Tiles may also take cosines from rows that are not at unit length
-(kind ``COSINES``): each product is scaled by one over its two rows'
-lengths as it is copied out.  No normalised copy is then written before the
-tiles, which would overwrite memory the other threads read in the last call's
-tiles and so first take every cache line back from their cores.
+Cosines are taken from rows that are not at unit length (kind ``COSINES``):
+each product is divided by its two rows' lengths as it is copied out, as
+SciPy's ``pdist`` does.  That keeps ties: the cosine of a pair is one function
+of its product and its two lengths, so integer rows with equal exact products
+and lengths get equal cosines (a product of unit rows would round each pair
+its own way).  And no normalised copy is written before the tiles, which would
+overwrite memory the other threads read in the last call's tiles and so first
+take every cache line back from their cores.
 
 A BLAS call inside a ``prange`` is safe only because it stays on one thread:
 a larger one would nest OpenBLAS's thread pool inside Numba's, and their
@@ -30,7 +33,8 @@ spinning threads then wait on each other (a 50-item RSM took 11 ms that way).
 
 Each entry is one BLAS dot product whose rounding depends on the tile it sits
 in, not on the thread that computes it: the result is the same bit for bit
-whatever the number of threads.
+whatever the number of threads.  (Because it may depend on the tile, the pairs
+of bitwise-equal rows are made equal afterwards: ``_kernels/duplicates.py``.)
 
 Assumes checked input: C-contiguous float32 or float64 rows, ``out`` of length
 N(N-1)/2 and the same dtype.
@@ -76,13 +80,18 @@ def _copy_pairs(products, r0, r1, c0, c1, n, out):
 
 
 @kernel
-def _scaled_pairs(products, scales, r0, r1, c0, c1, n, out):
-    """As ``_copy_pairs``, each product times its two rows' ``scales`` (in
-    float64, then rounded to ``out``'s dtype)."""
+def _cosine_pairs(products, norms, r0, r1, c0, c1, n, out, distances):
+    """As ``_copy_pairs``, each product divided by its two rows' ``norms``
+    and clipped to [-1, 1], in float64 (then rounded to ``out``'s dtype), as
+    SciPy's ``pdist(X, "cosine")`` computes it, or 1 less that with
+    ``distances`` (pdist's value itself): the cosine is the same function of
+    (product, both norms) in every pair, whichever row comes first, so pairs
+    with equal products and norms get equal cosines."""
     for i in range(r0, r1):
         base = condensed_index(i, 0, n)
         for j in range(max(c0, i + 1), c1):
-            out[base + j] = products[i - r0, j - c0] * scales[i] * scales[j]
+            cosine = max(-1.0, min(1.0, products[i - r0, j - c0] / (norms[i] * norms[j])))
+            out[base + j] = 1.0 - cosine if distances else cosine
 
 
 @kernel
@@ -105,6 +114,14 @@ def _distance_pairs(X, squared_norms, products, r0, r1, c0, c1, out):
             out[base + j] = value
 
 
+# What the tiles and blocks write for each pair i < j (their ``kind``
+# argument), and what they need of each row (``row_values``):
+PRODUCTS = 0  # x_i . x_j (no row values)
+COSINES = 1  # x_i . x_j / (|x_i| |x_j|), clipped to [-1, 1], from each row's length
+SQUARED_DISTANCES = 2  # |x_i - x_j|^2, from each row's squared length
+COSINE_DISTANCES = 3  # 1 - the cosine, as pdist(X, "cosine"), from each row's length
+NO_ROW_VALUES = np.empty(0)
+
 PAGE = 4096  # bytes
 
 
@@ -125,27 +142,41 @@ def fault_in(out):
 @kernel
 def dot_condensed_into(X, out, rows, columns):
     """``out[pair(i, j)] = X[i] . X[j]`` for every i < j, in blocks."""
+    condensed_into(X, NO_ROW_VALUES, PRODUCTS, out, rows, columns)
+
+
+@kernel
+def _write_pairs(X, row_values, kind, products, r0, r1, c0, c1, out):
+    """The pairs of ``kind`` of the tile or block ``products`` (rows r0:r1,
+    columns c0:c1 of X) into ``out``."""
+    n = X.shape[0]
+    if kind == SQUARED_DISTANCES:
+        _distance_pairs(X, row_values, products, r0, r1, c0, c1, out)
+    elif kind == COSINES or kind == COSINE_DISTANCES:
+        _cosine_pairs(products, row_values, r0, r1, c0, c1, n, out, kind == COSINE_DISTANCES)
+    else:
+        _copy_pairs(products, r0, r1, c0, c1, n, out)
+
+
+@kernel
+def condensed_into(X, row_values, kind, out, rows, columns):
+    """The pairs of X (``kind``: PRODUCTS, COSINES, COSINE_DISTANCES or
+    SQUARED_DISTANCES, with ``row_values`` as those say) into ``out``, in
+    blocks."""
     n = X.shape[0]
     buffer = np.empty(min(rows, n) * min(columns, n), X.dtype)
     for r0 in range(0, n - 1, rows):
         r1 = min(r0 + rows, n)
         for c0 in range(r0, n, columns):
             c1 = min(c0 + columns, n)
-            _copy_pairs(_block_product(X, X, r0, r1, c0, c1, buffer), r0, r1, c0, c1, n, out)
+            _write_pairs(X, row_values, kind, _block_product(X, X, r0, r1, c0, c1, buffer), r0, r1, c0, c1, out)
 
 
 @kernel
 def sqeuclidean_condensed_into(X, squared_norms, out, rows, columns):
     """``out[pair(i, j)] = |X[i] - X[j]|^2`` for every i < j, in blocks
     (``squared_norms`` the rows' |x|^2, float64 X and out)."""
-    n = X.shape[0]
-    buffer = np.empty(min(rows, n) * min(columns, n), X.dtype)
-    for r0 in range(0, n - 1, rows):
-        r1 = min(r0 + rows, n)
-        for c0 in range(r0, n, columns):
-            c1 = min(c0 + columns, n)
-            products = _block_product(X, X, r0, r1, c0, c1, buffer)
-            _distance_pairs(X, squared_norms, products, r0, r1, c0, c1, out)
+    condensed_into(X, squared_norms, SQUARED_DISTANCES, out, rows, columns)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -182,26 +213,16 @@ def tile_count(n, side):
     return per_side * (per_side + 1) // 2
 
 
-# What the tiles write for each pair i < j (their ``kind`` argument), and
-# what they need of each row (``row_values``):
-PRODUCTS = 0  # x_i . x_j (no row values)
-COSINES = 1  # x_i . x_j / (|x_i| |x_j|), from one over each row's length
-SQUARED_DISTANCES = 2  # |x_i - x_j|^2, from each row's squared length
 
 
 @kernel
 def _tile(X, row_values, kind, out, side, tile):
     """Tile number ``tile`` of X's pairs, of ``kind``, into ``out``."""
-    n, d = X.shape
+    n = X.shape[0]
     r0, r1, c0, c1 = _tile_bounds(tile, -(-n // side), side, n)
     products = np.empty((r1 - r0, c1 - c0), X.dtype)
     np.dot(X[r0:r1], X[c0:c1].T, products)
-    if kind == SQUARED_DISTANCES:
-        _distance_pairs(X, row_values, products, r0, r1, c0, c1, out)
-    elif kind == COSINES:
-        _scaled_pairs(products, row_values, r0, r1, c0, c1, n, out)
-    else:
-        _copy_pairs(products, r0, r1, c0, c1, n, out)
+    _write_pairs(X, row_values, kind, products, r0, r1, c0, c1, out)
 
 
 @kernel
@@ -246,8 +267,6 @@ def _tiles(X, values_x, kind_x, out_x, side_x, Y, values_y, kind_y, out_y, side_
 _tiles_serial, _tiles_parallel = serial_and_parallel(_tiles)
 
 
-NO_ROW_VALUES = np.empty(0)
-
 
 def tiles_of_two_into(X, values_x, kind_x, out_x, side_x, Y, values_y, kind_y, out_y, side_y):
     """The pairs of X (``kind_x``, see PRODUCTS) into ``out_x`` in square tiles
@@ -264,7 +283,7 @@ def tiles_of_two_into(X, values_x, kind_x, out_x, side_x, Y, values_y, kind_y, o
 
 
 def tiles_into(X, row_values, kind, out, side):
-    """The pairs of X (``kind``: PRODUCTS, COSINES or SQUARED_DISTANCES, with
+    """The pairs of X (``kind``: PRODUCTS, COSINES, COSINE_DISTANCES or SQUARED_DISTANCES, with
     ``row_values`` as those say) into ``out``, in square tiles of ``side``
     rows: ``tiles_of_two_into`` for one space.  The tiled counterpart of
     ``dot_condensed_into`` and ``sqeuclidean_condensed_into``."""

@@ -1,0 +1,133 @@
+"""Bitwise-equal rows get bitwise-equal pairs.
+
+A BLAS product's rounding may depend on where its pair sits in a tile (which
+kernel edge, which register block), so two copies of a row can get slightly
+different similarities with a third row.  SciPy computes every pair alike,
+and rank methods (Spearman, Kendall) depend on exactly which pairs tie: the
+copies' ties must survive.  So the rows' bit patterns are hashed, copies are
+found (every hash collision is checked element by element), and after the
+condensed vector is written each pair that involves a copy takes the value of
+the pair of the rows it copies; a pair of two copies of one row takes that
+row's own value (``self_values``: its cosine with itself, or distance 0).
+
+Cost: one pass over the rows to hash them, a sort of N hashes, and where
+there are copies one pass over the pairs of the copied rows: O(N D + N log N
++ copies x N).  No memory but O(N).
+
+Assumes checked input: C-contiguous float32 or float64 rows.
+"""
+
+import numpy as np
+
+from ._jit import kernel
+from .tiles import condensed_index
+
+
+@kernel
+def row_hashes(words):
+    """A 64-bit hash of each row of ``words`` (FNV-1a)."""
+    hashes = np.empty(words.shape[0], np.uint64)
+    prime = np.uint64(1099511628211)
+    for i in range(words.shape[0]):
+        h = np.uint64(14695981039346656037)
+        for k in range(words.shape[1]):
+            h = (h ^ np.uint64(words[i, k])) * prime
+        hashes[i] = h
+    return hashes
+
+
+@kernel
+def _same_bits(words, i, j):
+    for k in range(words.shape[1]):
+        if words[i, k] != words[j, k]:
+            return False
+    return True
+
+
+@kernel
+def _representatives(words, order, hashes):
+    """``representative[i]``: the first row of ``words`` equal to row i (i
+    itself for a row seen first); ``order`` sorts ``hashes``."""
+    n = words.shape[0]
+    representative = np.arange(n)
+    start = 0
+    while start < n:
+        stop = start + 1
+        while stop < n and hashes[order[stop]] == hashes[order[start]]:
+            stop += 1
+        # Rows with one hash: each takes the first earlier row with its bits.
+        for a in range(start, stop):
+            i = order[a]
+            for b in range(start, stop):
+                j = order[b]
+                if j < representative[i] and _same_bits(words, i, j):
+                    representative[i] = j
+        start = stop
+    return representative
+
+
+def representatives(X):
+    """``(representative, copies)`` for rows with bitwise copies: each row's
+    first copy (itself if first), and the rows that are copies of an earlier
+    one, ascending; ``None`` where every row is unique."""
+    words = X.view(np.uint32 if X.itemsize == 4 else np.uint64)  # each row's bits
+    hashes = row_hashes(words)
+    order = np.argsort(hashes, kind="stable")
+    sorted_hashes = hashes[order]
+    if not np.any(sorted_hashes[1:] == sorted_hashes[:-1]):
+        return None
+    representative = _representatives(words, order, hashes)
+    copies = np.flatnonzero(representative != np.arange(X.shape[0]))
+    return (representative, copies) if copies.size else None
+
+
+@kernel
+def self_cosines(rows, which):
+    """The cosine of each row in ``which`` with itself, computed as SciPy's
+    ``pdist(X, "cosine")`` computes it for two copies of one row: the row's
+    float64 sum of squares over the square of its square root, clipped to 1.
+    The sum is taken as SciPy's compiled loop takes it (two partial sums, of
+    the even and the odd positions, added, then a last odd value): rounding
+    leaves the cosine a little below 1 for some rows, SciPy's rank
+    correlations see those differences, and so the same rows must have them
+    here."""
+    out = np.empty(which.size)
+    d = rows.shape[1]
+    for w in range(which.size):
+        row = rows[which[w]]
+        even = 0.0
+        odd = 0.0
+        for k in range(0, d - 1, 2):
+            even += np.float64(row[k]) * np.float64(row[k])
+            odd += np.float64(row[k + 1]) * np.float64(row[k + 1])
+        squares = even + odd
+        if d % 2:
+            squares += np.float64(row[d - 1]) * np.float64(row[d - 1])
+        length = np.sqrt(squares)
+        out[w] = min(1.0, squares / (length * length))
+    return out
+
+
+@kernel
+def _canonical(out, a, b, n, self_values):
+    if a == b:
+        return self_values[a]
+    return out[condensed_index(min(a, b), max(a, b), n)]
+
+
+@kernel
+def unify_copies(out, representative, copies, self_values):
+    """Every pair of ``out`` (condensed, n items) that involves a copy takes
+    the value of the pair of the rows it copies (those pairs are not
+    rewritten, so the order of the writes does not matter); two copies of
+    one row take ``self_values`` of that row."""
+    n = representative.size
+    for i in range(n):
+        base = condensed_index(i, 0, n)
+        if representative[i] != i:  # a copy: all its later pairs
+            for j in range(i + 1, n):
+                out[base + j] = _canonical(out, representative[i], representative[j], n, self_values)
+        else:  # a first row: its pairs with later copies
+            for c in range(np.searchsorted(copies, i + 1), copies.size):
+                j = copies[c]
+                out[base + j] = _canonical(out, i, representative[j], n, self_values)

@@ -1,0 +1,169 @@
+"""Ties as SciPy sees them: bitwise-equal rows give bitwise-equal pairs,
+integer rows with equal exact products and lengths give equal cosines, and
+rank scores on such data agree with SciPy."""
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import pdist
+from scipy.stats import kendalltau, spearmanr
+
+import fastrsa
+from fastrsa import api
+from fastrsa._kernels.duplicates import representatives, unify_copies
+
+from .helpers import DTYPES
+
+METRICS = ["cosine", "correlation", "euclidean", "sqeuclidean"]
+
+
+def repeated_rows(rng, n, d, distinct, dtype=np.float64):
+    """n rows drawn from ``distinct`` random rows, and which one each is."""
+    which = rng.integers(0, distinct, n)
+    which[:distinct] = np.arange(distinct)  # every distinct row at least once
+    rng.shuffle(which)
+    return rng.standard_normal((distinct, d)).astype(dtype)[which], which
+
+
+def pairs_of(which):
+    i, j = np.triu_indices(which.size, 1)
+    return which[i], which[j]
+
+
+def assert_equal_rows_give_equal_pairs(values, which):
+    a, b = pairs_of(which)
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    for key in set(zip(low.tolist(), high.tolist())):
+        chosen = values[(low == key[0]) & (high == key[1])]
+        assert (chosen == chosen[0]).all(), (key, np.unique(chosen))
+
+
+@pytest.fixture(params=["tiles", "blocks"])
+def layout(request, monkeypatch):
+    """Both layouts of the pairs: square tiles (small calls) and row blocks."""
+    if request.param == "blocks":
+        monkeypatch.setattr(api, "SMALL_PRODUCT", 0)
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("n, d", [(3, 4), (40, 7), (61, 300)])
+def test_bitwise_equal_rows_give_bitwise_equal_pairs(rng, layout, dtype, metric, n, d):
+    X, which = repeated_rows(rng, n, d, max(2, n // 3), dtype)
+    assert_equal_rows_give_equal_pairs(fastrsa.rdm(X, metric), which)
+    if metric in ("cosine", "correlation"):
+        similarities = fastrsa.rsm(X, metric)
+        assert_equal_rows_give_equal_pairs(similarities, which)
+        assert similarities.max() <= 1.0  # a row with its copy: never above 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_integer_rows_with_equal_products_and_lengths_get_equal_cosines(rng, layout, dtype):
+    X = rng.integers(0, 2, (80, 12))  # binary features: most pairs tie by design
+    X[X.sum(axis=1) == 0, 0] = 1
+    cosines = fastrsa.rsm(X.astype(dtype))
+    i, j = np.triu_indices(80, 1)
+    squares = (X * X).sum(axis=1)
+    keys = np.stack([(X[i] * X[j]).sum(axis=1), np.minimum(squares[i], squares[j]), np.maximum(squares[i], squares[j])], 1)
+    groups = {}
+    for key, value in zip(map(tuple, keys), cosines):
+        groups.setdefault(key, set()).add(value)
+    assert all(len(values) == 1 for values in groups.values())
+    assert len(groups) < cosines.size // 10  # the data do tie
+    if dtype == np.float64:  # and the cosines are SciPy's, bit for bit
+        np.testing.assert_array_equal(fastrsa.rdm(X), pdist(X, "cosine"))
+
+
+def _tie_heavy(rng, kind, n, d):
+    if kind == "repeated":
+        return repeated_rows(rng, n, d, max(2, n // 4))[0]
+    if kind == "binary":
+        X = rng.integers(0, 2, (n, d)).astype(float)
+    else:  # small counts
+        X = rng.integers(0, 5, (n, d)).astype(float)
+    X[X.sum(axis=1) == 0, 0] = 1
+    return X
+
+
+SCIPY = {"spearman": spearmanr, "kendall": kendalltau}
+
+
+@pytest.mark.parametrize("kind", ["repeated", "binary", "counts"])
+@pytest.mark.parametrize("metric", ["cosine", "euclidean", "correlation"])
+@pytest.mark.parametrize("method", ["spearman", "kendall"])
+def test_rank_scores_on_tie_heavy_data_agree_with_scipy(rng, kind, metric, method):
+    if metric == "correlation" and kind != "repeated":
+        # SciPy's correlation distances of integer rows round each pair's
+        # centred product its own way, so ties of mathematically equal
+        # correlations come and go with the rows' order; only copies of
+        # rows tie for certain (docs/index.md).
+        kind = "repeated"
+    compared = 0
+    for _ in range(25):
+        n, d = int(rng.integers(6, 61)), int(rng.integers(3, 30))
+        X, Y = _tie_heavy(rng, kind, n, d), _tie_heavy(rng, kind, n, d + 3)
+        expected = SCIPY[method](pdist(X, metric), pdist(Y, metric)).statistic
+        if not np.isfinite(expected):
+            continue
+        assert fastrsa.rsa(X, Y, method=method, metric=metric) == pytest.approx(expected, abs=1e-10)
+        if metric != "correlation":
+            assert fastrsa.compare(fastrsa.rdm(X, metric), fastrsa.rdm(Y, metric), method) == pytest.approx(
+                expected, abs=1e-10
+            )
+        compared += 1
+    assert compared >= 20
+
+
+def test_rank_scores_of_copied_rows_agree_with_scipy_in_blocks_too(rng, layout):
+    X, Y = _tie_heavy(rng, "repeated", 70, 9), _tie_heavy(rng, "binary", 70, 11)
+    for method in ("spearman", "kendall"):
+        expected = SCIPY[method](pdist(X, "cosine"), pdist(Y, "cosine")).statistic
+        assert fastrsa.rsa(X, Y, method=method) == pytest.approx(expected, abs=1e-10)
+
+
+def test_inference_takes_the_same_ties(rng):
+    X, Y = _tie_heavy(rng, "repeated", 40, 6), _tie_heavy(rng, "binary", 40, 8)
+    expected = spearmanr(pdist(X, "cosine"), pdist(Y, "cosine")).statistic
+    assert fastrsa.permutation_test(X, Y, method="spearman", permutations=9, seed=0).statistic == pytest.approx(
+        expected, abs=1e-10
+    )
+    assert fastrsa.bootstrap_ci(X, Y, method="spearman", n_boot=9, seed=0).statistic == pytest.approx(expected, abs=1e-10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_correlation_of_two_dimensional_rows_is_exactly_plus_or_minus_one(rng, dtype):
+    # Centred 2-d rows are +-(1, -1) times a number: every correlation is
+    # +-1 exactly (SciPy's rounding leaves some a few ulps off).
+    X = rng.standard_normal((30, 2)).astype(dtype)
+    signs = np.sign(X[:, 0] - X[:, 1])
+    i, j = np.triu_indices(30, 1)
+    np.testing.assert_array_equal(fastrsa.rsm(X, "correlation"), (signs[i] * signs[j]).astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_representatives_find_every_copy_and_only_copies(rng, dtype):
+    X, which = repeated_rows(rng, 50, 5, 12, dtype)
+    X[3] = -0.0 * X[3]  # -0.0 and 0.0 differ in their bits: not copies of each other
+    X[4] = 0.0 * X[4]
+    representative, copies = representatives(X)
+    first = {}
+    expected = np.array([first.setdefault(row.tobytes(), k) for k, row in enumerate(X)])
+    np.testing.assert_array_equal(representative, expected)
+    np.testing.assert_array_equal(copies, np.flatnonzero(expected != np.arange(50)))
+    assert representatives(np.unique(X, axis=0)) is None
+
+
+def test_unify_copies_gives_each_pair_its_originals_value(rng):
+    n = 6  # rows 2 and 5 copy row 0, row 4 copies row 1
+    values = rng.standard_normal(n * (n - 1) // 2)
+    self_values = np.arange(n) + 100.0
+    out = values.copy()
+    representative = np.array([0, 1, 0, 3, 1, 0])
+    unify_copies(out, representative, np.array([2, 4, 5]), self_values)
+    i, j = np.triu_indices(n, 1)
+    for position, (a, b) in enumerate(zip(representative[i], representative[j])):
+        if a == b:
+            assert out[position] == self_values[a]
+        else:
+            original = np.flatnonzero((i == min(a, b)) & (j == max(a, b)))[0]
+            assert out[position] == values[original]
