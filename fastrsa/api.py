@@ -500,6 +500,15 @@ def _split_columns(d, split, seed):
     return order[: d // 2], order[d // 2 :]
 
 
+def _half_names(d, split):
+    """How errors name the two halves of X's d columns."""
+    if split == "even-odd":
+        return "X[:, 0::2] (the even columns of X)", "X[:, 1::2] (the odd columns of X)"
+    if split == "halves":
+        return f"X[:, :{d // 2}] (the first half of X's columns)", f"X[:, {d // 2}:] (the second half of X's columns)"
+    return "the random half of X's columns", "the other columns of X"
+
+
 def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None):
     """RSA between two halves of the dimensions of one space: how redundant it is.
 
@@ -513,8 +522,8 @@ def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None
         against the rest.
     method, metric
         As for :func:`rsa`.
-    seed : int, optional
-        For ``split="random"``.
+    seed : None, int, numpy.random.Generator or numpy.random.SeedSequence
+        For ``split="random"``; checked whatever the split.
 
     Returns
     -------
@@ -528,11 +537,22 @@ def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None
     1.0
     """
     split = _validate.choice(split, "split", SPLITS)
+    method = _validate.choice(method, "method", _validate.METHODS)
+    metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
+    rng = _validate.rng(seed)
     X = _validate.items(X, "X", "euclidean")
     if X.shape[1] < 2:
         raise ValueError(f"X has {X.shape[1]} column; a split half needs at least 2 features")
-    first, second = _split_columns(X.shape[1], split, seed)
-    return rsa(X[:, first], X[:, second], method=method, metric=metric)
+    first, second = _split_columns(X.shape[1], split, rng)
+    names = _half_names(X.shape[1], split)
+    halves = [_validate.items(X[:, columns], name, metric) for columns, name in zip((first, second), names)]
+    try:
+        return rsa(*halves, method=method, metric=metric)
+    except ValueError as error:  # the halves' own names, not rsa's "X" and "Y"
+        message = str(error)
+        for pair_name, name in zip(PAIR_NAMES, names):
+            message = message.replace(pair_name, f"the similarities of {name}")
+        raise ValueError(message) from None
 
 
 def similarity_summary(X, Y, metric="cosine"):

@@ -92,7 +92,11 @@ def test_compare_adds_a_pvalue_and_an_interval(two_files):
     assert "p-value (Mantel test, 199 permutations, two-sided): 0.005" in text.stdout
     assert "95% interval (100 bootstrap resamples): [" in text.stdout
     refused = run("compare", a, b, "--method", "kendall", "--permutations", "10")
-    assert refused.returncode == 1 and "method='kendall' is not supported" in refused.stderr
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        "fastrsa compare: error: --permutations and --bootstrap take --method pearson or --method spearman, "
+        "not --method kendall (see fastrsa compare --help)\n"
+    )
 
 
 def test_split_half_json(tmp_path):
@@ -107,7 +111,8 @@ def test_split_half_json(tmp_path):
     "args, message",
     [
         (["compare", "missing-file.txt", "x"], "fastrsa: error: missing-file.txt: no such file"),
-        (["split-half", SAMPLE_PATH], "holds several spaces ['static', 'contextual']; choose one with key="),
+        (["split-half", SAMPLE_PATH], "holds several spaces ['static', 'contextual']; choose one with --key"),
+        (["compare", SAMPLE_PATH, SAMPLE_PATH, "--key-b", "static"], "choose one with --key-a"),
     ],
 )
 def test_data_errors_exit_1_with_one_line_and_no_traceback(args, message):
