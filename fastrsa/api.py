@@ -300,7 +300,9 @@ def compare(a, b, method="pearson"):
     Parameters
     ----------
     a, b : array_like, shape (n_pairs,)
-        Equally long vectors of finite numbers, each with non-zero variance.
+        Equally long vectors of finite numbers, each with non-zero variance;
+        or objects holding one RDM each (rsatoolbox's ``RDMs``).  Two pandas
+        Series are matched by index, as X and Y in :func:`rsa`.
     method : {"pearson", "spearman", "kendall", "tau-a"}
         Pearson correlation; Spearman's (Pearson of average ranks, ties
         ranked as ``scipy.stats.rankdata``); Kendall's tau-b (as
@@ -351,6 +353,11 @@ def rsa(X, Y, method="pearson", metric="cosine"):
     X : array_like, shape (n_items, n_features_x)
     Y : array_like, shape (n_items, n_features_y)
         The same items in the same order; the numbers of features may differ.
+        Where both carry row labels (pandas DataFrames, or
+        :class:`fastrsa.Embeddings`), rows are matched by label instead: Y's
+        are put in X's order, and labels that differ are refused (see
+        docs/index.md, "Input rules").  Tensors are taken too (detached,
+        bfloat16 as float32).
     method : {"pearson", "spearman", "kendall", "tau-a"}
         As for :func:`compare`.
     metric : {"cosine", "correlation", "euclidean", "sqeuclidean"}

@@ -196,17 +196,22 @@ def _vector_problem(path, words, vectors, metric, columns=None, part=""):
 
 
 @contextlib.contextmanager
-def _named_vectors(spaces, metric):
-    """A refusal of rows inside, as a DataError naming the file and the word:
-    ``spaces`` holds the arguments of ``_vector_problem`` for each space used."""
+def _named_vectors(metric, spaces, names):
+    """A refusal of the API's rows inside, as a DataError naming the file and
+    the word: ``spaces`` holds the arguments of ``_vector_problem`` for each
+    space used.  Other refusals are worded with ``names``, pairs of how the
+    API names a space and how the command does."""
     try:
         yield
-    except ValueError:
+    except ValueError as error:
         for space in spaces:
             problem = _vector_problem(*space[:3], metric, *space[3:])
             if problem:
                 raise DataError(problem) from None
-        raise
+        message = str(error)
+        for api_name, name in names:
+            message = message.replace(api_name, name)
+        raise DataError(_as_options(message)) from None
 
 
 def _rank_advice(method, fewer):
@@ -244,8 +249,9 @@ def _compare(args):
         hint = "" if args.case == "lower" else " (try --case lower)"
         raise DataError(f"{args.a} and {args.b} share only {n} of the words asked for; RSA needs at least 3{hint}")
     spaces = [(args.a, aligned.words, aligned.x), (args.b, aligned.words, aligned.y)]
+    names = [(name, f"the similarities of the words in {path}") for name, path in zip(api.PAIR_NAMES, (args.a, args.b))]
     fewer = "--top K, --words or --limit K"
-    with _named_vectors(spaces, args.metric):
+    with _named_vectors(args.metric, spaces, names):
         with _memory_for(f"--method {args.method} over {n:,} words", _rank_advice(args.method, fewer)):
             score = api.rsa(aligned.x, aligned.y, method=args.method, metric=args.metric)
             summary = api.similarity_summary(aligned.x, aligned.y, metric=args.metric)
@@ -298,23 +304,33 @@ def _compare(args):
         print(f"plot: {args.plot}")
 
 
+# The dimensions in each half of a split.
 _HALVES = {
-    "even-odd": (" in its even dimensions", " in its odd dimensions"),
-    "halves": (" in its first half of dimensions", " in its second half of dimensions"),
-    "random": (" in its random half of dimensions", " in its other dimensions"),
+    "even-odd": ("even", "odd"),
+    "halves": ("first half of the", "second half of the"),
+    "random": ("random half of the", "other"),
 }
 
 
 def _split_half(args):
     emb = _load(args.a, args.key, args.limit, args.progress)
-    if emb.dim < 2:
-        raise DataError(f"{args.a}: the vectors have {emb.dim} dimension; split-half needs at least 2")
+    if len(emb) < 3 or emb.dim < 2:
+        raise DataError(
+            f"{args.a}: {len(emb)} words of {emb.dim} dimensions; split-half needs at least 3 words and 2 dimensions"
+        )
     start = time.perf_counter()
     halves = api._split_columns(emb.dim, args.split, args.seed)  # split_half's, for the same seed
     spaces = [(args.a, emb.words, emb.vectors)]
-    spaces += [(args.a, emb.words, emb.vectors, columns, part) for columns, part in zip(halves, _HALVES[args.split])]
-    advice = _rank_advice(args.method, "--limit K")
-    with _named_vectors(spaces, args.metric), _memory_for(f"--method {args.method} over {len(emb):,} words", advice):
+    spaces += [
+        (args.a, emb.words, emb.vectors, columns, f" in its {half} dimensions")
+        for columns, half in zip(halves, _HALVES[args.split])
+    ]
+    names = [
+        (f"the similarities of {api_name}", f"the similarities of the words in {args.a}, in their {half} dimensions,")
+        for api_name, half in zip(api._half_names(emb.dim, args.split), _HALVES[args.split])
+    ]
+    what, advice = f"--method {args.method} over {len(emb):,} words", _rank_advice(args.method, "--limit K")
+    with _named_vectors(args.metric, spaces, names), _memory_for(what, advice):
         score = api.split_half(emb.vectors, split=args.split, method=args.method, metric=args.metric, seed=args.seed)
     seconds = time.perf_counter() - start
     result = {
