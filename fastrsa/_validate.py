@@ -72,10 +72,15 @@ def _as_array(values, name, ndim):
         values = values.to_numpy()
     try:
         return np.asarray(values)
-    except (ValueError, TypeError):  # NumPy's "inhomogeneous shape", or values it cannot hold
+    except (ValueError, TypeError) as error:
+        if isinstance(values, (list, tuple)):  # NumPy's "inhomogeneous shape"
+            raise ValueError(
+                f"{name} is not an array of numbers: a ragged sequence (rows of different lengths) or one "
+                f"holding values that are not numbers; expected an array of shape {_SHAPES[ndim]}"
+            ) from None
         raise ValueError(
-            f"{name} is not an array of numbers: a ragged sequence (rows of different lengths) or one "
-            f"holding values that are not numbers; expected an array of shape {_SHAPES[ndim]}"
+            f"{name} is a {type(values).__name__}, which NumPy cannot make an array of ({error}); expected an "
+            f"array of shape {_SHAPES[ndim]}"
         ) from None
 
 

@@ -329,9 +329,10 @@ def _check_binary_header(path, count, dim, body_bytes):
 def _fields(text):
     """The fields of a text line (right-stripped): split on single spaces
     as most files are written, or on runs of spaces and tabs where the line
-    has them (the inner spaces of a word then become single spaces)."""
-    if "\t" in text or "  " in text or text.startswith(" "):
-        return _FIELD_SEPARATOR.split(text.lstrip(" \t"))
+    has them (the inner spaces of a word then become single spaces).  A
+    line that starts with a space or tab has an empty first field: no word."""
+    if "\t" in text or "  " in text:
+        return _FIELD_SEPARATOR.split(text)
     return text.split(" ")
 
 

@@ -294,12 +294,14 @@ def test_fields_split_on_runs_of_spaces_and_tabs(tmp_path):
         "fox\t1 2 3\n"
         "dog  4 5 6\n"
         "New York 7 8 9\n"  # a word with a single inner space, as GloVe 840B has
-        "cat\t 1\t2  3 \n"
-        "  owl 1 0 1\n".encode()
+        "cat\t 1\t2  3 \n".encode()
     )
     emb = load_embeddings(path, dtype=np.float64)
-    assert emb.words == ["fox", "dog", "New York", "cat", "owl"]
-    np.testing.assert_array_equal(emb.vectors, [[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 2, 3], [1, 0, 1]])
+    assert emb.words == ["fox", "dog", "New York", "cat"]
+    np.testing.assert_array_equal(emb.vectors, [[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 2, 3]])
+    path.write_bytes(path.read_bytes() + b"\t1 0 1\n")  # no word before the numbers
+    with pytest.raises(EmbeddingFileError, match=r":5: ragged row"):
+        load_embeddings(path)
 
 
 def test_a_corrupt_npz_is_an_embedding_file_error(tmp_path, vectors):

@@ -304,6 +304,18 @@ def test_ragged_sequences_are_refused_in_words_that_name_the_argument(call, name
         call()
 
 
+class NoNumPy:
+    """An array of another library that refuses to become a NumPy array (as CuPy's)."""
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed")
+
+
+def test_an_object_numpy_cannot_convert_is_named_with_its_type():
+    with pytest.raises(ValueError, match=r"^X is a NoNumPy, which NumPy cannot make an array of \(Implicit"):
+        fastrsa.rsm(NoNumPy())
+
+
 @pytest.mark.parametrize("order", [">", "<"])
 def test_either_byte_order_of_float32_stays_float32(order):
     X, Y = spaces_of()
