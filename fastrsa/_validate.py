@@ -4,7 +4,11 @@ Every failure is a ValueError that names the argument, says what is wrong and
 what is accepted.  Nothing here writes to the caller's arrays.
 """
 
+import operator
+
 import numpy as np
+
+from .embeddings import Embeddings
 
 METHODS = ("pearson", "spearman", "kendall", "tau-a")
 RANK_METHODS = ("spearman", "kendall", "tau-a")  # the methods that rank the values first
@@ -29,18 +33,147 @@ def _float_array(values, name, ndim, finite=True):
     result shares memory with ``values`` only where no conversion was needed,
     and is then never written to.
     """
-    array = np.asarray(values)
+    array = _as_array(values, name, ndim)
     kind = array.dtype.kind
     if kind not in "iuf" or array.dtype.itemsize > 8:
         raise ValueError(f"{name} has dtype {array.dtype}; expected {_ACCEPTED_DTYPES}")
     if array.ndim != ndim:
-        shape = "(n_items, n_features)" if ndim == 2 else "(n_values,)"
-        raise ValueError(f"{name} must be {ndim}-D with shape {shape}; got shape {array.shape}")
-    dtype = np.float32 if array.dtype == np.float32 else np.float64
+        raise ValueError(f"{name} must be {ndim}-D with shape {_SHAPES[ndim]}; got shape {array.shape}")
+    # Any byte order: big-endian float32 ('>f4') is float32 too.
+    dtype = np.float32 if kind == "f" and array.itemsize == 4 else np.float64
     array = np.ascontiguousarray(array, dtype=dtype)
     if finite and not np.isfinite(array).all():
         _not_finite(array, name)
     return array
+
+
+_SHAPES = {1: "(n_values,)", 2: "(n_items, n_features)"}
+
+
+def _as_array(values, name, ndim):
+    """``values`` as a NumPy array, by duck typing (nothing is imported):
+    a tensor (torch: ``.detach()``, ``.cpu()``; bfloat16, which NumPy lacks,
+    becomes float32), an object holding one RDM (rsatoolbox's ``RDMs``:
+    ``.dissimilarities`` of shape (1, n_pairs)) where a vector is expected,
+    ``Embeddings`` (their ``.vectors``), a table (pandas: ``.to_numpy()``),
+    or anything ``numpy.asarray`` takes."""
+    if isinstance(values, np.ndarray):
+        return values
+    if ndim == 1 and hasattr(values, "dissimilarities"):
+        values = _one_rdm(values, name)
+    elif all(hasattr(values, method) for method in ("detach", "cpu", "numpy")):
+        values = values.detach().cpu()
+        if str(values.dtype).endswith("bfloat16"):
+            values = values.float()
+        values = values.numpy()
+    elif _is_embeddings(values):
+        values = values.vectors
+    elif hasattr(values, "to_numpy"):
+        values = values.to_numpy()
+    try:
+        return np.asarray(values)
+    except (ValueError, TypeError) as error:
+        if isinstance(values, (list, tuple)):  # NumPy's "inhomogeneous shape"
+            raise ValueError(
+                f"{name} is not an array of numbers: a ragged sequence (rows of different lengths) or one "
+                f"holding values that are not numbers; expected an array of shape {_SHAPES[ndim]}"
+            ) from None
+        raise ValueError(
+            f"{name} is a {type(values).__name__}, which NumPy cannot make an array of ({error}); expected an "
+            f"array of shape {_SHAPES[ndim]}"
+        ) from None
+
+
+def _one_rdm(rdms, name):
+    """The condensed vector of an object holding exactly one RDM."""
+    dissimilarities = np.asarray(rdms.dissimilarities)
+    if dissimilarities.ndim == 2 and dissimilarities.shape[0] == 1:
+        return dissimilarities[0]
+    if dissimilarities.ndim == 2:
+        raise ValueError(
+            f"{name} holds {dissimilarities.shape[0]} RDMs; pass one at a time (for rsatoolbox's RDMs, "
+            f"{name}[i] or {name}.dissimilarities[i])"
+        )
+    return dissimilarities
+
+
+def _is_embeddings(values):
+    """Whether ``values`` is a ``fastrsa.Embeddings`` (words and their vectors)."""
+    return isinstance(values, Embeddings)
+
+
+def _labels(values):
+    """The labels of the rows of a labelled input: a pandas index (a
+    non-callable ``.index`` beside ``.to_numpy``) or Embeddings' words;
+    None for anything else."""
+    if isinstance(values, np.ndarray):
+        return None
+    if _is_embeddings(values):
+        return list(values.words)
+    index = getattr(values, "index", None)
+    if index is not None and not callable(index) and hasattr(values, "to_numpy"):
+        return list(index)
+    return None
+
+
+def matched_rows(raw_x, raw_y, X, Y, names=("X", "Y")):
+    """Checked ``Y`` with its rows in the order of ``X``'s labels.
+
+    Inputs (``raw_x``, ``raw_y``, as the caller passed them) that both
+    carry labels (``_labels``) are matched by label, not by position: equal
+    labels in the same order leave Y as it is, the same labels in another
+    order reorder Y's rows (a new array), and labels that differ are
+    refused.  Anything unlabelled is matched by position.
+    """
+    labels_x, labels_y = _labels(raw_x), _labels(raw_y)
+    if labels_x is None or labels_y is None or labels_x == labels_y:
+        return Y
+    x, y = names
+    for labels, name in ((labels_x, x), (labels_y, y)):
+        if len(set(labels)) != len(labels):
+            raise ValueError(
+                f"{x} and {y} are labelled (a pandas index, or Embeddings' words) in different orders, and "
+                f"{name}'s labels repeat, so its rows cannot be matched by label; make the labels unique, "
+                f"or pass arrays (.to_numpy()) to match rows by position"
+            )
+    row_of = {label: row for row, label in enumerate(labels_y)}
+    only_x = [label for label in labels_x if label not in row_of]
+    if only_x or len(labels_x) != len(labels_y):
+        in_x = set(labels_x)
+        only_y = [label for label in labels_y if label not in in_x]
+        first = f"first of {x}'s: {only_x[0]!r}" if only_x else f"first of {y}'s: {only_y[0]!r}"
+        if _is_embeddings(raw_x) and _is_embeddings(raw_y):
+            instead = "fastrsa.rsa_words(a, b) compares two Embeddings over the words they share, or pass .vectors"
+        else:
+            instead = (
+                f"select the shared labels first (for pandas: shared = {x}.index.intersection({y}.index), then "
+                f"{x}.loc[shared] and {y}.loc[shared]), or pass .to_numpy()"
+            )
+        raise ValueError(
+            f"{x} and {y} are labelled (a pandas index, or Embeddings' words), so their rows are matched by "
+            f"label, but the labels differ: {len(only_x)} of {x}'s {len(labels_x)} labels are not among {y}'s and "
+            f"{len(only_y)} of {y}'s {len(labels_y)} are not among {x}'s ({first}); "
+            f"{instead} to match rows by position"
+        )
+    return Y[[row_of[label] for label in labels_x]]
+
+
+def rng(seed):
+    """``numpy.random.default_rng(seed)`` for the seeds it is documented to
+    take: None, a non-negative integer, a Generator, a SeedSequence or a
+    BitGenerator; anything else a ValueError naming ``seed``."""
+    if seed is None or isinstance(seed, (np.random.Generator, np.random.SeedSequence, np.random.BitGenerator)):
+        return np.random.default_rng(seed)
+    try:
+        number = None if isinstance(seed, bool) else operator.index(seed)
+    except TypeError:
+        number = None
+    if number is None or number < 0:
+        raise ValueError(
+            f"seed={seed!r} is not allowed; use None, a non-negative integer, a numpy.random.Generator or a "
+            f"numpy.random.SeedSequence"
+        )
+    return np.random.default_rng(number)
 
 
 def _not_finite(array, name):
@@ -94,11 +227,12 @@ def items(X, name, metric):
 
 
 def spaces(X, Y, metric):
-    """Two matrices of the same items, each fit for ``metric``."""
-    X = items(X, "X", metric)
-    Y = items(Y, "Y", metric)
-    same_items(X, Y)
-    return X, Y
+    """Two matrices of the same items, each fit for ``metric``; labelled
+    rows (pandas, Embeddings) matched by label (``matched_rows``)."""
+    checked_x, checked_y = items(X, "X", metric), items(Y, "Y", metric)
+    checked_y = matched_rows(X, Y, checked_x, checked_y)
+    same_items(checked_x, checked_y)
+    return checked_x, checked_y
 
 
 def same_items(X, Y):
@@ -112,8 +246,8 @@ def same_items(X, Y):
 
 def vectors(a, b):
     """Two equally long 1-D vectors of at least 2 finite values."""
-    a = _float_array(a, "a", ndim=1)
-    b = _float_array(b, "b", ndim=1)
+    checked_a, checked_b = _float_array(a, "a", ndim=1), _float_array(b, "b", ndim=1)
+    a, b = checked_a, matched_rows(a, b, checked_a, checked_b, names=("a", "b"))
     if a.size != b.size:
         raise ValueError(f"a and b must have the same length: a.size == {a.size} while b.size == {b.size}")
     if a.size < 2:

@@ -350,7 +350,9 @@ def compare(a, b, method="pearson"):
     Parameters
     ----------
     a, b : array_like, shape (n_pairs,)
-        Equally long vectors of finite numbers, each with non-zero variance.
+        Equally long vectors of finite numbers, each with non-zero variance;
+        or objects holding one RDM each (rsatoolbox's ``RDMs``).  Two pandas
+        Series are matched by index, as X and Y in :func:`rsa`.
     method : {"pearson", "spearman", "kendall", "tau-a"}
         Pearson correlation; Spearman's (Pearson of average ranks, ties
         ranked as ``scipy.stats.rankdata``); Kendall's tau-b (as
@@ -402,6 +404,11 @@ def rsa(X, Y, method="pearson", metric="cosine"):
     X : array_like, shape (n_items, n_features_x)
     Y : array_like, shape (n_items, n_features_y)
         The same items in the same order; the numbers of features may differ.
+        Where both carry row labels (pandas DataFrames, or
+        :class:`fastrsa.Embeddings`), rows are matched by label instead: Y's
+        are put in X's order, and labels that differ are refused (see
+        docs/index.md, "Input rules").  Tensors are taken too (detached,
+        bfloat16 as float32).
     method : {"pearson", "spearman", "kendall", "tau-a"}
         As for :func:`compare`.
     metric : {"cosine", "correlation", "euclidean", "sqeuclidean"}
@@ -546,6 +553,15 @@ def _split_columns(d, split, seed):
     return order[: d // 2], order[d // 2 :]
 
 
+def _half_names(d, split):
+    """How errors name the two halves of X's d columns."""
+    if split == "even-odd":
+        return "X[:, 0::2] (the even columns of X)", "X[:, 1::2] (the odd columns of X)"
+    if split == "halves":
+        return f"X[:, :{d // 2}] (the first half of X's columns)", f"X[:, {d // 2}:] (the second half of X's columns)"
+    return "the random half of X's columns", "the other columns of X"
+
+
 def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None):
     """RSA between two halves of the dimensions of one space: how redundant it is.
 
@@ -559,8 +575,8 @@ def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None
         against the rest.
     method, metric
         As for :func:`rsa`.
-    seed : int, optional
-        For ``split="random"``.
+    seed : None, int, numpy.random.Generator or numpy.random.SeedSequence
+        For ``split="random"``; checked whatever the split.
 
     Returns
     -------
@@ -574,11 +590,22 @@ def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None
     1.0
     """
     split = _validate.choice(split, "split", SPLITS)
+    method = _validate.choice(method, "method", _validate.METHODS)
+    metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
+    rng = _validate.rng(seed)
     X = _validate.items(X, "X", "euclidean")
     if X.shape[1] < 2:
         raise ValueError(f"X has {X.shape[1]} column; a split half needs at least 2 features")
-    first, second = _split_columns(X.shape[1], split, seed)
-    return rsa(X[:, first], X[:, second], method=method, metric=metric)
+    first, second = _split_columns(X.shape[1], split, rng)
+    names = _half_names(X.shape[1], split)
+    halves = [_validate.items(X[:, columns], name, metric) for columns, name in zip((first, second), names)]
+    try:
+        return rsa(*halves, method=method, metric=metric)
+    except ValueError as error:  # the halves' own names, not rsa's "X" and "Y"
+        message = str(error)
+        for pair_name, name in zip(PAIR_NAMES, names):
+            message = message.replace(pair_name, f"the similarities of {name}")
+        raise ValueError(message) from None
 
 
 def similarity_summary(X, Y, metric="cosine"):

@@ -1,13 +1,19 @@
 """The ``fastrsa`` command: compare two embedding files, split one in half, or run the demo.
 
-Exit codes: 0 success; 2 a usage error (argparse's); 1 a data error, reported
-in one line that names the file and the problem.
+Exit codes: 0 success; 2 a usage error; 1 a data error (a file, a word, the
+memory); 130 interrupted (Ctrl-C).  Every error is one line on stderr, in the
+command's terms: options (``--method pearson``), files and words rather than
+the API's arguments (``method='pearson'``) and rows.
 """
 
 import argparse
+import contextlib
 import json
+import re
 import sys
 import time
+
+import numpy as np
 
 from . import api, stats
 from .embeddings import EmbeddingFileError, align, load_embeddings, sample_embeddings
@@ -25,8 +31,15 @@ class DataError(Exception):
     """A problem with the user's data: reported in one line, exit code 1."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line (exit code 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser():
-    parser = argparse.ArgumentParser(prog="fastrsa", description="Fast representational similarity analysis.")
+    parser = _Parser(prog="fastrsa", description="Fast representational similarity analysis.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{compare,split-half,demo}")
 
     compare = commands.add_parser("compare", help="RSA score of two embedding files over shared words")
@@ -48,7 +61,9 @@ def _parser():
     compare.add_argument(
         "--bootstrap", type=_positive, metavar="B", help="B resamples of the words: adds a 95%% ci_low, ci_high"
     )
-    compare.add_argument("--seed", type=int, help="seed of the permutations and resamples (repeatable results)")
+    compare.add_argument(
+        "--seed", type=_non_negative, help="seed of the permutations and resamples (repeatable results)"
+    )
     compare.add_argument("--plot", metavar="PNG", help="write the two similarity matrices and the scatter here")
     compare.add_argument("--json", action="store_true", help="print one JSON object")
     compare.add_argument("--progress", action="store_true", help="progress bar while loading, even off a terminal")
@@ -56,7 +71,7 @@ def _parser():
     split = commands.add_parser("split-half", help="RSA between two halves of one space's dimensions")
     split.add_argument("a", help="embeddings file")
     split.add_argument("--split", choices=api.SPLITS, default="even-odd")
-    split.add_argument("--seed", type=int, help="for --split random")
+    split.add_argument("--seed", type=_non_negative, help="for --split random")
     split.add_argument("--method", choices=api._validate.METHODS, default="pearson")
     split.add_argument("--metric", choices=api._validate.SIMILARITY_METRICS, default="cosine")
     split.add_argument("--key", help="which space of an .npz file")
@@ -70,14 +85,140 @@ def _parser():
 
 
 def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
+    value = _integer(text)
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
     return value
 
 
-def _load(path, key, limit, progress):
-    return load_embeddings(path, key=key, limit=limit, progress=True if progress else None)
+def _non_negative(text):
+    value = _integer(text)
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative integer")
+    return value
+
+
+def _integer(text):
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _check_options(args):
+    """Usage errors argparse cannot see: options that do not go together."""
+    resampling = getattr(args, "permutations", None) or getattr(args, "bootstrap", None)
+    if resampling and args.method not in stats.RESAMPLE_METHODS:
+        _usage_error(
+            args,
+            f"--permutations and --bootstrap take --method pearson or --method spearman, not --method {args.method}",
+        )
+
+
+def _usage_error(args, message):
+    """Exit with a usage error of the command, as argparse's (exit code 2)."""
+    prog = f"fastrsa {args.command}"
+    print(f"{prog}: error: {message} (see {prog} --help)", file=sys.stderr)
+    raise SystemExit(2)
+
+
+# The API's arguments that are the command's options, and how errors name them.
+_OPTION_OF = {
+    "method": "--method",
+    "metric": "--metric",
+    "split": "--split",
+    "seed": "--seed",
+    "case": "--case",
+    "limit": "--limit",
+    "permutations": "--permutations",
+    "n_boot": "--bootstrap",
+}
+_API_ARGUMENT = re.compile(r"\b(" + "|".join(_OPTION_OF) + r")=(?:'([^']*)'|([\w.+-]+))")
+
+
+def _as_options(message):
+    """An API error's advice in the command's terms: ``method='pearson'``
+    becomes ``--method pearson``, Numba's thread setting its variable."""
+    message = _API_ARGUMENT.sub(lambda match: f"{_OPTION_OF[match[1]]} {match[2] or match[3]}", message)
+    return message.replace("numba.set_num_threads", "the NUMBA_NUM_THREADS environment variable")
+
+
+def _gib(nbytes):
+    return f"{nbytes / 2**30:.2f} GiB"
+
+
+@contextlib.contextmanager
+def _memory_for(what, advice):
+    """A memory refusal (or NumPy's MemoryError) inside, as a DataError
+    naming ``what`` and the options that need less."""
+    try:
+        yield
+    except MemoryError as error:
+        needed, available = getattr(error, "needed", None), getattr(error, "available", None)
+        if needed is None or available is None:
+            raise DataError(f"not enough memory for {what}; {advice}") from None
+        raise DataError(
+            f"{what} needs about {_gib(needed)} of memory but {_gib(available)} is available; {advice}"
+        ) from None
+
+
+def _load(path, key, limit, progress, key_option="--key"):
+    with _memory_for(f"loading {path}", "read fewer words with --limit K"):
+        try:
+            return load_embeddings(path, key=key, limit=limit, progress=True if progress else None)
+        except EmbeddingFileError as error:
+            raise DataError(str(error).replace("with key=", f"with {key_option}")) from None
+
+
+def _vector_problem(path, words, vectors, metric, columns=None, part=""):
+    """The first word whose vector ``metric`` cannot take, in one line, or None.
+    ``columns`` are the dimensions used (None: all), ``part`` says which."""
+    if columns is not None:
+        vectors = vectors[:, columns]
+    finite = np.isfinite(vectors).all(axis=1)
+    if not finite.all():
+        return f"{path}: the vector of {words[int(np.argmin(finite))]!r} holds NaN or inf"
+    if metric == "cosine":
+        zero = ~vectors.any(axis=1)
+        if zero.any():
+            return (
+                f"{path}: the vector of {words[int(np.argmax(zero))]!r} is all zeros{part}; cosine similarity "
+                f"needs vectors of non-zero length (leave the word out)"
+            )
+    elif metric == "correlation":
+        constant = vectors.min(axis=1) == vectors.max(axis=1)
+        if constant.any():
+            return (
+                f"{path}: the vector of {words[int(np.argmax(constant))]!r} is constant{part}; --metric "
+                f"correlation needs vectors whose values vary (use --metric cosine, or leave the word out)"
+            )
+    return None
+
+
+@contextlib.contextmanager
+def _named_vectors(metric, spaces, names):
+    """A refusal of the API's rows inside, as a DataError naming the file and
+    the word: ``spaces`` holds the arguments of ``_vector_problem`` for each
+    space used.  Other refusals are worded with ``names``, pairs of how the
+    API names a space and how the command does."""
+    try:
+        yield
+    except ValueError as error:
+        for space in spaces:
+            problem = _vector_problem(*space[:3], metric, *space[3:])
+            if problem:
+                raise DataError(problem) from None
+        message = str(error)
+        for api_name, name in names:
+            message = message.replace(api_name, name)
+        raise DataError(_as_options(message)) from None
+
+
+def _rank_advice(method, fewer):
+    """What needs less memory than ``method`` over the words."""
+    if method in api._validate.RANK_METHODS:
+        return f"--method pearson needs no pairs and fits; or use fewer words ({fewer})"
+    return f"use fewer words ({fewer})"
 
 
 def _words_from_file(path):
@@ -94,8 +235,8 @@ def _show_words(words, most=20):
 
 
 def _compare(args):
-    a = _load(args.a, args.key_a, args.limit, args.progress)
-    b = _load(args.b, args.key_b, args.limit, args.progress)
+    a = _load(args.a, args.key_a, args.limit, args.progress, "--key-a")
+    b = _load(args.b, args.key_b, args.limit, args.progress, "--key-b")
     words = args.words if args.words is not None else _words_from_file(args.words_file) if args.words_file else None
     start = time.perf_counter()
     aligned = align(a, b, words, case=args.case)
@@ -107,19 +248,28 @@ def _compare(args):
     if n < 3:
         hint = "" if args.case == "lower" else " (try --case lower)"
         raise DataError(f"{args.a} and {args.b} share only {n} of the words asked for; RSA needs at least 3{hint}")
-    score = api.rsa(aligned.x, aligned.y, method=args.method, metric=args.metric)
-    summary = api.similarity_summary(aligned.x, aligned.y, metric=args.metric)
-    inference = {}
-    if args.permutations:
-        test = stats.permutation_test(
-            aligned.x, aligned.y, method=args.method, metric=args.metric, permutations=args.permutations, seed=args.seed
-        )
-        inference.update(pvalue=test.pvalue, permutations=test.permutations)
-    if args.bootstrap:
-        interval = stats.bootstrap_ci(
-            aligned.x, aligned.y, method=args.method, metric=args.metric, n_boot=args.bootstrap, seed=args.seed
-        )
-        inference.update(ci_low=interval.low, ci_high=interval.high, confidence=interval.confidence)
+    spaces = [(args.a, aligned.words, aligned.x), (args.b, aligned.words, aligned.y)]
+    names = [(name, f"the similarities of the words in {path}") for name, path in zip(api.PAIR_NAMES, (args.a, args.b))]
+    fewer = "--top K, --words or --limit K"
+    with _named_vectors(args.metric, spaces, names):
+        with _memory_for(f"--method {args.method} over {n:,} words", _rank_advice(args.method, fewer)):
+            score = api.rsa(aligned.x, aligned.y, method=args.method, metric=args.metric)
+            summary = api.similarity_summary(aligned.x, aligned.y, metric=args.metric)
+        inference = {}
+        if args.permutations:
+            with _memory_for(f"the Mantel test (--permutations) over {n:,} words", f"use fewer words ({fewer})"):
+                test = stats.permutation_test(
+                    aligned.x, aligned.y, method=args.method, metric=args.metric, permutations=args.permutations,
+                    seed=args.seed,
+                )  # fmt: skip
+            inference.update(pvalue=test.pvalue, permutations=test.permutations)
+        if args.bootstrap:
+            advice = f"use fewer words ({fewer}), or fewer threads (the NUMBA_NUM_THREADS environment variable)"
+            with _memory_for(f"the bootstrap (--bootstrap) over {n:,} words", advice):
+                interval = stats.bootstrap_ci(
+                    aligned.x, aligned.y, method=args.method, metric=args.metric, n_boot=args.bootstrap, seed=args.seed
+                )
+            inference.update(ci_low=interval.low, ci_high=interval.high, confidence=interval.confidence)
     seconds = time.perf_counter() - start
     result = {
         "score": score,
@@ -154,10 +304,34 @@ def _compare(args):
         print(f"plot: {args.plot}")
 
 
+# The dimensions in each half of a split.
+_HALVES = {
+    "even-odd": ("even", "odd"),
+    "halves": ("first half of the", "second half of the"),
+    "random": ("random half of the", "other"),
+}
+
+
 def _split_half(args):
     emb = _load(args.a, args.key, args.limit, args.progress)
+    if len(emb) < 3 or emb.dim < 2:
+        raise DataError(
+            f"{args.a}: {len(emb)} words of {emb.dim} dimensions; split-half needs at least 3 words and 2 dimensions"
+        )
     start = time.perf_counter()
-    score = api.split_half(emb.vectors, split=args.split, method=args.method, metric=args.metric, seed=args.seed)
+    halves = api._split_columns(emb.dim, args.split, args.seed)  # split_half's, for the same seed
+    spaces = [(args.a, emb.words, emb.vectors)]
+    spaces += [
+        (args.a, emb.words, emb.vectors, columns, f" in its {half} dimensions")
+        for columns, half in zip(halves, _HALVES[args.split])
+    ]
+    names = [
+        (f"the similarities of {api_name}", f"the similarities of the words in {args.a}, in their {half} dimensions,")
+        for api_name, half in zip(api._half_names(emb.dim, args.split), _HALVES[args.split])
+    ]
+    what, advice = f"--method {args.method} over {len(emb):,} words", _rank_advice(args.method, "--limit K")
+    with _named_vectors(args.metric, spaces, names), _memory_for(what, advice):
+        score = api.split_half(emb.vectors, split=args.split, method=args.method, metric=args.metric, seed=args.seed)
     seconds = time.perf_counter() - start
     result = {
         "score": score,
@@ -229,14 +403,26 @@ def _save_plot(X, Y, labels, method, metric, names, path):
 
 
 def main(argv=None):
-    args = _parser().parse_args(argv)
-    run = {"compare": _compare, "split-half": _split_half, "demo": _demo}[args.command]
     try:
+        args = _parser().parse_args(argv)
+        _check_options(args)
+        run = {"compare": _compare, "split-half": _split_half, "demo": _demo}[args.command]
         run(args)
-    except (DataError, EmbeddingFileError, ValueError, OSError) as error:
-        message = str(error) if not isinstance(error, OSError) else f"{error.filename}: {error.strerror}"
-        if isinstance(error, FileNotFoundError) and error.filename is None:
-            message = str(error)
-        print(f"fastrsa: error: {message}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("fastrsa: interrupted", file=sys.stderr)
+        return 130
+    except (DataError, ValueError, OSError, MemoryError) as error:
+        print(f"fastrsa: error: {_message(error)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _message(error):
+    """One line for an error main reports."""
+    if isinstance(error, OSError) and error.filename is not None:
+        message = f"{error.filename}: {error.strerror or error}"
+    elif isinstance(error, MemoryError) and not str(error):
+        message = "not enough memory"
+    else:
+        message = str(error)
+    return " ".join(_as_options(message).split())

@@ -5,6 +5,8 @@ import re
 import string
 import sys
 import warnings
+import zipfile
+import zlib
 from typing import NamedTuple
 
 import numpy as np
@@ -15,6 +17,9 @@ PROGRESS_MIN_BYTES = 100 * 2**20
 SAMPLE_PATH = os.path.join(os.path.dirname(__file__), "data", "minilm-words-3k.npz")
 SAMPLE_SPACES = ("static", "contextual")
 _PUNCTUATION = string.punctuation + "“”‘’«»…–—"
+_BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark, which some editors write first
+# Fields of a text line: runs of spaces or tabs (a word may hold single spaces).
+_FIELD_SEPARATOR = re.compile(r"[ \t]+")
 
 
 class EmbeddingFileError(ValueError):
@@ -138,7 +143,12 @@ def load_embeddings(path, format=None, limit=None, dtype=np.float32, key=None, p
         show = progress if progress is not None else sys.stderr.isatty()
         bar = _ProgressBar(path) if show and os.path.getsize(path) >= PROGRESS_MIN_BYTES or progress else None
         reader = _read_word2vec_binary if format == "word2vec-binary" else _read_text
-        words, vectors = reader(path, format, limit, np.dtype(dtype), bar)
+        try:
+            words, vectors = reader(path, format, limit, np.dtype(dtype), bar)
+        except BaseException:  # (Ctrl-C too) what follows starts on a line of its own
+            if bar:
+                bar.end_line()
+            raise
         if bar:
             bar.close()
     return _drop_duplicates(path, words, vectors)
@@ -147,7 +157,7 @@ def load_embeddings(path, format=None, limit=None, dtype=np.float32, key=None, p
 def detect_format(path):
     """Guess a file's format from its first bytes (see ``load_embeddings``)."""
     with open(path, "rb") as file:
-        head = file.read(1 << 16)
+        head = file.read(1 << 16).removeprefix(_BOM)
     if head.startswith(b"PK\x03\x04"):
         return "npz"
     first_line, _, rest = head.partition(b"\n")
@@ -160,6 +170,17 @@ def detect_format(path):
 
 
 def _read_npz(path, key):
+    try:
+        return _read_npz_archive(path, key)
+    except EmbeddingFileError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise EmbeddingFileError(f"{path}: not a readable .npz (zip) archive ({error})") from None
+    except ValueError as error:  # NumPy's, on a member it cannot read (pickled objects, a bad header)
+        raise EmbeddingFileError(f"{path}: an array in the .npz cannot be read ({error})") from None
+
+
+def _read_npz_archive(path, key):
     with np.load(path, allow_pickle=False) as archive:
         names = archive.files
         if "words" not in names:
@@ -200,7 +221,7 @@ def _read_text(path, format, limit, dtype, bar):
         number = 0
         dim = None
         if format == "word2vec":
-            number, header = 1, file.readline()
+            number, header = 1, file.readline().removeprefix(_BOM)
             fields = header.split()
             if len(fields) != 2 or not all(field.isdigit() for field in fields):
                 raise EmbeddingFileError(f"{path}:1: expected a header 'count dim', got {_show(header)}")
@@ -216,24 +237,26 @@ def _read_text(path, format, limit, dtype, bar):
                 break
             if bar:
                 bar.update(file.tell())
+            if number == 1:
+                line = line.removeprefix(_BOM)
             try:
-                text = line.decode("utf-8").rstrip("\r\n")
+                text = line.decode("utf-8").rstrip()
             except UnicodeDecodeError as error:
                 raise EmbeddingFileError(f"{path}:{number}: not UTF-8 text ({error.reason})") from None
-            fields = text.rstrip().split(" ")
             if not text.strip():
                 continue
+            fields = _fields(text)
             if dim is None:
                 dim = _trailing_numbers(fields)
                 if dim < 1:
                     raise EmbeddingFileError(f"{path}:{number}: a word with no numbers after it")
                 dim_source = f"line {number}"
-            if vectors is None:
-                vectors = np.empty((rows, dim), dtype)
             if len(fields) <= dim or not fields[0]:
                 raise EmbeddingFileError(
                     f"{path}:{number}: ragged row: expected a word and {dim} numbers, got {len(fields) - 1} fields after the first"
                 )
+            if vectors is None:  # (after the check above, dim is at most this line's length)
+                vectors = np.empty((rows, dim), dtype)
             if len(fields) > dim + 1 and all(_is_number(field) for field in fields[1:-dim]):
                 raise EmbeddingFileError(
                     f"{path}:{number}: wrong dimension: {len(fields) - 1} numbers where {dim_source} has {dim}"
@@ -253,13 +276,15 @@ def _read_word2vec_binary(path, format, limit, dtype, bar):
     """word2vec binary: a ``count dim`` text header, then per word its UTF-8
     bytes, a space, and dim little-endian float32 numbers (a newline may follow)."""
     with open(path, "rb") as file:
-        header = file.readline()
+        line = file.readline()
+        header = line.removeprefix(_BOM)
         fields = header.split()
         if len(fields) != 2 or not all(field.isdigit() for field in fields):
             raise EmbeddingFileError(f"{path}:1: expected a header 'count dim', got {_show(header)}")
         count, dim = int(fields[0]), int(fields[1])
         if limit is not None:
             count = min(count, limit)
+        _check_binary_header(path, count, dim, os.path.getsize(path) - len(line))
         vectors = np.empty((count, dim), dtype)
         words = []
         record_bytes = 4 * dim
@@ -286,6 +311,29 @@ def _read_word2vec_binary(path, format, limit, dtype, bar):
     if not np.isfinite(vectors).all():
         raise EmbeddingFileError(f"{path}: word {int(np.argwhere(~np.isfinite(vectors))[0, 0]) + 1}: NaN or inf")
     return words, vectors
+
+
+def _check_binary_header(path, count, dim, body_bytes):
+    """Refuse a header whose ``count`` words of ``dim`` numbers cannot be in
+    the ``body_bytes`` after it, before anything that size is allocated."""
+    if dim < 1:
+        raise EmbeddingFileError(f"{path}:1: the header gives {dim} numbers per word; expected at least 1")
+    least = count * (4 * dim + 2)  # each word: at least one byte, a space, dim float32
+    if least > body_bytes:
+        raise EmbeddingFileError(
+            f"{path}:1: the header promises {count:,} words of {dim:,} numbers, at least {least:,} bytes, but "
+            f"the file holds {body_bytes:,} bytes after it (a wrong header, or a truncated file)"
+        )
+
+
+def _fields(text):
+    """The fields of a text line (right-stripped): split on single spaces
+    as most files are written, or on runs of spaces and tabs where the line
+    has them (the inner spaces of a word then become single spaces).  A
+    line that starts with a space or tab has an empty first field: no word."""
+    if "\t" in text or "  " in text:
+        return _FIELD_SEPARATOR.split(text)
+    return text.split(" ")
 
 
 def _trailing_numbers(fields):
@@ -338,7 +386,11 @@ class _ProgressBar:
 
     def close(self):
         self.update(self.total)
+        self.end_line()
+
+    def end_line(self):
         sys.stderr.write("\n")
+        sys.stderr.flush()
 
 
 def sample_embeddings(space="static"):
@@ -402,7 +454,8 @@ def align(a, b, words=None, case="exact"):
         None intersects the vocabularies, in ``a``'s order.  Otherwise these
         words in this order (a string is split on white space and stripped of
         punctuation); each is looked up in both.  A word asked for twice is
-        kept once.
+        kept once.  Anything else (bytes, a number, a list holding a
+        non-string) is refused with a ValueError.
     case : {"exact", "lower"}
         "lower" looks words up lower-cased on both sides, so "The" finds "the";
         words that coincide once lowered are kept once (the first).
@@ -439,15 +492,31 @@ def align(a, b, words=None, case="exact"):
         missing_a = [word for word in asked_b if word not in rows_a]
         missing_b = [word for word in asked_a if word not in rows_b]
     else:
-        if isinstance(words, str):
-            words = split_words(words)
-        asked = list(dict.fromkeys(fold(str(word)) for word in words))
+        asked = list(dict.fromkeys(fold(word) for word in _asked_words(words)))
         shared = [word for word in asked if word in rows_a and word in rows_b]
         missing_a = [word for word in asked if word not in rows_a]
         missing_b = [word for word in asked if word not in rows_b]
     x = a.vectors[[rows_a[word] for word in shared]]
     y = b.vectors[[rows_b[word] for word in shared]]
     return Alignment(x, y, shared, missing_a, missing_b)
+
+
+def _asked_words(words):
+    """``align``'s ``words`` (a string or a sequence of strings) as a list of str."""
+    if isinstance(words, str):
+        return split_words(words)
+    if isinstance(words, (bytes, bytearray)):
+        raise ValueError("words is bytes; pass text (words.decode('utf-8')) or a sequence of str")
+    try:
+        words = list(words)
+    except TypeError:
+        raise ValueError(
+            f"words={words!r} is not allowed; use None, a string of words, or a sequence of str"
+        ) from None
+    for word in words:
+        if not isinstance(word, str):
+            raise ValueError(f"words holds {word!r} ({type(word).__name__}); every word must be a str")
+    return words
 
 
 class WordsResult(NamedTuple):

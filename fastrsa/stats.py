@@ -240,8 +240,9 @@ def mantel(a, b, method="pearson", permutations=9999, alternative="two-sided", s
         How many permutations; positive.
     alternative : {"two-sided", "greater", "less"}
         Two-sided counts permuted statistics at least as large in magnitude.
-    seed : int or numpy.random.Generator, optional
-        The same seed gives the same p-value and null, bit for bit.
+    seed : None, int, numpy.random.Generator or numpy.random.SeedSequence
+        A non-negative int or a SeedSequence gives the same p-value and
+        null, bit for bit; anything else is refused before any work.
     keep_null : bool
         Keep the permuted statistics in ``result.null``.
 
@@ -260,6 +261,7 @@ def mantel(a, b, method="pearson", permutations=9999, alternative="two-sided", s
     """
     method, permutations = _check_resampling(method, permutations, "permutations")
     alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
+    rng = _validate.rng(seed)
     a, b = _validate.vectors(a, b)
     n = _items_of(a.size)
     if n < 3:
@@ -267,7 +269,7 @@ def mantel(a, b, method="pearson", permutations=9999, alternative="two-sided", s
     _require_pairs(n, permutations, f"mantel over {n:,} items")
     with _threads.threads_for(_resampling_work(n, 0, method, permutations)):
         statistic, a, b = _statistic_and_centred(a, b, method, ("a", "b"), own=False)
-        observed, null = _condensed_null(a, b, permutations, np.random.default_rng(seed))
+        observed, null = _condensed_null(a, b, permutations, rng)
     return _result(statistic, observed, null, alternative, method, keep_null)
 
 
@@ -311,15 +313,15 @@ def permutation_test(
     method, permutations = _check_resampling(method, permutations, "permutations")
     alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
+    rng = _validate.rng(seed)
     X, Y = _validate.spaces(X, Y, metric)
     with _threads.threads_for(_resampling_work(X.shape[0], X.shape[1] + Y.shape[1], method, permutations)):
-        return _permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null)
+        return _permutation_test(X, Y, method, metric, permutations, alternative, rng, keep_null)
 
 
-def _permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null):
+def _permutation_test(X, Y, method, metric, permutations, alternative, rng, keep_null):
     """``permutation_test`` of two checked spaces."""
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
-    rng = np.random.default_rng(seed)
     if method == "pearson" and metric in _validate.SIMILARITY_METRICS:
         if _gram.flops(n, d1, d2) < _GATHER_COST * n * (n - 1) // 2:
             statistic = api.rsa(X, Y, method, metric)
@@ -396,8 +398,9 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     confidence : float
         Between 0 and 1: the interval runs from the (1 - confidence)/2 to the
         (1 + confidence)/2 quantile of the resampled statistics.
-    seed : int or numpy.random.Generator, optional
-        The same seed gives the same interval, bit for bit.
+    seed : None, int, numpy.random.Generator or numpy.random.SeedSequence
+        As for :func:`mantel`: the same seed gives the same interval, bit
+        for bit.
 
     Returns
     -------
@@ -416,12 +419,13 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     method, n_boot = _check_resampling(method, n_boot, "n_boot")
     confidence = _confidence(confidence)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
+    rng = _validate.rng(seed)
     X, Y = _validate.spaces(X, Y, metric)
     with _threads.threads_for(_resampling_work(X.shape[0], X.shape[1] + Y.shape[1], method, n_boot)):
-        return _bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed)
+        return _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng)
 
 
-def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed):
+def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng):
     """``bootstrap_ci`` of two checked spaces."""
     n = X.shape[0]
     pairs = n * (n - 1) // 2
@@ -446,7 +450,6 @@ def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed):
         layout = None
     else:  # sorted once, uncentred: the order and ties rsa ranks
         layout = _spearman_layout(a, b)
-    rng = np.random.default_rng(seed)
     resamples = _resample_counts(n, n_boot, rng)
     distribution = np.concatenate([_bootstrap(a, b, layout, counts) for counts in resamples])
     for attempt in range(_REDRAWS + 1):

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import fastrsa
@@ -92,7 +93,11 @@ def test_compare_adds_a_pvalue_and_an_interval(two_files):
     assert "p-value (Mantel test, 199 permutations, two-sided): 0.005" in text.stdout
     assert "95% interval (100 bootstrap resamples): [" in text.stdout
     refused = run("compare", a, b, "--method", "kendall", "--permutations", "10")
-    assert refused.returncode == 1 and "method='kendall' is not supported" in refused.stderr
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        "fastrsa compare: error: --permutations and --bootstrap take --method pearson or --method spearman, "
+        "not --method kendall (see fastrsa compare --help)\n"
+    )
 
 
 def test_split_half_json(tmp_path):
@@ -107,7 +112,8 @@ def test_split_half_json(tmp_path):
     "args, message",
     [
         (["compare", "missing-file.txt", "x"], "fastrsa: error: missing-file.txt: no such file"),
-        (["split-half", SAMPLE_PATH], "holds several spaces ['static', 'contextual']; choose one with key="),
+        (["split-half", SAMPLE_PATH], "holds several spaces ['static', 'contextual']; choose one with --key"),
+        (["compare", SAMPLE_PATH, SAMPLE_PATH, "--key-b", "static"], "choose one with --key-a"),
     ],
 )
 def test_data_errors_exit_1_with_one_line_and_no_traceback(args, message):
@@ -156,3 +162,166 @@ def test_python_api_of_the_cli_returns_exit_codes(capsys):
     assert main(["split-half", SAMPLE_PATH, "--key", "contextual", "--limit", "50", "--split", "random", "--seed", "1"]) == 0
     assert "random split-half pearson RSA (cosine):" in capsys.readouterr().out
     assert main(["compare", SAMPLE_PATH, SAMPLE_PATH, "--key-a", "static", "--key-b", "nope"]) == 1
+
+
+def one_line_error(done, code):
+    """The run failed with ``code`` and said why in one line of its own words."""
+    assert done.returncode == code, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr and "usage:" not in done.stderr, done.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["compare", "a", "b", "--method", "kendal"], "fastrsa compare: error: argument --method: invalid choice"),
+        (["compare", "a", "b", "--top", "abc"], "argument --top: 'abc' is not a positive integer"),
+        (["compare", "a", "b", "--seed", "-1"], "argument --seed: '-1' is not a non-negative integer"),
+        (["split-half"], "fastrsa split-half: error: the following arguments are required: a"),
+        ([], "fastrsa: error: the following arguments are required"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(args, message):
+    line = one_line_error(run(*args), 2)
+    assert message in line and line.endswith("--help)")
+
+
+def write_glove(path, rows):
+    path.write_text("".join(f"{word} {' '.join(map(str, vector))}\n" for word, vector in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def small_files(tmp_path):
+    rng = np.random.default_rng(0)
+    words = ["the", "quick", "brown", "fox", "jumps"]
+    rows = [(word, rng.standard_normal(6).round(4)) for word in words]
+    return tmp_path, write_glove(tmp_path / "a.txt", rows), write_glove(tmp_path / "b.txt", rows), rows
+
+
+@pytest.mark.parametrize(
+    "vector, metric, problem",
+    [
+        ([0, 0, 0, 0, 0, 0], "cosine", "is all zeros; cosine similarity needs vectors of non-zero length"),
+        (["nan", 1, 2, 3, 4, 5], "cosine", "holds NaN or inf"),
+        ([2, 2, 2, 2, 2, 2], "correlation", "is constant; --metric correlation needs vectors whose values vary"),
+    ],
+)
+def test_a_vector_metric_cannot_take_is_named_by_file_and_word(small_files, vector, metric, problem):
+    folder, a, b, rows = small_files
+    rows = [(word, vector if word == "fox" else values) for word, values in rows]
+    bad = write_glove(folder / "bad.txt", rows)
+    line = one_line_error(run("compare", a, bad, "--metric", metric), 1)
+    assert line.startswith(f"fastrsa: error: {bad}: the vector of 'fox' {problem}")
+    line = one_line_error(run("split-half", bad, "--metric", metric), 1)
+    assert line.startswith(f"fastrsa: error: {bad}: the vector of 'fox' {problem.split(';')[0]}")
+
+
+def test_split_half_names_the_word_whose_half_is_zero(small_files):
+    folder, a, b, rows = small_files
+    rows = [(word, [1, 0, 2, 0, 3, 0] if word == "fox" else values) for word, values in rows]
+    bad = write_glove(folder / "bad.txt", rows)
+    line = one_line_error(run("split-half", bad), 1)
+    assert line.startswith(f"fastrsa: error: {bad}: the vector of 'fox' is all zeros in its odd dimensions;")
+    assert run("split-half", bad, "--split", "halves").returncode == 0  # each half of fox's vector is non-zero
+
+
+def test_a_corrupt_npz_and_an_absurd_header_are_data_errors(tmp_path, small_files):
+    a = small_files[1]
+    npz = tmp_path / "emb.npz"
+    npz.write_bytes(b"PK\x03\x04" + b"\0" * 100)
+    assert one_line_error(run("compare", npz, a), 1).startswith(f"fastrsa: error: {npz}: not a readable .npz")
+    binary = tmp_path / "emb.bin"
+    binary.write_bytes(b"2000000000 400\n" + b"fox " + bytes(1600))  # a 2.9 TiB allocation, were it made
+    line = one_line_error(run("compare", a, binary), 1)
+    assert line.startswith(f"fastrsa: error: {binary}:1: the header promises 2,000,000,000 words of 400 numbers")
+
+
+def test_a_memory_refusal_is_one_line_in_the_commands_terms(two_files, monkeypatch, capsys):
+    from fastrsa import InsufficientMemoryError, cli
+
+    def refuse(*args, **kwargs):
+        raise InsufficientMemoryError(
+            "rsa(method='spearman', metric='cosine') over 300 items needs about 80.00 GiB of memory but 4.00 GiB "
+            "is available; method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits",
+            80 * 2**30,
+            4 * 2**30,
+        )
+
+    monkeypatch.setattr(cli.api, "rsa", refuse)
+    assert cli.main(["compare", *map(str, two_files), "--method", "spearman"]) == 1
+    error = capsys.readouterr().err
+    assert error == (
+        "fastrsa: error: --method spearman over 305 words needs about 80.00 GiB of memory but 4.00 GiB is "
+        "available; --method pearson needs no pairs and fits; or use fewer words (--top K, --words or --limit K)\n"
+    )
+    def fail(*args, **kwargs):
+        raise MemoryError()  # NumPy's kind: no figures
+
+    monkeypatch.setattr(cli.api, "rsa", fail)
+    assert cli.main(["compare", *map(str, two_files)]) == 1
+    assert capsys.readouterr().err == (
+        "fastrsa: error: not enough memory for --method pearson over 305 words; use fewer words (--top K, --words "
+        "or --limit K)\n"
+    )
+
+
+def test_api_advice_is_rephrased_as_options():
+    from fastrsa.cli import _as_options
+
+    assert _as_options("use method='pearson', which needs no extra memory") == (
+        "use --method pearson, which needs no extra memory"
+    )
+    assert _as_options("seed=-1 is not allowed; try n_boot=100 and split='random'") == (
+        "--seed -1 is not allowed; try --bootstrap 100 and --split random"
+    )
+    assert _as_options("fewer Numba threads (numba.set_num_threads)") == (
+        "fewer Numba threads (the NUMBA_NUM_THREADS environment variable)"
+    )
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="watches the child's open files in /proc")
+def test_ctrl_c_exits_130_with_one_line(tmp_path):
+    import signal
+    import time
+
+    big = tmp_path / "big.txt"
+    vector = " ".join(["0.125"] * 10)
+    big.write_text("".join(f"w{i} {vector}\n" for i in range(200_000)), encoding="utf-8")  # seconds to read
+    child = subprocess.Popen(
+        [sys.executable, "-m", "fastrsa", "compare", big, big],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        fds = f"/proc/{child.pid}/fd"
+        while not any(os.path.realpath(os.path.join(fds, fd)) == os.path.realpath(big) for fd in _listdir(fds)):
+            assert child.poll() is None and time.monotonic() < deadline, "the file was never opened"
+            time.sleep(0.01)
+        child.send_signal(signal.SIGINT)  # while the file is read: long before the run could end
+        out, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    assert child.returncode == 130, err
+    assert err == "fastrsa: interrupted\n" and out == ""
+
+
+def _listdir(folder):
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
+def test_constant_similarities_are_named_by_file(small_files):
+    folder, a, b, rows = small_files
+    one_direction = [(word, [k, 2 * k, 3 * k]) for k, (word, _) in enumerate(rows, 1)]  # every cosine 1
+    same = write_glove(folder / "same.txt", one_direction)
+    line = one_line_error(run("compare", a, same), 1)
+    assert line.startswith(f"fastrsa: error: the similarities of the words in {same} has zero variance")
+    halves = write_glove(folder / "halves.txt", [(word, [*first, *values[:3]]) for (word, first), (_, values) in
+                                                 zip(one_direction, rows)])  # fmt: skip
+    line = one_line_error(run("split-half", halves, "--split", "halves"), 1)
+    assert line.startswith(f"fastrsa: error: the similarities of the words in {halves}, in their first half of the "
+                           f"dimensions, has zero variance")

@@ -234,3 +234,99 @@ def test_split_half_checks_its_arguments(rng):
     X = rng.standard_normal((30, 6))
     assert fastrsa.split_half(X, "random", seed=1) == fastrsa.split_half(X, "random", seed=1)
     assert fastrsa.split_half(X, "random", seed=1) != fastrsa.split_half(X, "random", seed=2)
+
+
+def test_rsa_matches_two_embeddings_by_word(vectors, rng):
+    other = rng.standard_normal((len(WORDS), 3))
+    a, b = Embeddings(WORDS, vectors), Embeddings(WORDS[::-1], other[::-1])  # b: the same words, reversed
+    assert fastrsa.rsa(a, b) == pytest.approx(fastrsa.rsa(vectors, other), abs=1e-12)
+    assert fastrsa.rsa(a, b) != pytest.approx(fastrsa.rsa(vectors, other[::-1]), abs=1e-3)
+    assert fastrsa.rsa(a, other) == fastrsa.rsa(vectors, other)  # one side unlabelled: by position
+    fewer = Embeddings(WORDS[:5] + ["owl"], other)
+    with pytest.raises(ValueError, match=r"labels differ: 1 of X's 6 labels are not among Y's and 1 of Y's 6 are not "
+                                         r"among X's \(first of X's: '東京'\); fastrsa.rsa_words\(a, b\) compares"):
+        fastrsa.rsa(a, fewer)
+
+
+@pytest.mark.parametrize(
+    "words, message",
+    [
+        (b"the fox", r"^words is bytes; pass text \(words.decode\('utf-8'\)\) or a sequence of str$"),
+        (123, r"^words=123 is not allowed; use None, a string of words, or a sequence of str$"),
+        (["the", 1], r"^words holds 1 \(int\); every word must be a str$"),
+        ([b"fox"], r"^words holds b'fox' \(bytes\); every word must be a str$"),
+    ],
+)
+def test_align_refuses_words_that_are_not_text(vectors, words, message):
+    emb = Embeddings(WORDS, vectors)
+    with pytest.raises(ValueError, match=message):
+        align(emb, emb, words)
+    with pytest.raises(ValueError, match=message):
+        rsa_words(emb, emb, words)
+
+
+def test_align_takes_any_sequence_of_str(vectors):
+    emb = Embeddings(WORDS, vectors)
+    assert align(emb, emb, np.array(["fox", "the"])).words == ["fox", "the"]
+    assert align(emb, emb, (word for word in ["brown", "owl"])).missing_a == ["owl"]
+
+
+@pytest.mark.parametrize("header", [False, True])
+def test_a_byte_order_mark_is_not_part_of_the_first_word(tmp_path, vectors, header):
+    path = write_text(tmp_path / "emb.txt", WORDS, vectors, header=header)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert detect_format(path) == ("word2vec" if header else "glove")
+    emb = load_embeddings(path)
+    assert emb.words == WORDS
+    np.testing.assert_allclose(emb.vectors, vectors, atol=1e-6)
+
+
+def test_a_byte_order_mark_before_a_binary_header(tmp_path, vectors):
+    path = write_binary(tmp_path / "emb.bin", WORDS, vectors)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert detect_format(path) == "word2vec-binary"
+    assert load_embeddings(path).words == WORDS
+
+
+def test_fields_split_on_runs_of_spaces_and_tabs(tmp_path):
+    path = tmp_path / "emb.txt"
+    path.write_bytes(
+        "fox\t1 2 3\n"
+        "dog  4 5 6\n"
+        "New York 7 8 9\n"  # a word with a single inner space, as GloVe 840B has
+        "cat\t 1\t2  3 \n".encode()
+    )
+    emb = load_embeddings(path, dtype=np.float64)
+    assert emb.words == ["fox", "dog", "New York", "cat"]
+    np.testing.assert_array_equal(emb.vectors, [[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 2, 3]])
+    path.write_bytes(path.read_bytes() + b"\t1 0 1\n")  # no word before the numbers
+    with pytest.raises(EmbeddingFileError, match=r":5: ragged row"):
+        load_embeddings(path)
+
+
+def test_a_corrupt_npz_is_an_embedding_file_error(tmp_path, vectors):
+    path = tmp_path / "emb.npz"
+    np.savez(path, words=np.array(WORDS), vectors=vectors)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])  # cut in half: the zip's directory is gone
+    with pytest.raises(EmbeddingFileError, match=rf"^{path}: not a readable .npz \(zip\) archive"):
+        load_embeddings(path)
+    np.savez(path, words=np.array(WORDS, dtype=object), vectors=vectors)  # pickled: refused by NumPy
+    with pytest.raises(EmbeddingFileError, match=rf"^{path}: an array in the .npz cannot be read"):
+        load_embeddings(path)
+
+
+def test_a_header_promising_more_than_the_file_holds_is_refused_before_allocating(tmp_path, vectors):
+    path = write_binary(tmp_path / "emb.bin", WORDS, vectors)
+    body = path.read_bytes().partition(b"\n")[2]
+    path.write_bytes(b"1000000000000 300\n" + body)  # 1.2 PB of float32, were it allocated
+    with pytest.raises(EmbeddingFileError, match=r":1: the header promises 1,000,000,000,000 words of 300 numbers"):
+        load_embeddings(path, format="word2vec-binary")
+    path.write_bytes(b"6 0\n" + body)
+    with pytest.raises(EmbeddingFileError, match=r":1: the header gives 0 numbers per word"):
+        load_embeddings(path, format="word2vec-binary")
+    assert load_embeddings(write_binary(path, WORDS, vectors), limit=2).words == WORDS[:2]
+    text = tmp_path / "emb.txt"
+    text.write_bytes(b"3 100000000000\nfox 1 2\ndog 3 4\ncat 5 6\n")
+    with pytest.raises(EmbeddingFileError, match=r":2: ragged row: expected a word and 100000000000 numbers"):
+        load_embeddings(text, format="word2vec")
