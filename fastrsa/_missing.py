@@ -101,8 +101,9 @@ def no_items():
 
 
 def _item_list(omitted):
+    """"row 4" or "rows 0, 2, 4, 8, 9, …": the first few of the omitted items."""
     named = ", ".join(str(i) for i in omitted[:_NAMED_ITEMS])
-    return named + (", …" if omitted.size > _NAMED_ITEMS else "")
+    return ("row " if omitted.size == 1 else "rows ") + named + (", …" if omitted.size > _NAMED_ITEMS else "")
 
 
 def _checked(arrays, names, metric):
@@ -137,7 +138,7 @@ def items(arrays, names, metric, nan_policy):
     if left < 3:
         raise ValueError(
             f"{subject} {left} item{'' if left == 1 else 's'} left of {n:,} after omitting those where "
-            f"{either} a NaN (rows {_item_list(omitted)}); RSA needs at least 3 items"
+            f"{either} a NaN ({_item_list(omitted)}); RSA needs at least 3 items"
         )
     # The usual checks, on copies whose omitted rows are replaced by 1, 2,
     # ..., d (finite, non-zero, not constant where d > 1), so that a row they
@@ -148,7 +149,7 @@ def items(arrays, names, metric, nan_policy):
         X[omitted] = np.arange(1, X.shape[1] + 1, dtype=X.dtype)
         filled.append(X)
     checked = [X[~missing] for X in _checked(filled, names, metric)]
-    _warn(f"omitted {omitted.size:,} of {n:,} items where {either} a NaN (rows {_item_list(omitted)})")
+    _warn(f"omitted {omitted.size:,} of {n:,} items where {either} a NaN ({_item_list(omitted)})")
     return checked, omitted
 
 

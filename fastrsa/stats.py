@@ -70,7 +70,8 @@ class PermutationResult:
     method: str
     null: np.ndarray | None = None
     omitted_pairs: int = 0
-    omitted_items: np.ndarray = field(default_factory=_missing.no_items)
+    # Not part of ==: results compare as they did before it (an array has no truth value).
+    omitted_items: np.ndarray = field(default_factory=_missing.no_items, compare=False)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class BootstrapResult:
     confidence: float
     method: str
     distribution: np.ndarray
-    omitted_items: np.ndarray = field(default_factory=_missing.no_items)
+    omitted_items: np.ndarray = field(default_factory=_missing.no_items, compare=False)
 
 
 def _positive_int(value, name):
