@@ -317,11 +317,15 @@ def _mantel_omitting(a, b, missing, method, permutations, alternative, seed, kee
     omitted = int(np.count_nonzero(missing))
     kept_a, kept_b, names = _missing.kept_pairs(a, b, missing)
     statistic = api._correlate(kept_a, kept_b, method, names)
+    # Centred by the means over the pairs valid in both: the kernel sums raw
+    # moments, and the pairs of the observed statistic then have mean zero
+    # (centring by each vector's own mean could leave them far from it).
+    means = np.mean(kept_a, dtype=np.float64), np.mean(kept_b, dtype=np.float64)
     del kept_a, kept_b
     a, b = a.astype(np.float64), b.astype(np.float64)  # copies of ours
-    if method == "pearson":  # centred for accuracy: the kernel sums raw moments
-        a -= np.nanmean(a)
-        b -= np.nanmean(b)
+    if method == "pearson":
+        a -= means[0]
+        b -= means[1]
 
         def kernel(draws, out):
             permuted_masked_pearson(a, b, draws, out)

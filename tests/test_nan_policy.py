@@ -463,3 +463,17 @@ def test_results_still_compare_equal(rng):
     assert first == again  # omitted_items (an array) is not part of ==
     boot = [_quietly(fastrsa.bootstrap_ci, X, Y, n_boot=9, seed=2, nan_policy="omit")[0] for _ in range(2)]
     assert boot[0].omitted_items.size == 3 and np.array_equal(boot[0].distribution, boot[1].distribution)
+
+
+def test_mantel_omit_pearson_keeps_its_accuracy_with_outliers_where_b_is_missing(rng, monkeypatch):
+    # a's large values sit only where b is missing: the valid pairs' mean is
+    # far from the mean of all of a's values (centring by that mean cost the
+    # observed value 2e-5).  Identity "permutations" give the observed value.
+    a, b = _vectors(rng, 40, np.float64, "b")
+    a = a + 1e-3 * rng.standard_normal(a.size)
+    a[np.isnan(b)] = 1e6
+    identities = lambda n, count, rng: iter([np.tile(np.arange(n, dtype=np.uint32), (count, 1))])  # noqa: E731
+    monkeypatch.setattr(stats, "_permutations", identities)
+    got, _ = _quietly(fastrsa.mantel, a, b, permutations=3, keep_null=True, nan_policy="omit")
+    np.testing.assert_allclose(got.null, got.statistic, rtol=0, atol=1e-14)
+    assert got.pvalue == 1.0

@@ -336,7 +336,7 @@ def permuted_masked_pearson(a, b, permutations, out):
     """``out[k]``: Pearson correlation of a[i, j] and b[p(i), p(j)] over the
     pairs i < j where neither is NaN, with p the permutation in row k; NaN
     where that is undefined (see ``_correlation_of_sums``).  a and b are
-    float64, each centred by the mean of its values that are not NaN."""
+    float64, centred (by their means over the pairs valid in both)."""
     n = permutations.shape[1]
     offsets = pair_offsets(n)
     for k in prange(permutations.shape[0]):
