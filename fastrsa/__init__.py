@@ -10,6 +10,7 @@ steps, ``split_half`` measures one space's redundancy; ``permutation_test``,
 """
 
 from ._memory import InsufficientMemoryError
+from ._missing import OmittedWarning
 from .api import compare, normalize_rows, rdm, rsa, rsm, split_half
 from .embeddings import Alignment, EmbeddingFileError, Embeddings, WordsResult, align, load_embeddings, rsa_words, sample_embeddings
 from .stats import BootstrapResult, PermutationResult, bootstrap_ci, mantel, permutation_test
@@ -27,6 +28,7 @@ __all__ = [
     "load_embeddings",
     "mantel",
     "normalize_rows",
+    "OmittedWarning",
     "permutation_test",
     "PermutationResult",
     "rdm",

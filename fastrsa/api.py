@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from . import _gram, _memory, _threads, _validate
+from . import _gram, _memory, _missing, _threads, _validate
 from ._kernels.correlate import moments, pearson_from_moments
 from ._kernels.kendall import kendall_from_ranks
 from ._kernels.duplicates import representatives, self_cosines, unify_copies
@@ -344,7 +344,7 @@ def _correlate(a, b, method, names=("a", "b"), own=False, floor=0.0):
     return float(pearson_from_moments(ss_a, ss_b, cross))
 
 
-def compare(a, b, method="pearson"):
+def compare(a, b, method="pearson", nan_policy="raise"):
     """Correlate two condensed similarity (or dissimilarity) vectors.
 
     Parameters
@@ -352,13 +352,18 @@ def compare(a, b, method="pearson"):
     a, b : array_like, shape (n_pairs,)
         Equally long vectors of finite numbers, each with non-zero variance;
         or objects holding one RDM each (rsatoolbox's ``RDMs``).  Two pandas
-        Series are matched by index, as X and Y in :func:`rsa`.
+        Series are matched by index, as X and Y in :func:`rsa`.  With
+        ``nan_policy="omit"``, NaN marks a missing value.
     method : {"pearson", "spearman", "kendall", "tau-a"}
         Pearson correlation; Spearman's (Pearson of average ranks, ties
         ranked as ``scipy.stats.rankdata``); Kendall's tau-b (as
         ``scipy.stats.kendalltau``); or Kendall's tau-a (as rsatoolbox's
         ``compare(..., method="tau-a")``: ties count as neither concordant nor
         discordant, and the denominator is every pair).
+    nan_policy : {"raise", "omit"}
+        ``"raise"``: NaN is refused like inf.  ``"omit"``: the pairs where a
+        or b is NaN are left out, and an :class:`fastrsa.OmittedWarning`
+        says how many; at least 2 must be left, and inf is still refused.
 
     Returns
     -------
@@ -369,9 +374,20 @@ def compare(a, b, method="pearson"):
     >>> import fastrsa
     >>> fastrsa.compare([1, 2, 3, 4], [1, 3, 2, 4])
     0.8
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     fastrsa.compare([1, 2, 3, 9, 4], [1, 3, 2, float("nan"), 4], nan_policy="omit")
+    0.8
+    >>> print(caught[0].message)
+    omitted 1 of 5 pairs where a or b is NaN
     """
     method = _validate.choice(method, "method", _validate.METHODS)
-    a, b = _validate.vectors(a, b)
+    nan_policy = _missing.policy(nan_policy)
+    a, b, missing = _missing.vectors(a, b, nan_policy)
+    names = ("a", "b")
+    if missing is not None:
+        a, b, names = _missing.kept_pairs(a, b, missing)
     if method in _validate.RANK_METHODS:
         _memory.require(
             _rank_bytes(a.size, max(a.itemsize, b.itemsize), in_place=False, method=method),
@@ -379,7 +395,7 @@ def compare(a, b, method="pearson"):
             "use method='pearson', which needs no extra memory",
         )
     with _threads.threads_for(a.size * (1 + (_threads.RANK_WORK if method in _validate.RANK_METHODS else 0))):
-        return _correlate(a, b, method)
+        return _correlate(a, b, method, names)
 
 
 def _prefer_gram(n, d1, d2):
@@ -387,7 +403,7 @@ def _prefer_gram(n, d1, d2):
     return _gram.flops(n, d1, d2) < n * (n - 1) // 2 * (d1 + d2)
 
 
-def rsa(X, Y, method="pearson", metric="cosine"):
+def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise"):
     """Representational similarity analysis of two spaces over the same items.
 
     Correlates the condensed similarity vectors of ``X`` and ``Y``.  For
@@ -415,6 +431,11 @@ def rsa(X, Y, method="pearson", metric="cosine"):
         How items are compared within each space.  Cosine and correlation
         compare similarities, the Euclidean metrics distances; no method's
         score depends on that choice of sign.
+    nan_policy : {"raise", "omit"}
+        ``"raise"``: NaN is refused like inf.  ``"omit"``: the items (rows)
+        with a NaN in X or in Y are left out, and an
+        :class:`fastrsa.OmittedWarning` says which; at least 3 must be left,
+        and inf is still refused.
 
     Returns
     -------
@@ -431,7 +452,8 @@ def rsa(X, Y, method="pearson", metric="cosine"):
     """
     method = _validate.choice(method, "method", _validate.METHODS)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
-    X, Y = _validate.spaces(X, Y, metric)
+    nan_policy = _missing.policy(nan_policy)
+    X, Y, _ = _missing.spaces(X, Y, metric, nan_policy)
     work = _threads.pair_work(X.shape[0], X.shape[1] + Y.shape[1], ranked=method in _validate.RANK_METHODS)
     with _threads.threads_for(work):
         return _rsa(X, Y, method, metric)
@@ -562,7 +584,7 @@ def _half_names(d, split):
     return "the random half of X's columns", "the other columns of X"
 
 
-def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None):
+def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None, nan_policy="raise"):
     """RSA between two halves of the dimensions of one space: how redundant it is.
 
     Parameters
@@ -577,6 +599,9 @@ def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None
         As for :func:`rsa`.
     seed : None, int, numpy.random.Generator or numpy.random.SeedSequence
         For ``split="random"``; checked whatever the split.
+    nan_policy : {"raise", "omit"}
+        ``"omit"`` leaves out the items (rows) of X with a NaN, as
+        :func:`rsa` does.
 
     Returns
     -------
@@ -593,7 +618,8 @@ def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None
     method = _validate.choice(method, "method", _validate.METHODS)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     rng = _validate.rng(seed)
-    X = _validate.items(X, "X", "euclidean")
+    nan_policy = _missing.policy(nan_policy)
+    (X,), _ = _missing.items((X,), ("X",), "euclidean", nan_policy)
     if X.shape[1] < 2:
         raise ValueError(f"X has {X.shape[1]} column; a split half needs at least 2 features")
     first, second = _split_columns(X.shape[1], split, rng)

@@ -3,6 +3,11 @@ right, and slow.  The tests' oracle.  No input checks: give it clean input.
 
 dtypes follow the API: float32 stays float32 for ``normalize_rows``, ``rsm``
 and ``rdm`` with cosine or correlation; everything else is float64.
+
+``nan_policy="omit"`` masks, then runs the same code: ``compare`` leaves out
+the pairs where a or b is NaN, ``rsa`` the items with a NaN in X or Y, and
+``mantel`` permutes b's square matrix NaN included before masking.  Where too
+few values are left, or they do not vary, the correlation is NaN.
 """
 
 import numpy as np
@@ -40,8 +45,13 @@ def _pair_signs(v):
     return np.sign(v[k] - v[l])
 
 
-def compare(a, b, method="pearson"):
+def compare(a, b, method="pearson", nan_policy="raise"):
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if nan_policy == "omit":
+        keep = ~(np.isnan(a) | np.isnan(b))
+        a, b = a[keep], b[keep]
+        if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+            return np.nan
     if method in ("kendall", "tau-a"):
         # Concordant minus discordant pairs, by definition: O(M^2), short vectors only.
         sa, sb = _pair_signs(a), _pair_signs(b)
@@ -53,12 +63,23 @@ def compare(a, b, method="pearson"):
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def rsa(X, Y, method="pearson", metric="cosine"):
+def _without_nan_items(X, Y):
+    """X and Y without the items (rows) that have a NaN in either."""
+    X, Y = np.asarray(X), np.asarray(Y)
+    keep = ~(np.isnan(X).any(axis=1) | np.isnan(Y).any(axis=1))
+    return X[keep], Y[keep]
+
+
+def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise"):
+    if nan_policy == "omit":
+        X, Y = _without_nan_items(X, Y)
     return compare(rdm(X, metric), rdm(Y, metric), method)
 
 
-def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None):
+def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None, nan_policy="raise"):
     X = np.asarray(X)
+    if nan_policy == "omit":
+        X, _ = _without_nan_items(X, X)
     d = X.shape[1]
     if split == "even-odd":
         return rsa(X[:, 0::2], X[:, 1::2], method, metric)
@@ -75,26 +96,36 @@ def permuted(b, permutation):
     return squareform(square[np.ix_(permutation, permutation)], checks=False)
 
 
-def mantel(a, b, method, permutations, alternative="two-sided"):
+def mantel(a, b, method, permutations, alternative="two-sided", nan_policy="raise"):
     """The Mantel test with the given permutations (rows), as
-    ``skbio.stats.distance.mantel``: returns (statistic, pvalue, null)."""
-    statistic = compare(a, b, method)
-    null = np.array([compare(a, permuted(b, p), method) for p in permutations])
+    ``skbio.stats.distance.mantel``: returns (statistic, pvalue, null).  The
+    p-value counts the permutations with a statistic (NaN in the null is a
+    permutation that left too few pairs, or constant ones)."""
+    statistic = compare(a, b, method, nan_policy)
+    null = np.array([compare(a, permuted(b, p), method, nan_policy) for p in permutations])
+    defined = null[~np.isnan(null)]
+    return statistic, _pvalue(defined, statistic, alternative), null
+
+
+def _pvalue(null, statistic, alternative):
     if alternative == "greater":
         extreme = null >= statistic - 1e-12
     elif alternative == "less":
         extreme = null <= statistic + 1e-12
     else:
         extreme = np.abs(null) >= abs(statistic) - 1e-12
-    return statistic, (extreme.sum() + 1) / (len(null) + 1), null
+    return (extreme.sum() + 1) / (len(null) + 1)
 
 
-def bootstrap(X, Y, samples, method="pearson", metric="cosine"):
+def bootstrap(X, Y, samples, method="pearson", metric="cosine", nan_policy="raise"):
     """rsa over each resample of items (rows of ``samples``), leaving out the
-    pairs of an item with its own copy.  A resample's pairs are the sample's
+    pairs of an item with its own copy (with ``nan_policy="omit"``, of the
+    items left once those with a NaN are).  A resample's pairs are the sample's
     pairs of the items drawn: two copies of an item tie exactly with a third
     item (a product of the repeated rows could round differently in each
     place, and break the tie, depending on the BLAS kernel)."""
+    if nan_policy == "omit":
+        X, Y = _without_nan_items(X, Y)
     dissimilarities = squareform(rdm(X, metric)), squareform(rdm(Y, metric))
     statistics = []
     for s in samples:

@@ -10,12 +10,12 @@ docs/statistics.md explains each test and its assumptions.
 """
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
 
-from . import _gram, _memory, _threads, _validate, api
+from . import _gram, _memory, _missing, _threads, _validate, api
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.resample import (
     bootstrap_pearson,
@@ -25,6 +25,8 @@ from ._kernels.resample import (
     permuted_cross_products,
     permuted_cross_products_blocked,
     permuted_cross_products_square,
+    permuted_masked_pearson,
+    permuted_masked_spearman,
     square_matrix,
 )
 
@@ -55,6 +57,10 @@ class PermutationResult:
     ``statistic`` is the observed correlation (equal to ``rsa``/``compare``);
     ``pvalue`` is (k + 1) / (permutations + 1), with k the permutations at
     least as extreme; ``null`` holds the permuted statistics when asked for.
+    With ``nan_policy="omit"``: ``omitted_pairs``, how many pairs
+    :func:`mantel` left out of the observed statistic (a or b NaN), and
+    ``omitted_items``, the indices of the items (rows) :func:`permutation_test`
+    left out (a NaN in X or Y).
     """
 
     statistic: float
@@ -63,13 +69,17 @@ class PermutationResult:
     alternative: str
     method: str
     null: np.ndarray | None = None
+    omitted_pairs: int = 0
+    # Not part of ==: results compare as they did before it (an array has no truth value).
+    omitted_items: np.ndarray = field(default_factory=_missing.no_items, compare=False)
 
 
 @dataclass(frozen=True)
 class BootstrapResult:
     """The result of :func:`bootstrap_ci`: the observed ``statistic``, the
     percentile interval [``low``, ``high``] at ``confidence``, and the
-    resampled statistics in ``distribution``."""
+    resampled statistics in ``distribution``; ``omitted_items``, the indices
+    of the items (rows) left out with ``nan_policy="omit"``."""
 
     statistic: float
     low: float
@@ -77,6 +87,7 @@ class BootstrapResult:
     confidence: float
     method: str
     distribution: np.ndarray
+    omitted_items: np.ndarray = field(default_factory=_missing.no_items, compare=False)
 
 
 def _positive_int(value, name):
@@ -145,6 +156,9 @@ def _permutations(n, count, rng):
 
 
 def _pvalue(null, observed, alternative):
+    # A NaN in the null is a permutation without a statistic (missing pairs
+    # left it too few, or constant ones): the p-value is over the others.
+    null = null[~np.isnan(null)]
     if alternative == "greater":
         extreme = null >= observed - TIE_TOLERANCE
     elif alternative == "less":
@@ -201,7 +215,7 @@ def _gram_null(X, Y, centre, permutations, rng):
     return _gram_pearson(X, Y, centre), null
 
 
-def _result(statistic, observed, null, alternative, method, keep_null):
+def _result(statistic, observed, null, alternative, method, keep_null, **omitted):
     return PermutationResult(
         statistic=statistic,
         pvalue=float(_pvalue(null, observed, alternative)),
@@ -209,6 +223,7 @@ def _result(statistic, observed, null, alternative, method, keep_null):
         alternative=alternative,
         method=method,
         null=null if keep_null else None,
+        **omitted,
     )
 
 
@@ -224,7 +239,9 @@ def _require_pairs(n, count, what):
     _memory.require(needed, what, "use fewer items")
 
 
-def mantel(a, b, method="pearson", permutations=9999, alternative="two-sided", seed=None, keep_null=False):
+def mantel(
+    a, b, method="pearson", permutations=9999, alternative="two-sided", seed=None, keep_null=False, nan_policy="raise"
+):
     """Mantel test of two condensed similarity (or dissimilarity) vectors.
 
     Permutes the items behind ``b`` (rows and columns of its square matrix
@@ -245,6 +262,14 @@ def mantel(a, b, method="pearson", permutations=9999, alternative="two-sided", s
         null, bit for bit; anything else is refused before any work.
     keep_null : bool
         Keep the permuted statistics in ``result.null``.
+    nan_policy : {"raise", "omit"}
+        ``"omit"``: NaN marks a missing pair.  The statistic is
+        ``compare(a, b, method, nan_policy="omit")``; a permutation moves
+        b's items with their missing pairs, and each permuted statistic is
+        the correlation over the pairs valid in both (see
+        docs/statistics.md).  ``result.omitted_pairs`` and an
+        :class:`fastrsa.OmittedWarning` say how many pairs the observed
+        statistic left out.
 
     Returns
     -------
@@ -262,10 +287,13 @@ def mantel(a, b, method="pearson", permutations=9999, alternative="two-sided", s
     method, permutations = _check_resampling(method, permutations, "permutations")
     alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
     rng = _validate.rng(seed)
-    a, b = _validate.vectors(a, b)
+    nan_policy = _missing.policy(nan_policy)
+    a, b, missing = _missing.vectors(a, b, nan_policy)
     n = _items_of(a.size)
     if n < 3:
         raise ValueError(f"a and b cover {n} items; the Mantel test needs at least 3")
+    if missing is not None:
+        return _mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep_null)
     _require_pairs(n, permutations, f"mantel over {n:,} items")
     with _threads.threads_for(_resampling_work(n, 0, method, permutations)):
         statistic, a, b = _statistic_and_centred(a, b, method, ("a", "b"), own=False)
@@ -279,8 +307,65 @@ def _resampling_work(n, features, method, draws):
     return _threads.pair_work(n, features + draws, ranked=method == "spearman")
 
 
+def _mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep_null):
+    """``mantel`` of checked a and b with missing pairs (``missing``: a or b
+    NaN).  The statistic is ``compare(a, b, method, nan_policy="omit")``, bit
+    for bit.  A permutation relabels b's items with their NaN, and its
+    statistic is the correlation over the pairs valid in both a and the
+    permuted b, recomputed whole (Spearman ranks afresh): the pairs, their
+    count and their means change from one permutation to the next."""
+    n, pairs = _items_of(a.size), a.size
+    threads = numba.get_num_threads() if method == "spearman" else 0
+    batch = min(permutations, max(1, _DRAWS_PER_BATCH // n))
+    # Two float64 vectors, a batch of permutations and for Spearman, per
+    # thread, four vectors of scratch and the two sort orders.
+    _memory.require(
+        pairs * (16 + 48 * threads) + batch * n * 4,
+        f"mantel over {n:,} items with missing pairs",
+        "use fewer items" + (", or fewer Numba threads (numba.set_num_threads)" if threads else ""),
+    )
+    omitted = int(np.count_nonzero(missing))
+    kept_a, kept_b, names = _missing.kept_pairs(a, b, missing)
+    statistic = api._correlate(kept_a, kept_b, method, names)
+    # Centred by the means over the pairs valid in both: the kernel sums raw
+    # moments, and the pairs of the observed statistic then have mean zero
+    # (centring by each vector's own mean could leave them far from it).
+    means = np.mean(kept_a, dtype=np.float64), np.mean(kept_b, dtype=np.float64)
+    del kept_a, kept_b
+    a, b = a.astype(np.float64), b.astype(np.float64)  # copies of ours
+    if method == "pearson":
+        a -= means[0]
+        b -= means[1]
+
+        def kernel(draws, out):
+            permuted_masked_pearson(a, b, draws, out)
+
+    else:
+        scratch = np.empty((threads, 4, pairs))
+
+        def kernel(draws, out):
+            permuted_masked_spearman(a, b, draws, scratch[: min(threads, len(draws))], out)
+
+    observed = np.empty(1)
+    kernel(np.arange(n, dtype=np.uint32)[None], observed)
+    null = np.empty(permutations)
+    done = 0
+    for draws in _permutations(n, permutations, rng):
+        kernel(draws, null[done : done + len(draws)])
+        done += len(draws)
+    return _result(statistic, observed[0], null, alternative, method, keep_null, omitted_pairs=omitted)
+
+
 def permutation_test(
-    X, Y, method="pearson", metric="cosine", permutations=9999, alternative="two-sided", seed=None, keep_null=False
+    X,
+    Y,
+    method="pearson",
+    metric="cosine",
+    permutations=9999,
+    alternative="two-sided",
+    seed=None,
+    keep_null=False,
+    nan_policy="raise",
 ):
     """Mantel permutation test of ``rsa(X, Y)``: permute the items of Y.
 
@@ -294,11 +379,16 @@ def permutation_test(
         As for :func:`fastrsa.rsa`; ``method`` is "pearson" or "spearman".
     permutations, alternative, seed, keep_null
         As for :func:`mantel`.
+    nan_policy : {"raise", "omit"}
+        ``"omit"`` leaves out the items (rows) with a NaN in X or Y, as
+        :func:`fastrsa.rsa` does, and tests the rest: the same result, bit
+        for bit, as the call on the rows left; ``result.omitted_items``
+        holds the indices of those left out.
 
     Returns
     -------
     PermutationResult
-        ``statistic`` equals ``rsa(X, Y, method, metric)``.
+        ``statistic`` equals ``rsa(X, Y, method, metric, nan_policy)``.
 
     Examples
     --------
@@ -314,19 +404,20 @@ def permutation_test(
     alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     rng = _validate.rng(seed)
-    X, Y = _validate.spaces(X, Y, metric)
+    nan_policy = _missing.policy(nan_policy)
+    X, Y, omitted = _missing.spaces(X, Y, metric, nan_policy)
     with _threads.threads_for(_resampling_work(X.shape[0], X.shape[1] + Y.shape[1], method, permutations)):
-        return _permutation_test(X, Y, method, metric, permutations, alternative, rng, keep_null)
+        return _permutation_test(X, Y, method, metric, permutations, alternative, rng, keep_null, omitted)
 
 
-def _permutation_test(X, Y, method, metric, permutations, alternative, rng, keep_null):
-    """``permutation_test`` of two checked spaces."""
+def _permutation_test(X, Y, method, metric, permutations, alternative, rng, keep_null, omitted):
+    """``permutation_test`` of two checked spaces (``omitted``: the items nan_policy left out)."""
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     if method == "pearson" and metric in _validate.SIMILARITY_METRICS:
         if _gram.flops(n, d1, d2) < _GATHER_COST * n * (n - 1) // 2:
             statistic = api.rsa(X, Y, method, metric)
             observed, null = _gram_null(X, Y, metric == "correlation", permutations, rng)
-            return _result(statistic, observed, null, alternative, method, keep_null)
+            return _result(statistic, observed, null, alternative, method, keep_null, omitted_items=omitted)
     _require_pairs(n, permutations, f"permutation_test over {n:,} items")
     a, b = api._condensed_pair(X, Y, metric)
     statistic, a, b = _statistic_and_centred(a, b, method, api.PAIR_NAMES, True, api.rounding_floor(metric))
@@ -336,7 +427,7 @@ def _permutation_test(X, Y, method, metric, permutations, alternative, rng, keep
         # than these vectors; called last, so that its BLAS threads cannot slow
         # the permutations.
         statistic = api.rsa(X, Y, method, metric)
-    return _result(statistic, observed, null, alternative, method, keep_null)
+    return _result(statistic, observed, null, alternative, method, keep_null, omitted_items=omitted)
 
 
 def _resample_counts(n, count, rng):
@@ -379,7 +470,7 @@ def _bootstrap(a, b, layout, counts):
 _REDRAWS = 100
 
 
-def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidence=0.95, seed=None):
+def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidence=0.95, seed=None, nan_policy="raise"):
     """Percentile bootstrap interval of ``rsa(X, Y)``, resampling items.
 
     Each resample draws n items with replacement (the same draws for X and
@@ -401,6 +492,11 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     seed : None, int, numpy.random.Generator or numpy.random.SeedSequence
         As for :func:`mantel`: the same seed gives the same interval, bit
         for bit.
+    nan_policy : {"raise", "omit"}
+        ``"omit"`` leaves out the items (rows) with a NaN in X or Y, as
+        :func:`fastrsa.rsa` does, and resamples the rest: the same result,
+        bit for bit, as the call on the rows left; ``result.omitted_items``
+        holds the indices of those left out.
 
     Returns
     -------
@@ -420,13 +516,14 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     confidence = _confidence(confidence)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     rng = _validate.rng(seed)
-    X, Y = _validate.spaces(X, Y, metric)
+    nan_policy = _missing.policy(nan_policy)
+    X, Y, omitted = _missing.spaces(X, Y, metric, nan_policy)
     with _threads.threads_for(_resampling_work(X.shape[0], X.shape[1] + Y.shape[1], method, n_boot)):
-        return _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng)
+        return _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted)
 
 
-def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng):
-    """``bootstrap_ci`` of two checked spaces."""
+def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted):
+    """``bootstrap_ci`` of two checked spaces (``omitted``: the items nan_policy left out)."""
     n = X.shape[0]
     pairs = n * (n - 1) // 2
     # Shared: the two float64 vectors, and for Spearman their sort orders and
@@ -474,4 +571,5 @@ def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng):
         confidence=confidence,
         method=method,
         distribution=distribution,
+        omitted_items=omitted,
     )

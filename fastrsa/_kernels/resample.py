@@ -10,7 +10,8 @@ loops run in parallel over permutations, so every statistic is the same bit
 for bit whatever the number of threads.
 
 Assumes checked input: a and b of length n(n - 1)/2, permutations of
-range(n), counts that sum to n.
+range(n), counts that sum to n.  The ``permuted_masked_*`` kernels take NaN
+in a or b for a missing pair (the Mantel test's ``nan_policy="omit"``).
 """
 
 import numpy as np
@@ -303,3 +304,125 @@ def bootstrap_spearman(sorted_a, items_a, sorted_b, items_b, b_position, counts,
             _weighted_ranks(sorted_a, items_a, counts[k], ranks_a)
             _weighted_ranks(sorted_b, items_b, counts[k], ranks_b)
             out[k] = _weighted_rank_pearson(ranks_a, items_a, ranks_b, b_position, counts[k])
+
+
+# The Mantel test with missing pairs (NaN in a or b).  A permutation relabels
+# b's items with their NaN, so each permuted statistic is the correlation over
+# the pairs valid in both a and the permuted b: the count and the means
+# change from one permutation to the next.  b is gathered from its condensed
+# vector, NaN included.
+
+_EPS = np.finfo(np.float64).eps
+
+
+@kernel
+def _correlation_of_sums(count, sum_a, sum_b, sum_aa, sum_bb, sum_ab):
+    """Pearson correlation from the count and the raw sums of the valid
+    pairs (of values centred beforehand, so the subtraction loses little);
+    NaN for fewer than 2 pairs, or a side whose centred sum of squares is
+    within the rounding of its raw one (values that do not vary)."""
+    if count < 2:
+        return np.nan
+    ss_a = sum_aa - sum_a * sum_a / count
+    ss_b = sum_bb - sum_b * sum_b / count
+    rounding = 4.0 * count * _EPS
+    if not (ss_a > rounding * sum_aa and ss_b > rounding * sum_bb):
+        return np.nan
+    return _correlation(ss_a, ss_b, sum_ab - sum_a * sum_b / count)
+
+
+@parallel_kernel
+def permuted_masked_pearson(a, b, permutations, out):
+    """``out[k]``: Pearson correlation of a[i, j] and b[p(i), p(j)] over the
+    pairs i < j where neither is NaN, with p the permutation in row k; NaN
+    where that is undefined (see ``_correlation_of_sums``).  a and b are
+    float64, centred (by their means over the pairs valid in both)."""
+    n = permutations.shape[1]
+    offsets = pair_offsets(n)
+    for k in prange(permutations.shape[0]):
+        p = permutations[k]
+        count = 0
+        sum_a = sum_b = sum_aa = sum_bb = sum_ab = 0.0
+        position = 0
+        for i in range(n):
+            pi = p[i]
+            for j in range(i + 1, n):
+                x = a[position]
+                position += 1
+                if np.isnan(x):
+                    continue
+                q = p[j]
+                y = b[offsets[min(pi, q)] + max(pi, q)]
+                if np.isnan(y):
+                    continue
+                count += 1
+                sum_a += x
+                sum_b += y
+                sum_aa += x * x
+                sum_bb += y * y
+                sum_ab += x * y
+        out[k] = _correlation_of_sums(count, sum_a, sum_b, sum_aa, sum_bb, sum_ab)
+
+
+@kernel
+def _average_ranks(values, ranks):
+    """``ranks``: the average ranks of ``values`` from 1, as
+    ``scipy.stats.rankdata`` (ties share the mean of their positions)."""
+    order = np.argsort(values, kind="mergesort")
+    m = values.size
+    k = 0
+    while k < m:
+        stop = k + 1
+        while stop < m and values[order[stop]] == values[order[k]]:
+            stop += 1
+        rank = 0.5 * (k + 1 + stop)
+        for t in range(k, stop):
+            ranks[order[t]] = rank
+        k = stop
+
+
+@parallel_kernel
+def permuted_masked_spearman(a, b, permutations, scratch, out):
+    """As ``permuted_masked_pearson`` for Spearman: the values valid in both
+    are gathered, ranked afresh for each permutation (their set changes) and
+    correlated; NaN where fewer than 2 pairs are valid or a side's ranks are
+    all tied.  a and b are float64 with NaN; ``scratch`` has shape
+    (workers, 4, M): the permutations are split into that many even parts."""
+    n = permutations.shape[1]
+    offsets = pair_offsets(n)
+    workers = scratch.shape[0]
+    draws = permutations.shape[0]
+    for w in prange(workers):
+        values_a, values_b, ranks_a, ranks_b = scratch[w, 0], scratch[w, 1], scratch[w, 2], scratch[w, 3]
+        for k in range(w * draws // workers, (w + 1) * draws // workers):
+            p = permutations[k]
+            count = 0
+            position = 0
+            for i in range(n):
+                pi = p[i]
+                for j in range(i + 1, n):
+                    x = a[position]
+                    position += 1
+                    if np.isnan(x):
+                        continue
+                    q = p[j]
+                    y = b[offsets[min(pi, q)] + max(pi, q)]
+                    if np.isnan(y):
+                        continue
+                    values_a[count] = x
+                    values_b[count] = y
+                    count += 1
+            if count < 2:
+                out[k] = np.nan
+                continue
+            _average_ranks(values_a[:count], ranks_a[:count])
+            _average_ranks(values_b[:count], ranks_b[:count])
+            mean = 0.5 * (count + 1.0)
+            ss_a = ss_b = cross = 0.0
+            for t in range(count):
+                da = ranks_a[t] - mean
+                db = ranks_b[t] - mean
+                ss_a += da * da
+                ss_b += db * db
+                cross += da * db
+            out[k] = _correlation(ss_a, ss_b, cross)
