@@ -6,7 +6,7 @@ from . import _gram, _memory, _missing, _threads, _validate
 from ._kernels.correlate import moments, pearson_from_moments
 from ._kernels.kendall import kendall_from_ranks
 from ._kernels.duplicates import representatives, self_cosines, unify_copies
-from ._kernels.normalize import norms_into, normalize_rows_into, power_of_two_rows_into
+from ._kernels.normalize import norms_into, normalize_rows_into, power_of_two_rows_into, small_integer_rows
 from ._kernels.rank import (
     PARTS,
     average_ranks_into,
@@ -20,6 +20,8 @@ from ._kernels.tiles import (
     COLUMNS,
     COSINE_DISTANCES,
     COSINES,
+    INTEGER_CORRELATION_DISTANCES,
+    INTEGER_CORRELATIONS,
     ROWS,
     SQUARED_DISTANCES,
     condensed_into,
@@ -143,6 +145,8 @@ def _tile_rows(X, metric, distances):
         X, metric = np.where(X[:, :1] > X[:, 1:], 1.0, -1.0).astype(X.dtype), "cosine"
     if X.shape[1] == 1:  # exactly +-1
         return _unit_rows(X, metric), np.ones(X.shape[0]), kind
+    if metric == "correlation" and small_integer_rows(X, _SMALL_INTEGERS):
+        return X, _integer_correlation_terms(X), INTEGER_CORRELATION_DISTANCES if distances else INTEGER_CORRELATIONS
     rows = X
     if metric == "correlation":
         if max(float(X.max()), -float(X.min())) * X.shape[1] >= _CENTRING_LIMIT:
@@ -156,6 +160,20 @@ def _tile_rows(X, metric, distances):
         rows = scaled
         norms_into(rows, norms)
     return rows, norms, kind
+
+
+# Rows of integers whose length times largest magnitude is at most this
+# (binary and count features) correlate from exact integer sums; their
+# products stay exact in float32 too where the features are few.
+_SMALL_INTEGERS = 1 << 12
+
+
+def _integer_correlation_terms(X):
+    """Each row's sum s, then each row's d |x|^2 - s^2 (float64, exact for
+    ``small_integer_rows``): the row values of INTEGER_CORRELATIONS."""
+    rows = X.astype(np.float64, copy=False)
+    sums = rows.sum(axis=1)
+    return np.concatenate([sums, X.shape[1] * np.einsum("ij,ij->i", rows, rows) - sums * sums])
 
 
 def _centred(X):
@@ -175,6 +193,8 @@ def _pairs_of_copies(rows, row_values, kind, out):
         return
     representative, copies = found
     self_values = np.zeros(rows.shape[0])
+    if kind == INTEGER_CORRELATIONS:  # exact: a row correlates 1 with its copy
+        self_values[:] = 1.0
     if kind in (COSINES, COSINE_DISTANCES):
         copied = np.unique(representative[copies])
         self_values[copied] = self_cosines(rows, copied)

@@ -149,3 +149,21 @@ def power_of_two_rows_into(X, out):
             exponent += 1
         for k in range(X.shape[1]):
             out[i, k] = np.ldexp(np.float64(X[i, k]), -exponent)
+
+
+@kernel
+def small_integer_rows(X, limit):
+    """Whether every value of X is an integer and each row's length times
+    its largest magnitude is at most ``limit``: then products, sums and
+    squares of the rows, and the centred terms built from them, are exact."""
+    d = X.shape[1]
+    for i in range(X.shape[0]):
+        peak = 0.0
+        for k in range(d):
+            value = np.float64(X[i, k])
+            if value != np.floor(value):
+                return False
+            peak = max(peak, abs(value))
+        if peak * d > limit:
+            return False
+    return True

@@ -95,6 +95,25 @@ def _cosine_pairs(products, norms, r0, r1, c0, c1, n, out, distances):
 
 
 @kernel
+def _integer_correlation_pairs(products, sums, d, r0, r1, c0, c1, n, out, distances):
+    """As ``_copy_pairs``, for the correlations of rows of small integers
+    (products, sums and squares all exact): d times the centred product,
+    P = d x.y - s_x s_y, and d^2 times the centred squared lengths, A, are
+    exact integers, and the correlation is sign(P) sqrt(P^2 / (A_x A_y)),
+    one correctly rounded division and square root of exact integers: pairs
+    whose correlations are equal in exact arithmetic get equal values, however
+    their rows differ.  ``sums`` holds every row's s, then every row's A."""
+    for i in range(r0, r1):
+        base = condensed_index(i, 0, n)
+        for j in range(max(c0, i + 1), c1):
+            centred = d * np.float64(products[i - r0, j - c0]) - sums[i] * sums[j]
+            correlation = min(1.0, np.sqrt(centred * centred / (sums[n + i] * sums[n + j])))
+            if centred < 0.0:
+                correlation = -correlation
+            out[base + j] = 1.0 - correlation if distances else correlation
+
+
+@kernel
 def _distance_pairs(X, squared_norms, products, r0, r1, c0, c1, out):
     """As ``_copy_pairs``, for squared distances |x|^2 + |y|^2 - 2 x.y from
     the tile's products; where that formula cancels (distance small next to
@@ -120,6 +139,11 @@ PRODUCTS = 0  # x_i . x_j (no row values)
 COSINES = 1  # x_i . x_j / (|x_i| |x_j|), clipped to [-1, 1], from each row's length
 SQUARED_DISTANCES = 2  # |x_i - x_j|^2, from each row's squared length
 COSINE_DISTANCES = 3  # 1 - the cosine, as pdist(X, "cosine"), from each row's length
+# The correlations of rows of small integers (and 1 less them), from exact
+# integer sums: each row's sum s and d |x|^2 - s^2 (row values: all the sums,
+# then all the second terms).
+INTEGER_CORRELATIONS = 4
+INTEGER_CORRELATION_DISTANCES = 5
 NO_ROW_VALUES = np.empty(0)
 
 PAGE = 4096  # bytes
@@ -154,6 +178,10 @@ def _write_pairs(X, row_values, kind, products, r0, r1, c0, c1, out):
         _distance_pairs(X, row_values, products, r0, r1, c0, c1, out)
     elif kind == COSINES or kind == COSINE_DISTANCES:
         _cosine_pairs(products, row_values, r0, r1, c0, c1, n, out, kind == COSINE_DISTANCES)
+    elif kind == INTEGER_CORRELATIONS or kind == INTEGER_CORRELATION_DISTANCES:
+        _integer_correlation_pairs(
+            products, row_values, X.shape[1], r0, r1, c0, c1, n, out, kind == INTEGER_CORRELATION_DISTANCES
+        )
     else:
         _copy_pairs(products, r0, r1, c0, c1, n, out)
 
