@@ -64,6 +64,9 @@ class InsufficientMemoryError(MemoryError):
         self.available = available
         self.limit = limit
 
+    def __reduce__(self):  # whole through pickle, as a process pool returns it
+        return type(self), (str(self), self.needed, self.available, self.limit)
+
 
 class Available(int):
     """A number of bytes that remembers which limit it is (``limit``)."""

@@ -277,7 +277,10 @@ def mantel(a, b, method="pearson", permutations=9999, alternative="two-sided", s
         output, or a model RDM you built.
     method : {"pearson", "spearman"}
     permutations : int
-        How many permutations; positive.
+        How many permutations: 1 to 2**40 (``fastrsa.stats.MAX_RESAMPLES``).
+        The null takes 8 bytes a permutation (17 while a two-sided p-value
+        is counted); where the call's arrays do not fit in memory it raises
+        :class:`fastrsa.InsufficientMemoryError` before anything runs.
     alternative : {"two-sided", "greater", "less"}
         Two-sided counts permuted statistics at least as large in magnitude.
     seed : int or numpy.random.Generator, optional
@@ -351,7 +354,7 @@ def permutation_test(
         if _gram.flops(n, d1, d2) < _GATHER_COST * n * (n - 1) // 2:
             # The Gram path's memory and a permuted copy of Y, with the draws.
             null = _null_bytes(n, permutations, alternative)
-            needed = _gram.memory_bytes(d1, d2) + n * d2 * Y.itemsize + null
+            needed = _gram.memory_bytes(d1, d2, n) + n * d2 * Y.itemsize + null
             _require_null(needed, null, f"permutation_test over {n:,} items with {permutations:,} permutations")
             statistic = api.rsa(X, Y, method, metric)
             observed, null = _gram_null(X, Y, metric == "correlation", permutations, rng)
@@ -423,7 +426,10 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     X, Y, method, metric
         As for :func:`fastrsa.rsa`; ``method`` is "pearson" or "spearman".
     n_boot : int
-        How many resamples; positive.
+        How many resamples: 1 to 2**40 (``fastrsa.stats.MAX_RESAMPLES``).
+        The distribution takes 8 bytes a resample (17 at its peak); where
+        the call's arrays do not fit in memory it raises
+        :class:`fastrsa.InsufficientMemoryError` before anything runs.
     confidence : float
         Between 0 and 1: the interval runs from the (1 - confidence)/2 to the
         (1 + confidence)/2 quantile of the resampled statistics.
@@ -462,7 +468,8 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     kept = pairs * (16 + (36 if spearman else 0))
     per_thread = pairs * 8 * (2 if spearman else 1)
     rows = min(n_boot, max(1, _DRAWS_PER_BATCH // n))
-    batch = max(_batch_bytes(n, n_boot, _RESAMPLE_ITEM_BYTES), rows * n * 8 + per_thread * numba.get_num_threads())
+    workers = min(numba.get_num_threads(), rows)  # as _bootstrap
+    batch = max(_batch_bytes(n, n_boot, _RESAMPLE_ITEM_BYTES), rows * n * 8 + per_thread * workers)
     _memory.require(
         max(pairs * 80 if spearman else 0, kept + n_boot * 8 + max(batch, n_boot * 9)),
         f"bootstrap_ci over {n:,} items with {n_boot:,} resamples",
