@@ -127,9 +127,12 @@ def flops(n, d1, d2):
     return n * (d1 * d1 + d2 * d2 + d1 * d2)
 
 
-def memory_bytes(d1, d2):
-    """Peak memory of the Gram path: the three Gram matrices in float64 and
-    one block of unit rows of each space in float64 (plus, at most, its
-    float32 copy and the temporaries of one BLAS call: counted as a second
-    float64 block)."""
-    return 8 * (d1 * d1 + d2 * d2 + d1 * d2 + 2 * BLOCK * (d1 + d2))
+def memory_bytes(d1, d2, n=BLOCK):
+    """Peak memory of the Gram path over n items: the three Gram matrices in
+    float64, the largest of them once more (each block's product, and its
+    square at the end, is a new matrix before it is added up), and one block
+    of unit rows of each space in float64 (plus, at most, its float32 copy
+    and the temporaries of one BLAS call: counted as a second float64
+    block)."""
+    rows = min(n, BLOCK)
+    return 8 * (d1 * d1 + d2 * d2 + d1 * d2 + max(d1 * d1, d2 * d2, d1 * d2) + 2 * rows * (d1 + d2))

@@ -483,6 +483,11 @@ def _rsa(X, Y, method, metric):
     """``rsa`` of two checked spaces."""
     n = X.shape[0]
     if _rsa_by_gram(X, Y, method, metric):
+        _memory.require(
+            _gram.memory_bytes(X.shape[1], Y.shape[1], n),
+            f"rsa over {n:,} items by the Gram matrices of {X.shape[1]:,} and {Y.shape[1]:,} features",
+            "use fewer features",
+        )
         count, sum_x, sum_y, sum_xx, sum_yy, sum_xy = _gram.pair_moments(X, Y, metric == "correlation")
         ss_x = sum_xx - sum_x * sum_x / count
         ss_y = sum_yy - sum_y * sum_y / count
@@ -496,7 +501,7 @@ def _rsa(X, Y, method, metric):
             needed,
             f"rsa(method={method!r}, metric={metric!r}) over {n:,} items",
             "method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits"
-            f" (about {_gram.memory_bytes(X.shape[1], Y.shape[1]) / 2**20:.0f} MiB)",
+            f" (about {_gram.memory_bytes(X.shape[1], Y.shape[1], n) / 2**20:.0f} MiB)",
         )
     if method == "spearman" and _spearman_in_turn_applies(X, Y, metric):
         return _spearman_in_turn(X, Y, metric)
@@ -667,6 +672,7 @@ def similarity_summary(X, Y, metric="cosine"):
     metric = _validate.choice(metric, "metric", _validate.SIMILARITY_METRICS)
     X, Y = _validate.spaces(X, Y, metric)
     n = X.shape[0]
+    _memory.require(8 * n * (X.shape[1] + Y.shape[1]), f"similarity_summary over {n:,} items", "use fewer items")
     pairs = n * (n - 1) // 2
     units = []
     means = []

@@ -45,6 +45,16 @@ SQUARE_BYTES = 1 << 28
 BLOCKED_ITEMS = 200
 _PERMUTATIONS_PER_BLOCK = 64  # their inverses, 4n bytes each, stay in L2
 _DRAWS_PER_BATCH = 1 << 20  # items drawn per batch: bounds the batch's memory
+# Bytes per item of a batch while it is drawn, and once drawn: a
+# permutation's uint32 index and the float64 uniform that drew it; a
+# resample's int64 draws, their offsets and bincount's output, from which its
+# float64 counts are made.
+_PERMUTATION_ITEM_BYTES = (4 + 8, 4)
+_RESAMPLE_ITEM_BYTES = (8 * 4, 8)
+# The most permutations or resamples a call takes: their distribution alone,
+# 8 bytes each, fills 8 TiB at this count, more memory than machines have.
+# Below it, a count whose arrays do not fit raises InsufficientMemoryError.
+MAX_RESAMPLES = 1 << 40
 # A pair's gather from the condensed vector costs about this many BLAS
 # multiply-adds; it decides between the two Pearson permutation paths.
 _GATHER_COST = 16
@@ -95,8 +105,11 @@ def _positive_int(value, name):
         number = operator.index(value)
     except TypeError:
         number = None
-    if number is None or isinstance(value, bool) or number < 1:
-        raise ValueError(f"{name}={value!r} is not allowed; use a positive integer")
+    if number is None or isinstance(value, bool) or not 1 <= number <= MAX_RESAMPLES:
+        raise ValueError(
+            f"{name}={value!r} is not allowed; use a positive integer up to 2**40 = {MAX_RESAMPLES:,}"
+            f" (more would not fit in any machine's memory)"
+        )
     return number
 
 
@@ -174,7 +187,7 @@ def _condensed_null(a, b, permutations, rng):
     norm = np.sqrt((a @ a) * (b @ b))
     n = _items_of(a.size)
     kernel = permuted_cross_products
-    if n * n * 8 <= SQUARE_BYTES and _memory.fits(n * n * 8):
+    if n * n * 8 <= SQUARE_BYTES and _memory.fits(n * n * 8 + _null_bytes(n, permutations, "two-sided")):
         kernel, b = permuted_cross_products_square, square_matrix(b, n)
     if kernel is permuted_cross_products_square and n >= BLOCKED_ITEMS:
         kernel = _blocked
@@ -185,7 +198,8 @@ def _condensed_null(a, b, permutations, rng):
     for batch in _permutations(n, permutations, rng):
         kernel(a, b, batch, null[done : done + len(batch)])
         done += len(batch)
-    return observed[0] / norm, null / norm
+    null /= norm  # in place: a second array as long would double the null's memory
+    return observed[0] / norm, null
 
 
 def _blocked(a, square_b, batch, out):
@@ -232,11 +246,38 @@ def _check_resampling(method, count, count_name):
     return method, _positive_int(count, count_name)
 
 
-def _require_pairs(n, count, what):
-    """Two float64 condensed vectors, rank scratch, and a batch of draws."""
+def _batch_bytes(n, count, item_bytes):
+    """Peak memory of ``count`` draws of n items in batches (``_batches``),
+    ``item_bytes`` as ``_PERMUTATION_ITEM_BYTES``: a batch as it is drawn,
+    beside the one before it, which the loop over them holds until then."""
+    drawing, drawn = item_bytes
+    rows = min(count, max(1, _DRAWS_PER_BATCH // n))
+    return n * max(rows * drawing, rows * drawn + min(count - rows, rows) * drawing)
+
+
+def _null_bytes(n, permutations, alternative):
+    """The peak of a permutation test's draws: the null distribution in
+    float64 with the batches of permutations, or after them with its
+    p-value's temporaries (the mask of the extreme ones and, two-sided,
+    their magnitudes)."""
+    batch = _batch_bytes(n, permutations, _PERMUTATION_ITEM_BYTES)
+    return permutations * 8 + max(batch, permutations * (1 + (8 if alternative == "two-sided" else 0)))
+
+
+def _require_null(needed, null, what):
+    """``_memory.require`` for a test whose null takes ``null`` of the
+    ``needed`` bytes."""
+    _memory.require(needed, what, "use fewer permutations" if 2 * null > needed else "use fewer items")
+
+
+def _require_pairs(n, permutations, alternative, what):
+    """Two float64 condensed vectors with, first, the ranking's scratch, and
+    then Y's square matrix where it is used (see ``_condensed_null``) and
+    the permutations' draws."""
     pairs = n * (n - 1) // 2
-    needed = pairs * (2 * 8 + 12) + min(count, max(1, _DRAWS_PER_BATCH // n)) * n * 8
-    _memory.require(needed, what, "use fewer items")
+    square = n * n * 8 if n * n * 8 <= SQUARE_BYTES else 0
+    null = _null_bytes(n, permutations, alternative)
+    _require_null(pairs * 2 * 8 + max(pairs * 12, square + null), null, what)
 
 
 def mantel(
@@ -254,7 +295,10 @@ def mantel(
         output, or a model RDM you built.
     method : {"pearson", "spearman"}
     permutations : int
-        How many permutations; positive.
+        How many permutations: 1 to 2**40 (``fastrsa.stats.MAX_RESAMPLES``).
+        The null takes 8 bytes a permutation (17 while a two-sided p-value
+        is counted); where the call's arrays do not fit in memory it raises
+        :class:`fastrsa.InsufficientMemoryError` before anything runs.
     alternative : {"two-sided", "greater", "less"}
         Two-sided counts permuted statistics at least as large in magnitude.
     seed : None, int, numpy.random.Generator or numpy.random.SeedSequence
@@ -294,7 +338,7 @@ def mantel(
         raise ValueError(f"a and b cover {n} items; the Mantel test needs at least 3")
     if missing is not None:
         return _mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep_null)
-    _require_pairs(n, permutations, f"mantel over {n:,} items")
+    _require_pairs(n, permutations, alternative, f"mantel over {n:,} items with {permutations:,} permutations")
     with _threads.threads_for(_resampling_work(n, 0, method, permutations)):
         statistic, a, b = _statistic_and_centred(a, b, method, ("a", "b"), own=False)
         observed, null = _condensed_null(a, b, permutations, rng)
@@ -316,13 +360,14 @@ def _mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep
     count and their means change from one permutation to the next."""
     n, pairs = _items_of(a.size), a.size
     threads = numba.get_num_threads() if method == "spearman" else 0
-    batch = min(permutations, max(1, _DRAWS_PER_BATCH // n))
-    # Two float64 vectors, a batch of permutations and for Spearman, per
-    # thread, four vectors of scratch and the two sort orders.
+    # Two float64 vectors, for Spearman per thread four vectors of scratch
+    # and the two sort orders, and the null with its batches of draws.
+    null = _null_bytes(n, permutations, alternative)
     _memory.require(
-        pairs * (16 + 48 * threads) + batch * n * 4,
-        f"mantel over {n:,} items with missing pairs",
-        "use fewer items" + (", or fewer Numba threads (numba.set_num_threads)" if threads else ""),
+        pairs * (16 + 48 * threads) + null,
+        f"mantel over {n:,} items with missing pairs and {permutations:,} permutations",
+        "use fewer permutations" if null > pairs * (16 + 48 * threads)
+        else "use fewer items" + (", or fewer Numba threads (numba.set_num_threads)" if threads else ""),
     )
     omitted = int(np.count_nonzero(missing))
     kept_a, kept_b, names = _missing.kept_pairs(a, b, missing)
@@ -415,10 +460,14 @@ def _permutation_test(X, Y, method, metric, permutations, alternative, rng, keep
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     if method == "pearson" and metric in _validate.SIMILARITY_METRICS:
         if _gram.flops(n, d1, d2) < _GATHER_COST * n * (n - 1) // 2:
+            # The Gram path's memory and a permuted copy of Y, with the draws.
+            null = _null_bytes(n, permutations, alternative)
+            needed = _gram.memory_bytes(d1, d2, n) + n * d2 * Y.itemsize + null
+            _require_null(needed, null, f"permutation_test over {n:,} items with {permutations:,} permutations")
             statistic = api.rsa(X, Y, method, metric)
             observed, null = _gram_null(X, Y, metric == "correlation", permutations, rng)
             return _result(statistic, observed, null, alternative, method, keep_null, omitted_items=omitted)
-    _require_pairs(n, permutations, f"permutation_test over {n:,} items")
+    _require_pairs(n, permutations, alternative, f"permutation_test over {n:,} items with {permutations:,} permutations")
     a, b = api._condensed_pair(X, Y, metric)
     statistic, a, b = _statistic_and_centred(a, b, method, api.PAIR_NAMES, True, api.rounding_floor(metric))
     observed, null = _condensed_null(a, b, permutations, rng)
@@ -485,7 +534,10 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     X, Y, method, metric
         As for :func:`fastrsa.rsa`; ``method`` is "pearson" or "spearman".
     n_boot : int
-        How many resamples; positive.
+        How many resamples: 1 to 2**40 (``fastrsa.stats.MAX_RESAMPLES``).
+        The distribution takes 8 bytes a resample (17 at its peak); where
+        the call's arrays do not fit in memory it raises
+        :class:`fastrsa.InsufficientMemoryError` before anything runs.
     confidence : float
         Between 0 and 1: the interval runs from the (1 - confidence)/2 to the
         (1 + confidence)/2 quantile of the resampled statistics.
@@ -526,15 +578,25 @@ def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted):
     """``bootstrap_ci`` of two checked spaces (``omitted``: the items nan_policy left out)."""
     n = X.shape[0]
     pairs = n * (n - 1) // 2
-    # Shared: the two float64 vectors, and for Spearman their sort orders and
-    # sorted layout (values, pair items, positions).  Per thread: the pair
-    # weights (Pearson) or two rank vectors (Spearman).
-    shared = pairs * (16 + (60 if method == "spearman" else 0))
-    per_thread = pairs * 8 * (2 if method == "spearman" else 1)
+    # Kept throughout: the two float64 vectors, and for Spearman their sorted
+    # layout (values, pair items, positions: 36 bytes a pair), built beside
+    # the sort orders and pair items it comes from (80 bytes a pair in all).
+    # Then the statistics, 8 bytes a resample, and a batch of resamples'
+    # counts, drawn or used with scratch per thread: the pair weights
+    # (Pearson) or two rank vectors (Spearman).  Afterwards as much again
+    # while the batches' statistics are joined or the quantiles sort a copy,
+    # and the mask of those drawn again.
+    spearman = method == "spearman"
+    kept = pairs * (16 + (36 if spearman else 0))
+    per_thread = pairs * 8 * (2 if spearman else 1)
+    rows = min(n_boot, max(1, _DRAWS_PER_BATCH // n))
+    workers = min(numba.get_num_threads(), rows)  # as _bootstrap
+    batch = max(_batch_bytes(n, n_boot, _RESAMPLE_ITEM_BYTES), rows * n * 8 + per_thread * workers)
     _memory.require(
-        shared + per_thread * numba.get_num_threads(),
-        f"bootstrap_ci over {n:,} items",
-        "use fewer items, or fewer Numba threads (numba.set_num_threads)",
+        max(pairs * 80 if spearman else 0, kept + n_boot * 8 + max(batch, n_boot * 9)),
+        f"bootstrap_ci over {n:,} items with {n_boot:,} resamples",
+        "use fewer resamples (n_boot)" if n_boot * 17 > kept + batch
+        else "use fewer items, or fewer Numba threads (numba.set_num_threads)",
     )
     a, b = api._condensed_pair(X, Y, metric)
     by_gram = api._rsa_by_gram(X, Y, method, metric)
