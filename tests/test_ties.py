@@ -11,7 +11,7 @@ import fastrsa
 from fastrsa import api
 from fastrsa._kernels.duplicates import representatives, unify_copies
 
-from .helpers import DTYPES
+from .helpers import DTYPES, ELEMENT_TOL
 
 METRICS = ["cosine", "correlation", "euclidean", "sqeuclidean"]
 
@@ -167,3 +167,49 @@ def test_unify_copies_gives_each_pair_its_originals_value(rng):
         else:
             original = np.flatnonzero((i == min(a, b)) & (j == max(a, b)))[0]
             assert out[position] == values[original]
+
+
+def _exact_correlation_keys(X):
+    """Each pair's correlation of integer rows as an exact key: its sign and
+    the reduced fraction P^2 / (A_x A_y) (P = d x.y - s_x s_y, A = d |x|^2 - s^2)."""
+    R = X.astype(np.int64)
+    R = R * R.shape[1] - R.sum(axis=1, keepdims=True)  # d times the centred rows: integers
+    gram = R @ R.T
+    i, j = np.triu_indices(len(X), 1)
+    keys = []
+    for p, q in zip(i.tolist(), j.tolist()):
+        top, bottom = int(gram[p, q]) ** 2, int(gram[p, p]) * int(gram[q, q])
+        g = np.gcd(top, bottom) or 1
+        keys.append((int(np.sign(gram[p, q])), top // g, bottom // g))
+    return keys
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("features", ["binary", "counts"])
+def test_integer_rows_with_equal_exact_correlations_get_equal_values(rng, layout, dtype, features):
+    X = _tie_heavy(rng, features, 70, 6).astype(dtype)
+    X[X.std(axis=1) == 0, 0] += 1  # no constant row
+    values = fastrsa.rsm(X, "correlation")
+    groups = {}
+    for key, value in zip(_exact_correlation_keys(X), values):
+        groups.setdefault(key, set()).add(value)
+    assert all(len(group) == 1 for group in groups.values())
+    assert len(groups) < 0.8 * values.size  # the data do tie
+    np.testing.assert_allclose(values, 1 - pdist(X.astype(np.float64), "correlation"), rtol=0, atol=ELEMENT_TOL[dtype])
+
+
+@pytest.mark.parametrize("method", ["spearman", "kendall"])
+def test_rank_scores_of_integer_correlations_take_the_exact_ties(rng, method):
+    # SciPy's centred products round each pair its own way, so its ranks
+    # split some exact ties; the exact answer ranks the exact values.
+    for _ in range(10):
+        X, Y = _tie_heavy(rng, "binary", 40, 7), _tie_heavy(rng, "counts", 40, 5)
+        X[X.std(axis=1) == 0, 0] += 1
+        Y[Y.std(axis=1) == 0, 0] += 1
+        exact = []
+        for Z in (X, Y):
+            keys = _exact_correlation_keys(Z)
+            order = {key: rank for rank, key in enumerate(sorted(set(keys), key=lambda k: k[0] * k[1] / k[2]))}
+            exact.append(np.array([order[key] for key in keys], float))
+        expected = SCIPY[method](*exact).statistic
+        assert fastrsa.rsa(X, Y, method=method, metric="correlation") == pytest.approx(expected, abs=1e-10)
