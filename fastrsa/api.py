@@ -183,11 +183,12 @@ def _centred(X):
     return (rows - rows.mean(axis=1, keepdims=True)).astype(X.dtype, copy=False)
 
 
-def _pairs_of_copies(rows, row_values, kind, out):
+def _pairs_of_copies(rows, kind, out):
     """Give the pairs of bitwise-equal rows bitwise-equal values in ``out``
     (see ``_kernels/duplicates.py``): a pair of two copies of a row takes
     the row's cosine with itself, computed as SciPy would (its sum of squares
-    over its length squared, clipped to 1), or distance 0."""
+    over its length squared, clipped to 1), exactly 1 for the correlations
+    of small integers, or distance 0."""
     found = representatives(rows)
     if found is None:
         return
@@ -203,10 +204,10 @@ def _pairs_of_copies(rows, row_values, kind, out):
     unify_copies(out, representative, copies, self_values)
 
 
-def _finish_pairs(rows, row_values, kind, metric, out):
+def _finish_pairs(rows, kind, metric, out):
     """What every condensed vector gets once its tiles or blocks are
     written: copies' pairs made equal, square roots for euclidean."""
-    _pairs_of_copies(rows, row_values, kind, out)
+    _pairs_of_copies(rows, kind, out)
     if metric == "euclidean":
         np.sqrt(out, out=out)
     return out
@@ -225,7 +226,7 @@ def _condensed_values(X, metric, distances, out=None):
     else:
         out = _new_block_output(X, dtype) if out is None else out
         condensed_into(rows, row_values, kind, out, ROWS, COLUMNS)
-    return _finish_pairs(rows, row_values, kind, metric, out)
+    return _finish_pairs(rows, kind, metric, out)
 
 
 def rsm(X, metric="cosine"):
@@ -586,7 +587,8 @@ def _condensed_pair(X, Y, metric):
     pairs_x, pairs_y = _tile_rows(X, metric, True), _tile_rows(Y, metric, True)
     a, b = _empty_pairs(n, _pairs_dtype(X, metric)), _empty_pairs(n, _pairs_dtype(Y, metric))
     tiles_of_two_into(*pairs_x, a, side_x, *pairs_y, b, side_y)
-    return _finish_pairs(*pairs_x, metric, a), _finish_pairs(*pairs_y, metric, b)
+    (rows_x, _, kind_x), (rows_y, _, kind_y) = pairs_x, pairs_y
+    return _finish_pairs(rows_x, kind_x, metric, a), _finish_pairs(rows_y, kind_y, metric, b)
 
 
 SPLITS = ("even-odd", "halves", "random")
