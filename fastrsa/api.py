@@ -3,7 +3,7 @@
 import numpy as np
 
 from . import _gram, _memory, _validate
-from ._kernels.correlate import moments, pearson_from_moments
+from ._kernels.correlate import pearson_from_moments, safe_moments
 from ._kernels.kendall import kendall_from_ranks
 from ._kernels.normalize import inverse_norms_into, normalize_rows_into
 from ._kernels.rank import (
@@ -15,6 +15,7 @@ from ._kernels.rank import (
     spearman_moments_into,
     spearman_moments_of_doubled,
 )
+from ._kernels.scale import peak
 from ._kernels.tiles import (
     COLUMNS,
     COSINES,
@@ -73,15 +74,20 @@ def _rank_bytes(size, itemsize, in_place, method):
     return scratch + (0 if in_place and itemsize == 8 else rank_vectors * size * 8)
 
 
-def _pairs_dtype(X, metric):
-    """The dtype of the condensed vector rsa correlates for checked rows."""
-    return np.dtype(np.float64) if metric in ("euclidean", "sqeuclidean") else X.dtype
+def _pairs_dtype(X, metric, method=None):
+    """The dtype of the condensed vector of checked rows: float64 for the
+    Euclidean metrics, and for rsa's Pearson score (float32 similarities
+    that crowd near their mean, as in anisotropic spaces, keep too few
+    digits of their spread for its 1e-5); X's dtype otherwise."""
+    if metric in ("euclidean", "sqeuclidean") or method == "pearson":
+        return np.dtype(np.float64)
+    return X.dtype
 
 
-def _pairs_bytes(X, metric):
+def _pairs_bytes(X, metric, method=None):
     """Memory for the condensed vector of X and the arrays that make it."""
     n, d = X.shape
-    itemsize = _pairs_dtype(X, metric).itemsize
+    itemsize = _pairs_dtype(X, metric, method).itemsize
     return n * (n - 1) // 2 * itemsize + n * d * itemsize
 
 
@@ -143,16 +149,44 @@ def _similarities(X, metric, out=None):
     return out
 
 
+# Squared distances are taken from the rows as they are while the largest
+# squared row length lies in this range: the kernels' sums (up to four times
+# it) cannot overflow, and rows of ordinary magnitude keep every digit.
+_PLAIN_SQUARED_NORMS = (2.0**-200, 2.0**1018)
+
+
+def _distance_exponent(largest, d):
+    """The k for which rows of d features whose largest magnitude is
+    ``largest`` have, times 2**k, squared lengths below 2**1016: as large as
+    the kernels allow, which keeps the most digits for the smallest rows."""
+    if largest == 0.0:
+        return 0
+    _, exponent = np.frexp(largest)  # largest < 2**exponent
+    return (1016 - int(np.ceil(np.log2(d)))) // 2 - int(exponent)
+
+
 def _with_squared_norms(X):
-    """Checked rows in float64, and each row's squared length."""
-    X = X.astype(np.float64, copy=False)
-    return X, np.einsum("ij,ij->i", X, X)
+    """``(rows, squared lengths, k)``: checked rows in float64 times 2**k, and
+    each one's squared length.  k is 0 unless the squared lengths would
+    overflow or lose digits to underflow (rows of 1e155, or 1e-160); the
+    squared distances of the rows are then those of X times 2**(2k), exactly
+    (a power of two changes no digit)."""
+    rows = X.astype(np.float64, copy=False)
+    with np.errstate(over="ignore"):  # (an overflow shows as inf, and rescales)
+        squared_norms = np.einsum("ij,ij->i", rows, rows)
+    largest = squared_norms.max()
+    if _PLAIN_SQUARED_NORMS[0] <= largest <= _PLAIN_SQUARED_NORMS[1]:
+        return rows, squared_norms, 0
+    exponent = _distance_exponent(peak(rows), rows.shape[1])
+    rows = np.ldexp(rows, exponent, out=None if rows is X else rows)  # (never the caller's array)
+    return rows, np.einsum("ij,ij->i", rows, rows), exponent
 
 
 def _squared_distances(X, out=None):
-    """Condensed squared Euclidean distances of checked rows, in float64,
-    into ``out`` if given."""
-    X, squared_norms = _with_squared_norms(X)
+    """Condensed squared Euclidean distances of checked rows times 2**(2k),
+    in float64, into ``out`` if given, and k (see ``_with_squared_norms``;
+    0 for rows of ordinary magnitude)."""
+    X, squared_norms, exponent = _with_squared_norms(X)
     side = _tile_side(*X.shape)
     if side:
         out = _empty_pairs(X.shape[0], np.float64) if out is None else out
@@ -160,7 +194,7 @@ def _squared_distances(X, out=None):
     else:
         out = _new_block_output(X, np.float64) if out is None else out
         sqeuclidean_condensed_into(X, squared_norms, out, ROWS, COLUMNS)
-    return out
+    return out, exponent
 
 
 def rsm(X, metric="cosine"):
@@ -229,20 +263,26 @@ def rdm(X, metric="cosine"):
         out = _similarities(X, metric)
         np.subtract(1, out, out=out)
         return out
-    out = _squared_distances(X)
+    out, exponent = _squared_distances(X)
     if metric == "euclidean":
         np.sqrt(out, out=out)
+    if exponent:  # back to X's scale: inf only where float64 cannot hold the distance
+        with np.errstate(over="ignore"):
+            np.ldexp(out, -exponent if metric == "euclidean" else -2 * exponent, out=out)
     return out
 
 
 def _checked_moments(a, b, names=("a", "b")):
-    """(ss_a, ss_b, cross) of two checked vectors, after checking that each
-    varies.  The check looks at the values even for the rank methods: values
-    equal up to rounding would otherwise rank as noise."""
-    mean_a, mean_b, ss_a, ss_b, cross = moments(a, b)
+    """``((ss_a, ss_b, cross), (scale_a, scale_b))`` of two checked vectors,
+    after checking that each varies: the sums of a * scale_a and b * scale_b,
+    powers of two that are 1.0 unless the vector's sums of squares would
+    leave float64's range (see ``safe_moments``).  The check looks at the
+    values even for the rank methods: values equal up to rounding would
+    otherwise rank as noise."""
+    mean_a, mean_b, ss_a, ss_b, cross, scale_a, scale_b = safe_moments(a, b)
     _validate.varies(ss_a, a.size, mean_a, a.dtype, names[0])
     _validate.varies(ss_b, b.size, mean_b, b.dtype, names[1])
-    return ss_a, ss_b, cross
+    return (ss_a, ss_b, cross), (scale_a, scale_b)
 
 
 def _rank_inputs(a, b):
@@ -285,7 +325,7 @@ def _spearman_moments(a, b, own=False, keep_ranks=False):
 def _correlate(a, b, method, names=("a", "b"), own=False):
     """Pearson, Spearman or Kendall correlation of two checked vectors
     (``own`` as for ``_ranked``)."""
-    ss_a, ss_b, cross = _checked_moments(a, b, names)
+    (ss_a, ss_b, cross), _ = _checked_moments(a, b, names)
     if method == "spearman":
         (ss_a, ss_b, cross), _, _ = _spearman_moments(a, b, own)
     elif method in _validate.RANK_METHODS:
@@ -393,7 +433,7 @@ def rsa(X, Y, method="pearson", metric="cosine"):
         )
     if method == "spearman" and _spearman_in_turn_applies(X, Y, metric):
         return _spearman_in_turn(X, Y, metric)
-    a, b = _condensed_pair(X, Y, metric)
+    a, b = _condensed_pair(X, Y, metric, method)
     return _correlate(a, b, method, names=PAIR_NAMES, own=True)
 
 
@@ -427,7 +467,7 @@ def _spearman_in_turn(X, Y, metric):
 
 def _check_varies(values, name):
     """``_checked_moments``'s check of one vector (the same sums, bit for bit)."""
-    mean, _, sum_of_squares, _, _ = moments(values, values)
+    mean, _, sum_of_squares, _, _, _, _ = safe_moments(values, values)
     _validate.varies(sum_of_squares, values.size, mean, values.dtype, name)
 
 
@@ -440,7 +480,7 @@ def _rsa_pairs_bytes(X, Y, method, metric):
         itemsize = _pairs_dtype(X, metric).itemsize
         integer = doubled_dtype(pairs).itemsize
         return pairs * (2 * itemsize + 2 * integer) + n * max(X.shape[1], Y.shape[1]) * itemsize
-    needed = _pairs_bytes(X, metric) + _pairs_bytes(Y, metric)
+    needed = _pairs_bytes(X, metric, method) + _pairs_bytes(Y, metric, method)
     if method in _validate.RANK_METHODS:
         needed += _rank_bytes(n * (n - 1) // 2, max(X.itemsize, Y.itemsize), in_place=True, method=method)
     return needed
@@ -457,21 +497,25 @@ def _rsa_by_gram(X, Y, method, metric):
 
 def _condensed(X, metric, out=None):
     """What rsa correlates for checked rows: similarities for cosine and
-    correlation, distances for the Euclidean metrics (into ``out`` if given,
+    correlation, distances for the Euclidean metrics, times a power of two
+    that no score sees for rows of extreme magnitude (into ``out`` if given,
     of the dtype ``_pairs_dtype`` says)."""
     if metric in _validate.SIMILARITY_METRICS:
         return _similarities(X, metric, out)
-    out = _squared_distances(X, out)
+    out, _ = _squared_distances(X, out)
     if metric == "euclidean":
         np.sqrt(out, out=out)
     return out
 
 
-def _condensed_pair(X, Y, metric):
+def _condensed_pair(X, Y, metric, method=None):
     """``(_condensed(X, metric), _condensed(Y, metric))`` for two checked
-    spaces over the same items, bit for bit.  Where both spaces take tiles,
-    their tiles run in one parallel launch (a small call's threads are then
-    woken once, and the two spaces' tiles share them evenly)."""
+    spaces over the same items, bit for bit, each first converted to the
+    dtype ``_pairs_dtype`` gives for ``method``.  Where both spaces take
+    tiles, their tiles run in one parallel launch (a small call's threads are
+    then woken once, and the two spaces' tiles share them evenly)."""
+    if metric in _validate.SIMILARITY_METRICS:
+        X, Y = (space.astype(_pairs_dtype(space, metric, method), copy=False) for space in (X, Y))
     side_x, side_y = _tile_side(*X.shape), _tile_side(*Y.shape)
     if not (side_x and side_y):
         return _condensed(X, metric), _condensed(Y, metric)
@@ -480,7 +524,8 @@ def _condensed_pair(X, Y, metric):
         a, b = _empty_pairs(n, X.dtype), _empty_pairs(n, Y.dtype)
         tiles_of_two_into(*_tile_rows(X, metric), a, side_x, *_tile_rows(Y, metric), b, side_y)
         return a, b
-    (X, norms_x), (Y, norms_y) = _with_squared_norms(X), _with_squared_norms(Y)
+    # (Each space's distances times its own power of two: no score sees it.)
+    (X, norms_x, _), (Y, norms_y, _) = _with_squared_norms(X), _with_squared_norms(Y)
     a, b = _empty_pairs(n, np.float64), _empty_pairs(n, np.float64)
     tiles_of_two_into(X, norms_x, SQUARED_DISTANCES, a, side_x, Y, norms_y, SQUARED_DISTANCES, b, side_y)
     if metric == "euclidean":

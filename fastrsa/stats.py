@@ -109,16 +109,26 @@ def _items_of(size):
 def _statistic_and_centred(a, b, method, names, own):
     """``compare(a, b, method)`` bit for bit, and the float64 vectors the
     permutations correlate: the values, or for Spearman their ranks, less
-    their mean.  Ranks once for both.  With ``own=True`` a and b are the
-    caller's scratch and float64 ones are overwritten."""
-    ss_a, ss_b, cross = api._checked_moments(a, b, names)
+    their mean; values times the powers of two of their moments (1.0 unless
+    their sums of squares would leave float64's range), which the
+    permutations' correlations do not see.  Ranks once for both.  With
+    ``own=True`` a and b are the caller's scratch and float64 ones are
+    overwritten."""
+    (ss_a, ss_b, cross), scales = api._checked_moments(a, b, names)
     if method == "spearman":
         (ss_a, ss_b, cross), a, b = api._spearman_moments(a, b, own, keep_ranks=True)
     else:
-        a, b = (values.astype(np.float64, copy=not own) for values in (a, b))
+        a, b = (_scaled(values.astype(np.float64, copy=not own), scale) for values, scale in zip((a, b), scales))
     a -= a.mean()
     b -= b.mean()
     return float(pearson_from_moments(ss_a, ss_b, cross)), a, b
+
+
+def _scaled(values, scale):
+    """float64 ``values`` of ours times a power of two, in place."""
+    if scale != 1.0:
+        values *= scale
+    return values
 
 
 def _batches(n, count, draw):
@@ -312,7 +322,7 @@ def permutation_test(
             observed, null = _gram_null(X, Y, metric == "correlation", permutations, rng)
             return _result(statistic, observed, null, alternative, method, keep_null)
     _require_pairs(n, permutations, f"permutation_test over {n:,} items")
-    a, b = api._condensed_pair(X, Y, metric)
+    a, b = api._condensed_pair(X, Y, metric, method)
     statistic, a, b = _statistic_and_centred(a, b, method, api.PAIR_NAMES, own=True)
     observed, null = _condensed_null(a, b, permutations, rng)
     if api._rsa_by_gram(X, Y, method, metric):
@@ -415,12 +425,18 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
         f"bootstrap_ci over {n:,} items",
         "use fewer items, or fewer Numba threads (numba.set_num_threads)",
     )
-    a, b = api._condensed_pair(X, Y, metric)
+    a, b = api._condensed_pair(X, Y, metric, method)
     by_gram = api._rsa_by_gram(X, Y, method, metric)
-    statistic = None if by_gram else api._correlate(a, b, method, api.PAIR_NAMES)
+    statistic, scales = None, (1.0, 1.0)
+    if method == "pearson" and not by_gram:  # api._correlate's score, and the scales of its sums
+        moments, scales = api._checked_moments(a, b, api.PAIR_NAMES)
+        statistic = float(pearson_from_moments(*moments))
+    elif not by_gram:
+        statistic = api._correlate(a, b, method, api.PAIR_NAMES)
     # Fresh arrays of ours: converted without a copy where already float64.
     a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
-    if method == "pearson":  # centred for accuracy
+    if method == "pearson":  # centred for accuracy, at a scale whose sums of squares float64 holds
+        a, b = _scaled(a, scales[0]), _scaled(b, scales[1])
         a -= a.mean()
         b -= b.mean()
         layout = None
