@@ -4,9 +4,10 @@ right, and slow.  The tests' oracle.  No input checks: give it clean input.
 dtypes follow the API: float32 stays float32 for ``normalize_rows``, ``rsm``
 and ``rdm`` with cosine or correlation; everything else is float64.
 
-Right at every finite magnitude: rows and vectors are divided by their
-largest magnitude before their sums (which changes no cosine or
-correlation), and distances are summed by ``hypot``.
+Right at every finite magnitude: rows, vectors and (for the Euclidean
+scores) whole spaces are divided by their largest magnitude before their
+sums, which changes no cosine, correlation or score, and distances are
+summed by ``hypot``.
 """
 
 import numpy as np
@@ -64,7 +65,16 @@ def compare(a, b, method="pearson"):
     return float(np.corrcoef(_peaks_at_one(a), _peaks_at_one(b))[0, 1])
 
 
+def _at_scale_one(X, metric):
+    """X divided by its largest value for the Euclidean metrics: it changes
+    no score, and the squared distances then stay in float64's range (cosine
+    and correlation rows are scaled one by one in ``rsm``)."""
+    X = _floats(X)
+    return X / np.abs(X).max() if metric in ("euclidean", "sqeuclidean") else X
+
+
 def rsa(X, Y, method="pearson", metric="cosine"):
+    X, Y = _at_scale_one(X, metric), _at_scale_one(Y, metric)
     return compare(rdm(X, metric), rdm(Y, metric), method)
 
 
@@ -106,6 +116,7 @@ def bootstrap(X, Y, samples, method="pearson", metric="cosine"):
     pairs of the items drawn: two copies of an item tie exactly with a third
     item (a product of the repeated rows could round differently in each
     place, and break the tie, depending on the BLAS kernel)."""
+    X, Y = _at_scale_one(X, metric), _at_scale_one(Y, metric)
     dissimilarities = squareform(rdm(X, metric)), squareform(rdm(Y, metric))
     statistics = []
     for s in samples:
