@@ -4,10 +4,10 @@ right, and slow.  The tests' oracle.  No input checks: give it clean input.
 dtypes follow the API: float32 stays float32 for ``normalize_rows``, ``rsm``
 and ``rdm`` with cosine or correlation; everything else is float64.
 
-Right at every finite magnitude: rows, vectors and (for the Euclidean
-scores) whole spaces are divided by their largest magnitude before their
-sums, which changes no cosine, correlation or score, and distances are
-summed by ``hypot``.
+Right at every finite magnitude: rows, vectors, each pair's differences and
+(for the Euclidean scores) whole spaces are multiplied by a power of two
+before their sums, which is exact and changes no result where the plain
+sums neither overflow nor underflow.
 """
 
 import numpy as np
@@ -20,17 +20,20 @@ def _floats(X):
     return X if X.dtype == np.float32 else X.astype(np.float64)
 
 
-def _peaks_at_one(X):
-    return X / np.abs(X).max(axis=-1, keepdims=True)
+def _near_one(X, axis=-1):
+    """X times the power of two that brings its largest magnitude along
+    ``axis`` into [0.5, 1)."""
+    _, exponent = np.frexp(np.abs(X).max(axis=axis, keepdims=True))
+    return np.ldexp(X, -exponent)
 
 
 def normalize_rows(X):
-    X = _peaks_at_one(_floats(X))
+    X = _near_one(_floats(X))
     return X / np.linalg.norm(X, axis=1, keepdims=True)
 
 
 def rsm(X, metric="cosine"):
-    X = _peaks_at_one(_floats(X))
+    X = _near_one(_floats(X))
     if metric == "correlation":
         X = X - X.mean(axis=1, keepdims=True)
     unit = normalize_rows(X)
@@ -42,8 +45,12 @@ def rdm(X, metric="cosine"):
         return 1 - rsm(X, metric)
     X = np.asarray(X, dtype=np.float64)
     i, j = np.triu_indices(len(X), k=1)
-    distances = np.hypot.reduce(X[i] - X[j], axis=1, initial=0.0)
-    return distances**2 if metric == "sqeuclidean" else distances
+    differences = X[i] - X[j]
+    _, exponent = np.frexp(np.abs(differences).max(axis=1))
+    squared = (np.ldexp(differences, -exponent[:, None]) ** 2).sum(axis=1)
+    if metric == "sqeuclidean":
+        return np.ldexp(squared, 2 * exponent)
+    return np.ldexp(np.sqrt(squared), exponent)
 
 
 def _pair_signs(v):
@@ -62,15 +69,15 @@ def compare(a, b, method="pearson"):
         return float((sa * sb).sum() / np.sqrt(np.abs(sa).sum() * np.abs(sb).sum()))
     if method == "spearman":
         a, b = rankdata(a), rankdata(b)
-    return float(np.corrcoef(_peaks_at_one(a), _peaks_at_one(b))[0, 1])
+    return float(np.corrcoef(_near_one(a), _near_one(b))[0, 1])
 
 
 def _at_scale_one(X, metric):
-    """X divided by its largest value for the Euclidean metrics: it changes
-    no score, and the squared distances then stay in float64's range (cosine
+    """For the Euclidean metrics, X near 1 as a whole: its squared distances
+    then stay in float64's range, and no score sees a common scale (cosine
     and correlation rows are scaled one by one in ``rsm``)."""
     X = _floats(X)
-    return X / np.abs(X).max() if metric in ("euclidean", "sqeuclidean") else X
+    return _near_one(X, axis=None) if metric in ("euclidean", "sqeuclidean") else X
 
 
 def rsa(X, Y, method="pearson", metric="cosine"):

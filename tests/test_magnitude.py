@@ -311,3 +311,24 @@ def test_float32_pearson_below_the_gram_cutoff_keeps_its_accuracy_in_anisotropic
     assert score == fastrsa.rsa(X64, Y64, metric=metric)  # the float64 pairs, exactly
     assert fastrsa.permutation_test(X, Y, metric=metric, permutations=10, seed=0).statistic == score
     assert fastrsa.bootstrap_ci(X, Y, metric=metric, n_boot=10, seed=0).statistic == score
+
+
+def test_rescaled_inputs_are_never_written_to(rng):
+    # The rescaling works on copies: read-only inputs would raise on a write.
+    X, Y = correlated_spaces(rng, 12, 5, 4)
+    X, Y = np.ldexp(X, 997), np.ldexp(Y, -500)
+    a, b = fastrsa.rdm(X, "euclidean"), fastrsa.rdm(Y, "sqeuclidean")  # near 2**997 and 2**-1000
+    for array in (X, Y, a, b):
+        array.flags.writeable = False
+    before = [array.copy() for array in (X, Y, a, b)]
+    for metric in DISTANCE_METRICS:
+        fastrsa.rdm(X, metric)
+        for method in ("pearson", "spearman"):
+            fastrsa.rsa(X, Y, method, metric)
+            fastrsa.permutation_test(X, Y, method, metric, permutations=5, seed=0)
+            fastrsa.bootstrap_ci(X, Y, method, metric, n_boot=5, seed=0)
+    for method in METHODS:
+        fastrsa.compare(a, b, method)
+    fastrsa.mantel(a, b, permutations=5, seed=0)
+    for array, copy in zip((X, Y, a, b), before):
+        np.testing.assert_array_equal(array, copy)
