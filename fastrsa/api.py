@@ -3,7 +3,7 @@
 import numpy as np
 
 from . import _gram, _memory, _missing, _threads, _validate
-from ._kernels.correlate import moments, pearson_from_moments
+from ._kernels.correlate import pearson_from_moments, safe_moments
 from ._kernels.kendall import kendall_from_ranks
 from ._kernels.duplicates import representatives, self_cosines, unify_copies
 from ._kernels.normalize import norms_into, normalize_rows_into, power_of_two_rows_into, small_integer_rows
@@ -16,6 +16,7 @@ from ._kernels.rank import (
     spearman_moments_into,
     spearman_moments_of_doubled,
 )
+from ._kernels.scale import peak
 from ._kernels.tiles import (
     COLUMNS,
     COSINE_DISTANCES,
@@ -74,15 +75,20 @@ def _rank_bytes(size, itemsize, in_place, method):
     return scratch + (0 if in_place and itemsize == 8 else rank_vectors * size * 8)
 
 
-def _pairs_dtype(X, metric):
-    """The dtype of the condensed vector rsa correlates for checked rows."""
-    return np.dtype(np.float64) if metric in ("euclidean", "sqeuclidean") else X.dtype
+def _pairs_dtype(X, metric, method=None):
+    """The dtype of the condensed vector of checked rows: float64 for the
+    Euclidean metrics, and for rsa's Pearson score (float32 similarities
+    that crowd near their mean, as in anisotropic spaces, keep too few
+    digits of their spread for its 1e-5); X's dtype otherwise."""
+    if metric in ("euclidean", "sqeuclidean") or method == "pearson":
+        return np.dtype(np.float64)
+    return X.dtype
 
 
-def _pairs_bytes(X, metric):
+def _pairs_bytes(X, metric, method=None):
     """Memory for the condensed vector of X and the arrays that make it."""
     n, d = X.shape
-    itemsize = _pairs_dtype(X, metric).itemsize
+    itemsize = _pairs_dtype(X, metric, method).itemsize
     return n * (n - 1) // 2 * itemsize + n * d * itemsize
 
 
@@ -122,12 +128,14 @@ _CENTRING_LIMIT = 1e300
 
 
 def _tile_rows(X, metric, distances):
-    """``(rows, row values, kind)`` that the tiles and blocks take for checked
-    rows: for cosine and correlation the rows themselves (centred for
-    correlation, in X's dtype) and their lengths, each pair's product divided
-    by its two lengths as SciPy's ``pdist`` does (kind COSINES, or
-    COSINE_DISTANCES for pdist's 1 - cosine with ``distances``); for the
-    Euclidean metrics the rows in float64 and their squared lengths.
+    """``((rows, row values, kind), k)``: what the tiles and blocks take for
+    checked rows, and the power of two their values are off by.  For cosine
+    and correlation the rows themselves (centred for correlation, in X's
+    dtype) and their lengths, each pair's product divided by its two lengths
+    as SciPy's ``pdist`` does (kind COSINES, or COSINE_DISTANCES for pdist's
+    1 - cosine with ``distances``), k = 0; for the Euclidean metrics the rows
+    in float64 times 2**k and their squared lengths (k = 0 but for rows of
+    extreme magnitude: ``_with_squared_norms``).
 
     No normalised copy: a product of unit rows rounds each pair its own way,
     and pairs that tie (equal products and lengths, as binary or count
@@ -135,9 +143,13 @@ def _tile_rows(X, metric, distances):
     overflow or underflow (see ``norms_into``) are first scaled by a power of
     two each, exactly; 1-d rows are normalised to exactly +-1."""
     if metric not in _validate.SIMILARITY_METRICS:
-        X = X.astype(np.float64, copy=False)
-        return X, np.einsum("ij,ij->i", X, X), SQUARED_DISTANCES
-    kind = COSINE_DISTANCES if distances else COSINES
+        rows, squared_norms, exponent = _with_squared_norms(X)
+        return (rows, squared_norms, SQUARED_DISTANCES), exponent
+    return _similarity_rows(X, metric, COSINE_DISTANCES if distances else COSINES), 0
+
+
+def _similarity_rows(X, metric, kind):
+    """``_tile_rows`` for cosine and correlation."""
     if metric == "correlation" and X.shape[1] == 2:
         # Centred 2-d rows are +-(x0 - x1)/2 (1, -1): their correlations are
         # exactly +-1, the signs of the differences'.  (Correlation refuses
@@ -146,7 +158,7 @@ def _tile_rows(X, metric, distances):
     if X.shape[1] == 1:  # exactly +-1
         return _unit_rows(X, metric), np.ones(X.shape[0]), kind
     if metric == "correlation" and small_integer_rows(X, _SMALL_INTEGERS):
-        return X, _integer_correlation_terms(X), INTEGER_CORRELATION_DISTANCES if distances else INTEGER_CORRELATIONS
+        return X, _integer_correlation_terms(X), INTEGER_CORRELATION_DISTANCES if kind == COSINE_DISTANCES else INTEGER_CORRELATIONS
     rows = X
     if metric == "correlation":
         if max(float(X.max()), -float(X.min())) * X.shape[1] >= _CENTRING_LIMIT:
@@ -191,7 +203,7 @@ def _pairs_of_copies(rows, kind, out):
     of small integers, or distance 0."""
     found = representatives(rows)
     if found is None:
-        return
+        return 0
     representative, copies = found
     self_values = np.zeros(rows.shape[0])
     if kind == INTEGER_CORRELATIONS:  # exact: a row correlates 1 with its copy
@@ -202,22 +214,73 @@ def _pairs_of_copies(rows, kind, out):
         if kind == COSINE_DISTANCES:
             self_values = 1.0 - self_values
     unify_copies(out, representative, copies, self_values)
+    copies_of = np.bincount(representative)
+    return int((copies_of * (copies_of - 1) // 2).sum())  # pairs of two copies of one row
 
 
-def _finish_pairs(rows, kind, metric, out):
+def _finish_pairs(rows, kind, metric, out, name):
     """What every condensed vector gets once its tiles or blocks are
-    written: copies' pairs made equal, square roots for euclidean."""
-    _pairs_of_copies(rows, kind, out)
+    written: copies' pairs made equal, square roots for euclidean.  Squared
+    distances that underflowed (rows so far apart in magnitude that no
+    float64 scale holds both their distances: 1e-6 and 1e308 rows, say)
+    are refused, naming ``name`` and the range, where ranks would see
+    false ties."""
+    copy_pairs = _pairs_of_copies(rows, kind, out)
+    if kind == SQUARED_DISTANCES and np.count_nonzero(out < _TINY) > copy_pairs:
+        raise ValueError(
+            f"{name}'s {metric} distances span more than float64's range can hold (from below {_TINY:.3g} to "
+            f"{out.max():.3g} at the scale they were computed at): its rows' magnitudes run from "
+            f"{np.abs(rows).max(axis=1).min():.3g} to {peak(rows):.3g} (times a power of two); bring them "
+            f"closer, e.g. drop or rescale the outlying rows"
+        )
     if metric == "euclidean":
         np.sqrt(out, out=out)
     return out
 
 
-def _condensed_values(X, metric, distances, out=None):
+_TINY = float(np.finfo(np.float64).tiny)
+
+
+# Squared distances are taken from the rows as they are while the largest
+# squared row length lies in this range: the kernels' sums (up to four times
+# it) cannot overflow, and rows of ordinary magnitude keep every digit.
+_PLAIN_SQUARED_NORMS = (2.0**-200, 2.0**1018)
+
+
+def _distance_exponent(largest, d):
+    """The k for which rows of d features whose largest magnitude is
+    ``largest`` have, times 2**k, squared lengths below 2**1016: as large as
+    the kernels allow, which keeps the most digits for the smallest rows."""
+    if largest == 0.0:
+        return 0
+    _, exponent = np.frexp(largest)  # largest < 2**exponent
+    return (1016 - int(np.ceil(np.log2(d)))) // 2 - int(exponent)
+
+
+def _with_squared_norms(X):
+    """``(rows, squared lengths, k)``: checked rows in float64 times 2**k, and
+    each one's squared length.  k is 0 unless the squared lengths would
+    overflow or lose digits to underflow (rows of 1e155, or 1e-160); the
+    squared distances of the rows are then those of X times 2**(2k), exactly
+    (a power of two changes no digit)."""
+    rows = X.astype(np.float64, copy=False)
+    with np.errstate(over="ignore"):  # (an overflow shows as inf, and rescales)
+        squared_norms = np.einsum("ij,ij->i", rows, rows)
+    largest = squared_norms.max()
+    if _PLAIN_SQUARED_NORMS[0] <= largest <= _PLAIN_SQUARED_NORMS[1]:
+        return rows, squared_norms, 0
+    exponent = _distance_exponent(peak(rows), rows.shape[1])
+    rows = np.ldexp(rows, exponent, out=None if rows is X else rows)  # (never the caller's array)
+    return rows, np.einsum("ij,ij->i", rows, rows), exponent
+
+
+def _condensed_values(X, metric, distances, out=None, true_scale=False, name="X"):
     """Condensed similarities (cosine and correlation) or, with
     ``distances``, pdist's dissimilarities (every metric) of checked rows,
-    into ``out`` if given (of the dtype ``_pairs_dtype`` says)."""
-    rows, row_values, kind = _tile_rows(X, metric, distances)
+    into ``out`` if given (of the dtype ``_pairs_dtype`` says).  Distances of
+    rows of extreme magnitude come times a power of two that no score sees,
+    unless ``true_scale``.  Errors call the rows ``name``."""
+    (rows, row_values, kind), exponent = _tile_rows(X, metric, distances)
     dtype = _pairs_dtype(X, metric)
     side = _tile_side(*X.shape)
     if side:
@@ -226,7 +289,17 @@ def _condensed_values(X, metric, distances, out=None):
     else:
         out = _new_block_output(X, dtype) if out is None else out
         condensed_into(rows, row_values, kind, out, ROWS, COLUMNS)
-    return _finish_pairs(rows, kind, metric, out)
+    _finish_pairs(rows, kind, metric, out, name)
+    if true_scale and exponent:
+        with np.errstate(over="ignore"):
+            np.ldexp(out, -exponent if metric == "euclidean" else -2 * exponent, out=out)
+        if np.isinf(out).any():
+            raise ValueError(
+                f"{name}'s {metric} distances reach past float64's range (above {np.finfo(np.float64).max:.3g}): its values "
+                f"run up to {peak(X):.3g}; scale X down (a common factor changes no RSA score)"
+                + (", or use metric='euclidean'" if metric == "sqeuclidean" else "")
+            )
+    return out
 
 
 def rsm(X, metric="cosine"):
@@ -293,19 +366,21 @@ def rdm(X, metric="cosine"):
     X = _validate.items(X, "X", metric)
     _memory.require(_pairs_bytes(X, metric), f"rdm of {X.shape[0]:,} items", _FEWER_PAIRS)
     with _threads.threads_for(_threads.pair_work(*X.shape)):
-        return _condensed_values(X, metric, distances=True)
+        return _condensed_values(X, metric, distances=True, true_scale=True)
 
 
 def _checked_moments(a, b, names=("a", "b"), floor=0.0):
-    """(ss_a, ss_b, cross) of two checked vectors, after checking that each
-    varies.  The check looks at the values even for the rank methods: values
-    equal up to rounding would otherwise rank as noise.  Rounding is measured
-    against the vectors' means, or ``floor`` where that is larger (see
-    ``rounding_floor``)."""
-    mean_a, mean_b, ss_a, ss_b, cross = moments(a, b)
-    _validate.varies(ss_a, a.size, max(abs(mean_a), floor), a.dtype, names[0])
-    _validate.varies(ss_b, b.size, max(abs(mean_b), floor), b.dtype, names[1])
-    return ss_a, ss_b, cross
+    """``((ss_a, ss_b, cross), (scale_a, scale_b))`` of two checked vectors,
+    after checking that each varies: the sums of a * scale_a and b * scale_b,
+    powers of two that are 1.0 unless the vector's sums of squares would
+    leave float64's range (see ``safe_moments``).  The check looks at the
+    values even for the rank methods: values equal up to rounding would
+    otherwise rank as noise.  Rounding is measured against the vectors'
+    means, or ``floor`` where that is larger (see ``rounding_floor``)."""
+    mean_a, mean_b, ss_a, ss_b, cross, scale_a, scale_b = safe_moments(a, b)
+    _validate.varies(ss_a, a.size, max(abs(mean_a), floor * scale_a), a.dtype, names[0])
+    _validate.varies(ss_b, b.size, max(abs(mean_b), floor * scale_b), b.dtype, names[1])
+    return (ss_a, ss_b, cross), (scale_a, scale_b)
 
 
 def rounding_floor(metric):
@@ -356,7 +431,7 @@ def _spearman_moments(a, b, own=False, keep_ranks=False):
 def _correlate(a, b, method, names=("a", "b"), own=False, floor=0.0):
     """Pearson, Spearman or Kendall correlation of two checked vectors
     (``own`` as for ``_ranked``, ``floor`` for ``_checked_moments``)."""
-    ss_a, ss_b, cross = _checked_moments(a, b, names, floor)
+    (ss_a, ss_b, cross), _ = _checked_moments(a, b, names, floor)
     if method == "spearman":
         (ss_a, ss_b, cross), _, _ = _spearman_moments(a, b, own)
     elif method in _validate.RANK_METHODS:
@@ -506,7 +581,7 @@ def _rsa(X, Y, method, metric):
         )
     if method == "spearman" and _spearman_in_turn_applies(X, Y, metric):
         return _spearman_in_turn(X, Y, metric)
-    a, b = _condensed_pair(X, Y, metric)
+    a, b = _condensed_pair(X, Y, metric, method)
     return _correlate(a, b, method, names=PAIR_NAMES, own=True, floor=rounding_floor(metric))
 
 
@@ -527,12 +602,12 @@ def _spearman_in_turn(X, Y, metric):
     and Y's values land in memory already in use: on these machines a large
     fresh allocation costs up to half the time of filling it.  The score is
     ``compare(rsm(X), rsm(Y), "spearman")``'s, bit for bit."""
-    values = _condensed(X, metric)
+    values = _condensed(X, metric, name="X")
     _check_varies(values, PAIR_NAMES[0], rounding_floor(metric))
     sorted_values, doubled = rank_scratch(values.size, values.dtype)
     doubled_ranks_x = np.empty(values.size, doubled.dtype)
     doubled_ranks_into(values, doubled_ranks_x, sorted_values, doubled, PARTS)
-    values = _condensed(Y, metric, out=values)
+    values = _condensed(Y, metric, out=values, name="Y")
     _check_varies(values, PAIR_NAMES[1], rounding_floor(metric))
     sums = spearman_moments_of_doubled(doubled_ranks_x, values, sorted_values, doubled, PARTS)
     return float(pearson_from_moments(*sums))
@@ -540,8 +615,8 @@ def _spearman_in_turn(X, Y, metric):
 
 def _check_varies(values, name, floor):
     """``_checked_moments``'s check of one vector (the same sums, bit for bit)."""
-    mean, _, sum_of_squares, _, _ = moments(values, values)
-    _validate.varies(sum_of_squares, values.size, max(abs(mean), floor), values.dtype, name)
+    mean, _, sum_of_squares, _, _, scale, _ = safe_moments(values, values)
+    _validate.varies(sum_of_squares, values.size, max(abs(mean), floor * scale), values.dtype, name)
 
 
 def _rsa_pairs_bytes(X, Y, method, metric):
@@ -553,7 +628,7 @@ def _rsa_pairs_bytes(X, Y, method, metric):
         itemsize = _pairs_dtype(X, metric).itemsize
         integer = doubled_dtype(pairs).itemsize
         return pairs * (2 * itemsize + 2 * integer) + n * max(X.shape[1], Y.shape[1]) * itemsize
-    needed = _pairs_bytes(X, metric) + _pairs_bytes(Y, metric)
+    needed = _pairs_bytes(X, metric, method) + _pairs_bytes(Y, metric, method)
     if method in _validate.RANK_METHODS:
         needed += _rank_bytes(n * (n - 1) // 2, max(X.itemsize, Y.itemsize), in_place=True, method=method)
     return needed
@@ -568,27 +643,31 @@ def _rsa_by_gram(X, Y, method, metric):
     return _prefer_gram(n, d1, d2) or not _memory.fits(_rsa_pairs_bytes(X, Y, method, metric))
 
 
-def _condensed(X, metric, out=None):
+def _condensed(X, metric, out=None, name="X"):
     """What rsa correlates for checked rows: pdist's dissimilarities, the
     values whose ties SciPy's rank correlations see (into ``out`` if given,
     of the dtype ``_pairs_dtype`` says)."""
-    return _condensed_values(X, metric, True, out)
+    return _condensed_values(X, metric, True, out, name=name)
 
 
-def _condensed_pair(X, Y, metric):
+def _condensed_pair(X, Y, metric, method=None):
     """``(_condensed(X, metric), _condensed(Y, metric))`` for two checked
-    spaces over the same items, bit for bit.  Where both spaces take tiles,
-    their tiles run in one parallel launch (a small call's threads are then
-    woken once, and the two spaces' tiles share them evenly)."""
+    spaces over the same items, bit for bit, each first converted to the
+    dtype ``_pairs_dtype`` gives for ``method``.  Where both spaces take
+    tiles, their tiles run in one parallel launch (a small call's threads are
+    then woken once, and the two spaces' tiles share them evenly)."""
+    if metric in _validate.SIMILARITY_METRICS:
+        X, Y = (space.astype(_pairs_dtype(space, metric, method), copy=False) for space in (X, Y))
     side_x, side_y = _tile_side(*X.shape), _tile_side(*Y.shape)
     if not (side_x and side_y):
-        return _condensed(X, metric), _condensed(Y, metric)
+        return _condensed(X, metric), _condensed(Y, metric, name="Y")
     n = X.shape[0]
-    pairs_x, pairs_y = _tile_rows(X, metric, True), _tile_rows(Y, metric, True)
+    # (Each space's distances times its own power of two: no score sees it.)
+    (pairs_x, _), (pairs_y, _) = _tile_rows(X, metric, True), _tile_rows(Y, metric, True)
     a, b = _empty_pairs(n, _pairs_dtype(X, metric)), _empty_pairs(n, _pairs_dtype(Y, metric))
     tiles_of_two_into(*pairs_x, a, side_x, *pairs_y, b, side_y)
     (rows_x, _, kind_x), (rows_y, _, kind_y) = pairs_x, pairs_y
-    return _finish_pairs(rows_x, kind_x, metric, a), _finish_pairs(rows_y, kind_y, metric, b)
+    return _finish_pairs(rows_x, kind_x, metric, a, "X"), _finish_pairs(rows_y, kind_y, metric, b, "Y")
 
 
 SPLITS = ("even-odd", "halves", "random")

@@ -4,6 +4,11 @@ right, and slow.  The tests' oracle.  No input checks: give it clean input.
 dtypes follow the API: float32 stays float32 for ``normalize_rows``, ``rsm``
 and ``rdm`` with cosine or correlation; everything else is float64.
 
+Right at every finite magnitude: rows, vectors, each pair's differences and
+(for the Euclidean scores) whole spaces are multiplied by a power of two
+before their sums, which is exact and changes no result where the plain
+sums neither overflow nor underflow.
+
 ``nan_policy="omit"`` masks, then runs the same code: ``compare`` leaves out
 the pairs where a or b is NaN, ``rsa`` the items with a NaN in X or Y, and
 ``mantel`` permutes b's square matrix NaN included before masking.  Where too
@@ -20,23 +25,40 @@ def _floats(X):
     return X if X.dtype == np.float32 else X.astype(np.float64)
 
 
+def _near_one(X, axis=-1):
+    """X times the power of two that brings its largest magnitude along
+    ``axis`` into [0.5, 1)."""
+    _, exponent = np.frexp(np.abs(X).max(axis=axis, keepdims=True))
+    return np.ldexp(X, -exponent)
+
+
 def normalize_rows(X):
-    X = _floats(X)
+    X = _near_one(_floats(X))
     return X / np.linalg.norm(X, axis=1, keepdims=True)
 
 
 def rdm(X, metric="cosine"):
-    """SciPy's ``pdist``: every pair computed alike, one loop per pair, so
-    equal rows give equal dissimilarities (a matrix product rounds each
-    pair its own way and breaks such ties)."""
+    """SciPy's ``pdist``, every pair computed alike (one loop per pair, so
+    equal rows give equal dissimilarities, where a matrix product rounds each
+    pair its own way and breaks such ties), on rows scaled one by one for
+    cosine and correlation; the Euclidean distances from each pair's
+    differences, scaled."""
     X = _floats(X)
-    distances = pdist(X.astype(np.float64), metric)
-    return distances.astype(X.dtype) if metric in ("cosine", "correlation") else distances
+    if metric in ("cosine", "correlation"):
+        return pdist(_near_one(X).astype(np.float64), metric).astype(X.dtype)
+    X = X.astype(np.float64)
+    i, j = np.triu_indices(len(X), k=1)
+    differences = X[i] - X[j]
+    _, exponent = np.frexp(np.abs(differences).max(axis=1))
+    squared = (np.ldexp(differences, -exponent[:, None]) ** 2).sum(axis=1)
+    if metric == "sqeuclidean":
+        return np.ldexp(squared, 2 * exponent)
+    return np.ldexp(np.sqrt(squared), exponent)
 
 
 def rsm(X, metric="cosine"):
     X = _floats(X)
-    return (1 - pdist(X.astype(np.float64), metric)).astype(X.dtype)
+    return (1 - pdist(_near_one(X).astype(np.float64), metric)).astype(X.dtype)
 
 
 def _pair_signs(v):
@@ -60,7 +82,15 @@ def compare(a, b, method="pearson", nan_policy="raise"):
         return float((sa * sb).sum() / np.sqrt(np.abs(sa).sum() * np.abs(sb).sum()))
     if method == "spearman":
         a, b = rankdata(a), rankdata(b)
-    return float(np.corrcoef(a, b)[0, 1])
+    return float(np.corrcoef(_near_one(a), _near_one(b))[0, 1])
+
+
+def _at_scale_one(X, metric):
+    """For the Euclidean metrics, X near 1 as a whole: its squared distances
+    then stay in float64's range, and no score sees a common scale (cosine
+    and correlation rows are scaled one by one in ``rsm``)."""
+    X = _floats(X)
+    return _near_one(X, axis=None) if metric in ("euclidean", "sqeuclidean") else X
 
 
 def _without_nan_items(X, Y):
@@ -73,6 +103,7 @@ def _without_nan_items(X, Y):
 def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise"):
     if nan_policy == "omit":
         X, Y = _without_nan_items(X, Y)
+    X, Y = _at_scale_one(X, metric), _at_scale_one(Y, metric)
     return compare(rdm(X, metric), rdm(Y, metric), method)
 
 
@@ -126,6 +157,7 @@ def bootstrap(X, Y, samples, method="pearson", metric="cosine", nan_policy="rais
     place, and break the tie, depending on the BLAS kernel)."""
     if nan_policy == "omit":
         X, Y = _without_nan_items(X, Y)
+    X, Y = _at_scale_one(X, metric), _at_scale_one(Y, metric)
     dissimilarities = squareform(rdm(X, metric)), squareform(rdm(Y, metric))
     statistics = []
     for s in samples:

@@ -133,17 +133,26 @@ def _items_of(size):
 def _statistic_and_centred(a, b, method, names, own, floor=0.0):
     """``compare(a, b, method)`` bit for bit, and the float64 vectors the
     permutations correlate: the values, or for Spearman their ranks, less
-    their mean.  Ranks once for both.  With ``own=True`` a and b are the
-    caller's scratch and float64 ones are overwritten; ``floor`` as for
-    ``api._checked_moments``."""
-    ss_a, ss_b, cross = api._checked_moments(a, b, names, floor)
+    their mean; values times the powers of two of their moments (1.0 unless
+    their sums of squares would leave float64's range), which the
+    permutations' correlations do not see.  Ranks once for both.  With
+    ``own=True`` a and b are the caller's scratch and float64 ones are
+    overwritten; ``floor`` as for ``api._checked_moments``."""
+    (ss_a, ss_b, cross), scales = api._checked_moments(a, b, names, floor)
     if method == "spearman":
         (ss_a, ss_b, cross), a, b = api._spearman_moments(a, b, own, keep_ranks=True)
     else:
-        a, b = (values.astype(np.float64, copy=not own) for values in (a, b))
+        a, b = (_scaled(values.astype(np.float64, copy=not own), scale) for values, scale in zip((a, b), scales))
     a -= a.mean()
     b -= b.mean()
     return float(pearson_from_moments(ss_a, ss_b, cross)), a, b
+
+
+def _scaled(values, scale):
+    """float64 ``values`` of ours times a power of two, in place."""
+    if scale != 1.0:
+        values *= scale
+    return values
 
 
 def _batches(n, count, draw):
@@ -468,7 +477,7 @@ def _permutation_test(X, Y, method, metric, permutations, alternative, rng, keep
             observed, null = _gram_null(X, Y, metric == "correlation", permutations, rng)
             return _result(statistic, observed, null, alternative, method, keep_null, omitted_items=omitted)
     _require_pairs(n, permutations, alternative, f"permutation_test over {n:,} items with {permutations:,} permutations")
-    a, b = api._condensed_pair(X, Y, metric)
+    a, b = api._condensed_pair(X, Y, metric, method)
     statistic, a, b = _statistic_and_centred(a, b, method, api.PAIR_NAMES, True, api.rounding_floor(metric))
     observed, null = _condensed_null(a, b, permutations, rng)
     if api._rsa_by_gram(X, Y, method, metric):
@@ -598,12 +607,19 @@ def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted):
         "use fewer resamples (n_boot)" if n_boot * 17 > kept + batch
         else "use fewer items, or fewer Numba threads (numba.set_num_threads)",
     )
-    a, b = api._condensed_pair(X, Y, metric)
+    a, b = api._condensed_pair(X, Y, metric, method)
     by_gram = api._rsa_by_gram(X, Y, method, metric)
-    statistic = None if by_gram else api._correlate(a, b, method, api.PAIR_NAMES, floor=api.rounding_floor(metric))
+    statistic, scales = None, (1.0, 1.0)
+    floor = api.rounding_floor(metric)
+    if method == "pearson" and not by_gram:  # api._correlate's score, and the scales of its sums
+        moments, scales = api._checked_moments(a, b, api.PAIR_NAMES, floor)
+        statistic = float(pearson_from_moments(*moments))
+    elif not by_gram:
+        statistic = api._correlate(a, b, method, api.PAIR_NAMES, floor=floor)
     # Fresh arrays of ours: converted without a copy where already float64.
     a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
-    if method == "pearson":  # centred for accuracy
+    if method == "pearson":  # centred for accuracy, at a scale whose sums of squares float64 holds
+        a, b = _scaled(a, scales[0]), _scaled(b, scales[1])
         a -= a.mean()
         b -= b.mean()
         layout = None

@@ -366,9 +366,12 @@ def row_scaled(X):
 
 def globally_scaled(X):
     """X times the power of two that brings its largest magnitude into
-    [0.5, 1): exact (short of underflow), and no score sees it."""
+    [2**499, 2**500): exact, and no score sees it.  So high, not near 1, so
+    that the squared distances of X's smallest rows do not underflow where its
+    largest are 1e300 (squared distances of rows up to 2**500 in at most 40
+    features stay below 2**1008)."""
     peak = float(np.abs(X).max())
-    return np.ldexp(X, -np.frexp(peak)[1]) if peak > 0 else X
+    return np.ldexp(X, 500 - np.frexp(peak)[1]) if peak > 0 else X
 
 
 def in_safe_range(values):

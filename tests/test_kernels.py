@@ -490,9 +490,9 @@ tiles.condensed_index(1, 2, 5)  # a serial kernel: Numba starts its own helper t
 before = threads()
 for version in sys.argv[1].split(","):
     if version == "serial":
-        correlate._chunk_moments_serial(a, a); normalize._normalize_serial(X, X.copy(), False)
+        correlate._chunk_moments_serial(a, a, 1.0, 1.0); normalize._normalize_serial(X, X.copy(), False)
     else:
-        correlate._chunk_moments_parallel(a, a); normalize._normalize_parallel(X, X.copy(), False)
+        correlate._chunk_moments_parallel(a, a, 1.0, 1.0); normalize._normalize_parallel(X, X.copy(), False)
     print(version, threads() - before)
 """
 

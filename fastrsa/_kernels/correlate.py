@@ -6,18 +6,23 @@ are taken in float64 by a two-pass loop over the cached chunk, so memory is
 read once; the chunks are then merged serially, in index order, with Chan et
 al.'s pairwise update.  The chunking depends only on the length, so the result
 is the same bit for bit whatever the number of threads.
+
+``safe_moments`` takes the sums again from the vectors times a power of two
+where their sums of squares leave the range in which ``pearson_from_moments``
+can take their product.
 """
 
 import numpy as np
 from numba import prange
 
 from ._jit import kernel, serial_and_parallel
+from .scale import peak, unit_scale
 
 CHUNK = 4096
 PARALLEL_MIN = 4 * CHUNK  # elements; fewer are summed serially
 
 
-def _chunk_moments(a, b):
+def _chunk_moments(a, b, scale_a, scale_b):
     n = a.size
     chunks = (n + CHUNK - 1) // CHUNK
     moments = np.empty((chunks, 5))
@@ -27,16 +32,16 @@ def _chunk_moments(a, b):
         sum_a = 0.0
         sum_b = 0.0
         for i in range(start, stop):
-            sum_a += a[i]
-            sum_b += b[i]
+            sum_a += a[i] * scale_a
+            sum_b += b[i] * scale_b
         mean_a = sum_a / (stop - start)
         mean_b = sum_b / (stop - start)
         ss_a = 0.0
         ss_b = 0.0
         cross = 0.0
         for i in range(start, stop):
-            da = a[i] - mean_a
-            db = b[i] - mean_b
+            da = a[i] * scale_a - mean_a
+            db = b[i] * scale_b - mean_b
             ss_a += da * da
             ss_b += db * db
             cross += da * db
@@ -57,7 +62,16 @@ def moments(a, b):
 
     Returns ``(mean_a, mean_b, ss_a, ss_b, cross)``, all float64.
     """
-    parts = _chunk_moments_serial(a, b) if a.size < PARALLEL_MIN else _chunk_moments_parallel(a, b)
+    return _scaled_moments(a, b, 1.0, 1.0)
+
+
+@kernel
+def _scaled_moments(a, b, scale_a, scale_b):
+    """``moments`` of a * scale_a and b * scale_b."""
+    if a.size < PARALLEL_MIN:
+        parts = _chunk_moments_serial(a, b, scale_a, scale_b)
+    else:
+        parts = _chunk_moments_parallel(a, b, scale_a, scale_b)
     n = a.size
     mean_a, mean_b, ss_a, ss_b, cross = parts[0, 0], parts[0, 1], parts[0, 2], parts[0, 3], parts[0, 4]
     count = min(CHUNK, n)
@@ -76,6 +90,35 @@ def moments(a, b):
     return mean_a, mean_b, ss_a, ss_b, cross
 
 
+# Sums of squares in this range have a product that is a normal float64.
+SAFE_SQUARES = (2.0**-500, 2.0**500)
+
+
+@kernel
+def _in_range(sum_of_squares):
+    return SAFE_SQUARES[0] < sum_of_squares < SAFE_SQUARES[1]
+
+
+@kernel
+def safe_moments(a, b):
+    """``moments`` of a * scale_a and b * scale_b, and the two scales:
+    powers of two, 1.0 where a vector's sum of squares is in ``SAFE_SQUARES``
+    (a NaN sum is not), else the factor that brings its largest magnitude
+    into [0.5, 1).  Scaling is exact and changes no correlation, so the
+    moments then give the correlation of vectors whose sums of squares would
+    overflow, or lose digits to underflow, in float64 (1e155 or 1e-160, say).
+
+    Returns ``(mean_a, mean_b, ss_a, ss_b, cross, scale_a, scale_b)``.
+    """
+    mean_a, mean_b, ss_a, ss_b, cross = moments(a, b)
+    if _in_range(ss_a) and _in_range(ss_b):
+        return mean_a, mean_b, ss_a, ss_b, cross, 1.0, 1.0
+    scale_a = 1.0 if _in_range(ss_a) else unit_scale(peak(a))
+    scale_b = 1.0 if _in_range(ss_b) else unit_scale(peak(b))
+    mean_a, mean_b, ss_a, ss_b, cross = _scaled_moments(a, b, scale_a, scale_b)
+    return mean_a, mean_b, ss_a, ss_b, cross, scale_a, scale_b
+
+
 @kernel
 def pearson_from_moments(ss_a, ss_b, cross):
     """The correlation, clipped to [-1, 1] against rounding."""
@@ -85,6 +128,7 @@ def pearson_from_moments(ss_a, ss_b, cross):
 
 @kernel
 def pearson(a, b):
-    """Pearson correlation of two equally long vectors with non-zero variance."""
-    _, _, ss_a, ss_b, cross = moments(a, b)
+    """Pearson correlation of two equally long vectors with non-zero
+    variance, of any finite magnitude."""
+    _, _, ss_a, ss_b, cross, _, _ = safe_moments(a, b)
     return pearson_from_moments(ss_a, ss_b, cross)

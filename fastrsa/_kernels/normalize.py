@@ -8,19 +8,27 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel, serial_and_parallel
+from .scale import peak, unit_scale
 
 PARALLEL_MIN = 1 << 15  # elements; fewer are normalised serially (parallel won from about 15,000 here)
 
 
 # Outside this range of squared norms, sums of squares could overflow or
-# lose precision to underflow: such rows are scaled by their largest value first.
+# lose precision to underflow: such rows are scaled by a power of two first.
 _SAFE_SQUARES = (1e-250, 1e250)
 
 
 @kernel
 def _sum_of_squares(row, shift):
-    """Sum of (row - shift)**2 in float64, in four interleaved partial sums
-    (a fixed order, so the result is reproducible) to keep the adder busy.
+    """Sum of (row - shift)**2 in float64: ``_scaled_sum_of_squares`` of the
+    row as it is."""
+    return _scaled_sum_of_squares(row, 1.0, shift)
+
+
+@kernel
+def _scaled_sum_of_squares(row, scale, shift):
+    """Sum of (row * scale - shift)**2 in float64, in four interleaved partial
+    sums (a fixed order, so the result is reproducible) to keep the adder busy.
     Unsigned indices spare Numba's negative-index check on every load, which
     otherwise keeps the loop from being vectorised (half the time at 768-d)."""
     d = np.uint64(row.size)
@@ -28,41 +36,46 @@ def _sum_of_squares(row, shift):
     s0 = s1 = s2 = s3 = 0.0
     k = np.uint64(0)
     while k + three < d:
-        v0 = np.float64(row[k]) - shift
-        v1 = np.float64(row[k + one]) - shift
-        v2 = np.float64(row[k + two]) - shift
-        v3 = np.float64(row[k + three]) - shift
+        v0 = np.float64(row[k]) * scale - shift
+        v1 = np.float64(row[k + one]) * scale - shift
+        v2 = np.float64(row[k + two]) * scale - shift
+        v3 = np.float64(row[k + three]) * scale - shift
         s0 += v0 * v0
         s1 += v1 * v1
         s2 += v2 * v2
         s3 += v3 * v3
         k += four
     while k < d:
-        v = np.float64(row[k]) - shift
+        v = np.float64(row[k]) * scale - shift
         s0 += v * v
         k += one
     return (s0 + s1) + (s2 + s3)
 
 
 @kernel
-def _scale_row(row, shift, factor, out):
-    """``out = (row - shift) * factor``, unsigned indices as above."""
+def _scale_row(row, scale, shift, factor, out):
+    """``out = (row * scale - shift) * factor``, unsigned indices as above."""
     d = np.uint64(row.size)
     k = np.uint64(0)
     while k < d:
-        out[k] = (np.float64(row[k]) - shift) * factor
+        out[k] = (np.float64(row[k]) * scale - shift) * factor
         k += np.uint64(1)
+
+
+@kernel
+def _row_mean(row, scale):
+    """The mean of row * scale, summed in float64 in index order."""
+    total = 0.0
+    for k in range(row.size):
+        total += np.float64(row[k]) * scale
+    return total / row.size
 
 
 @kernel
 def _normalize_row(X, i, out, centre):
     """Row i of X, centred if asked for, at unit length into row i of out."""
     d = X.shape[1]
-    shift = 0.0
-    if centre:
-        for k in range(d):
-            shift += np.float64(X[i, k])
-        shift /= d
+    shift = _row_mean(X[i], 1.0) if centre else 0.0
     squares = _sum_of_squares(X[i], shift)
     if d == 1:
         # Exactly +-1, so one-dimensional rows keep their exact ties (a
@@ -71,18 +84,17 @@ def _normalize_row(X, i, out, centre):
         out[i, 0] = value / abs(value)
         return
     if _SAFE_SQUARES[0] < squares < _SAFE_SQUARES[1]:
-        _scale_row(X[i], shift, 1.0 / np.sqrt(squares), out[i])
+        _scale_row(X[i], 1.0, shift, 1.0 / np.sqrt(squares), out[i])
         return
-    peak = 0.0
-    for k in range(d):
-        peak = max(peak, abs(np.float64(X[i, k]) - shift))
-    squares = 0.0
-    for k in range(d):
-        v = (np.float64(X[i, k]) - shift) / peak
-        squares += v * v
-    inverse_norm = 1.0 / np.sqrt(squares)
-    for k in range(d):
-        out[i, k] = (np.float64(X[i, k]) - shift) / peak * inverse_norm
+    # The row's squares (or, centred, its sum or differences) overflow or
+    # lose digits to underflow: the same steps on the row times the power of
+    # two that brings its largest value into [0.5, 1).  Exact, so the result
+    # is, bit for bit, what the steps above give wherever they do not leave
+    # float64's range (the row's scale cancels in its unit row).
+    scale = unit_scale(peak(X[i]))
+    shift = _row_mean(X[i], scale) if centre else 0.0
+    squares = _scaled_sum_of_squares(X[i], scale, shift)
+    _scale_row(X[i], scale, shift, 1.0 / np.sqrt(squares), out[i])
 
 
 def _normalize_rows(X, out, centre):
@@ -98,8 +110,10 @@ def normalize_rows_into(X, out, centre):
     """Write the rows of ``X``, optionally centred, at unit length into ``out``.
 
     Sums are taken in float64 whatever the dtype.  A row whose sum of squares
-    is near the ends of float64's range is divided by its largest magnitude
-    first, so neither huge nor tiny values overflow or underflow.
+    is near the ends of float64's range (or whose mean overflows) is first
+    multiplied by the power of two that brings its largest magnitude into
+    [0.5, 1), so neither huge nor tiny values overflow or underflow; the
+    result is the one the row at an ordinary scale would give.
     """
     if X.size < PARALLEL_MIN:
         _normalize_serial(X, out, centre)
