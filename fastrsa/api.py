@@ -4,8 +4,8 @@ import numpy as np
 
 from . import _gram, _memory, _missing, _threads, _validate
 from ._kernels.correlate import pearson_from_moments, safe_moments
-from ._kernels.kendall import kendall_from_ranks
 from ._kernels.duplicates import representatives, self_cosines, unify_copies
+from ._kernels.kendall import kendall_from_ranks
 from ._kernels.normalize import norms_into, normalize_rows_into, power_of_two_rows_into, small_integer_rows
 from ._kernels.rank import (
     PARTS,
