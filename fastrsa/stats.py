@@ -29,6 +29,7 @@ from ._kernels.resample import (
     permuted_masked_spearman,
     square_matrix,
 )
+from ._kernels.scale import unit_scale
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 RESAMPLE_METHODS = ("pearson", "spearman")
@@ -381,15 +382,19 @@ def _mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep
     omitted = int(np.count_nonzero(missing))
     kept_a, kept_b, names = _missing.kept_pairs(a, b, missing)
     statistic = api._correlate(kept_a, kept_b, method, names)
-    # Centred by the means over the pairs valid in both: the kernel sums raw
-    # moments, and the pairs of the observed statistic then have mean zero
-    # (centring by each vector's own mean could leave them far from it).
-    means = np.mean(kept_a, dtype=np.float64), np.mean(kept_b, dtype=np.float64)
     del kept_a, kept_b
     a, b = a.astype(np.float64), b.astype(np.float64)  # copies of ours
     if method == "pearson":
-        a -= means[0]
-        b -= means[1]
+        # Each times the power of two that brings its largest magnitude near
+        # 1 (exact: no score sees it), so that the kernel's sums of squares of
+        # 1e300 or 1e-300 values stay in float64's range; then centred by the
+        # means over the pairs valid in both: the kernel sums raw moments, and
+        # the pairs of the observed statistic then have mean zero (centring by
+        # each vector's own mean could leave them far from it).
+        valid = ~missing
+        for values in (a, b):
+            values *= unit_scale(float(np.abs(values[valid]).max()))
+            values -= values[valid].mean()
 
         def kernel(draws, out):
             permuted_masked_pearson(a, b, draws, out)
@@ -618,10 +623,11 @@ def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted):
         statistic = api._correlate(a, b, method, api.PAIR_NAMES, floor=floor)
     # Fresh arrays of ours: converted without a copy where already float64.
     a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
-    if method == "pearson":  # centred for accuracy, at a scale whose sums of squares float64 holds
+    if method == "pearson":  # at a scale whose sums of squares float64 holds
+        # Not centred first: each resample's two-pass sums centre on its own
+        # weighted mean, and a mean over all pairs, where one value dominates
+        # (rows of 1e217 beside rows of 1e25), would round the others away.
         a, b = _scaled(a, scales[0]), _scaled(b, scales[1])
-        a -= a.mean()
-        b -= b.mean()
         layout = None
     else:  # sorted once, uncentred: the order and ties rsa ranks
         layout = _spearman_layout(a, b)

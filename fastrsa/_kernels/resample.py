@@ -18,6 +18,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel, parallel_kernel
+from .scale import unit_scale as _unit_scale
 
 
 @kernel
@@ -195,22 +196,36 @@ def _correlation(ss_a, ss_b, cross):
 @kernel
 def _weighted_pearson(a, b, weights):
     """Weighted Pearson correlation in two passes; NaN when either vector has
-    zero weighted variance (or fewer than two weighted pairs)."""
+    zero weighted variance (or fewer than two weighted pairs).  Zero variance
+    is decided exactly: the weighted pairs' values are all equal.  (Their
+    sums of squares about the weighted mean would be rounding noise, whose
+    correlation means nothing.)"""
     total = sum_a = sum_b = 0.0
+    low_a = low_b = np.inf
+    high_a = high_b = -np.inf
     for k in range(a.size):
         w = weights[k]
         total += w
         sum_a += w * a[k]
         sum_b += w * b[k]
-    if total == 0.0:  # one item drawn n times: no pair at all
+        if w > 0.0:
+            low_a, high_a = min(low_a, a[k]), max(high_a, a[k])
+            low_b, high_b = min(low_b, b[k]), max(high_b, b[k])
+    if total == 0.0 or low_a == high_a or low_b == high_b:  # no pair, or one value
         return np.nan
     mean_a = sum_a / total
     mean_b = sum_b / total
+    # The deviations times the power of two that brings the resample's
+    # largest value near 1 (exact; the correlation does not see it): a
+    # resample of values far below the vector's largest would otherwise
+    # square to nothing.
+    scale_a = _unit_scale(max(abs(low_a), abs(high_a)))
+    scale_b = _unit_scale(max(abs(low_b), abs(high_b)))
     ss_a = ss_b = cross = 0.0
     for k in range(a.size):
         w = weights[k]
-        da = a[k] - mean_a
-        db = b[k] - mean_b
+        da = (a[k] - mean_a) * scale_a
+        db = (b[k] - mean_b) * scale_b
         ss_a += w * da * da
         ss_b += w * db * db
         cross += w * da * db
