@@ -86,10 +86,12 @@ def _pairs_dtype(X, metric, method=None):
 
 
 def _pairs_bytes(X, metric, method=None):
-    """Memory for the condensed vector of X and the arrays that make it."""
+    """Memory for the condensed vector of X and the arrays that make it:
+    the rows the tiles take (centred, say) and, once the pairs are written,
+    the rows scaled to find copies (``_pairs_of_copies``)."""
     n, d = X.shape
     itemsize = _pairs_dtype(X, metric, method).itemsize
-    return n * (n - 1) // 2 * itemsize + n * d * itemsize
+    return n * (n - 1) // 2 * itemsize + 2 * n * d * itemsize
 
 
 # Products of up to this many multiply-adds (N^2 D) run in square tiles that
@@ -195,20 +197,33 @@ def _centred(X):
     return (rows - rows.mean(axis=1, keepdims=True)).astype(X.dtype, copy=False)
 
 
+def _peaks_at_one(rows):
+    """Each row times the power of two that brings its largest value into
+    [1, 2): rows that are power-of-two multiples of each other (x and 2x)
+    become bitwise equal.  Their cosines with any row are equal in SciPy,
+    whose per-pair loops scale exactly, so they are copies here too."""
+    scaled = np.empty_like(rows)
+    power_of_two_rows_into(rows, scaled)
+    return scaled
+
+
 def _pairs_of_copies(rows, kind, out):
     """Give the pairs of bitwise-equal rows bitwise-equal values in ``out``
-    (see ``_kernels/duplicates.py``): a pair of two copies of a row takes
+    (see ``_kernels/duplicates.py``), for cosines also of rows that are
+    power-of-two multiples of each other (``_peaks_at_one``), which the
+    products of BLAS tiles round apart: a pair of two copies of a row takes
     the row's cosine with itself, computed as SciPy would (its sum of squares
     over its length squared, clipped to 1), exactly 1 for the correlations
     of small integers, or distance 0."""
-    found = representatives(rows)
+    cosines = kind in (COSINES, COSINE_DISTANCES)
+    found = representatives(_peaks_at_one(rows) if cosines else rows)
     if found is None:
         return 0
     representative, copies = found
     self_values = np.zeros(rows.shape[0])
     if kind == INTEGER_CORRELATIONS:  # exact: a row correlates 1 with its copy
         self_values[:] = 1.0
-    if kind in (COSINES, COSINE_DISTANCES):
+    if cosines:
         copied = np.unique(representative[copies])
         self_values[copied] = self_cosines(rows, copied)
         if kind == COSINE_DISTANCES:
@@ -602,12 +617,13 @@ def _spearman_in_turn(X, Y, metric):
     and Y's values land in memory already in use: on these machines a large
     fresh allocation costs up to half the time of filling it.  The score is
     ``compare(rsm(X), rsm(Y), "spearman")``'s, bit for bit."""
-    values = _condensed(X, metric, name="X")
+    distances = _as_distances(X, Y, metric)
+    values = _condensed(X, metric, distances, name="X")
     _check_varies(values, PAIR_NAMES[0], rounding_floor(metric))
     sorted_values, doubled = rank_scratch(values.size, values.dtype)
     doubled_ranks_x = np.empty(values.size, doubled.dtype)
     doubled_ranks_into(values, doubled_ranks_x, sorted_values, doubled, PARTS)
-    values = _condensed(Y, metric, out=values, name="Y")
+    values = _condensed(Y, metric, distances, out=values, name="Y")
     _check_varies(values, PAIR_NAMES[1], rounding_floor(metric))
     sums = spearman_moments_of_doubled(doubled_ranks_x, values, sorted_values, doubled, PARTS)
     return float(pearson_from_moments(*sums))
@@ -643,11 +659,21 @@ def _rsa_by_gram(X, Y, method, metric):
     return _prefer_gram(n, d1, d2) or not _memory.fits(_rsa_pairs_bytes(X, Y, method, metric))
 
 
-def _condensed(X, metric, out=None, name="X"):
-    """What rsa correlates for checked rows: pdist's dissimilarities, the
-    values whose ties SciPy's rank correlations see (into ``out`` if given,
-    of the dtype ``_pairs_dtype`` says)."""
-    return _condensed_values(X, metric, True, out, name=name)
+def _condensed(X, metric, distances, out=None, name="X"):
+    """What rsa correlates for checked rows: their dissimilarities or
+    similarities as ``_as_distances`` decides for the pair of spaces (into
+    ``out`` if given, of the dtype ``_pairs_dtype`` says)."""
+    return _condensed_values(X, metric, distances, out, name=name)
+
+
+def _as_distances(X, Y, metric):
+    """Whether rsa correlates the two spaces' dissimilarities (pdist's, the
+    values whose ties SciPy's rank correlations see) or, for float32 cosines
+    and correlations, their similarities (no score sees the sign, the same
+    for both spaces): float32 cannot hold SciPy's float64 ties anyway, and 1
+    - similarity, rounded near 1 where most similarities sit near 0, would
+    tie far more pairs."""
+    return metric not in _validate.SIMILARITY_METRICS or X.dtype == Y.dtype == np.float64
 
 
 def _condensed_pair(X, Y, metric, method=None):
@@ -659,11 +685,12 @@ def _condensed_pair(X, Y, metric, method=None):
     if metric in _validate.SIMILARITY_METRICS:
         X, Y = (space.astype(_pairs_dtype(space, metric, method), copy=False) for space in (X, Y))
     side_x, side_y = _tile_side(*X.shape), _tile_side(*Y.shape)
+    distances = _as_distances(X, Y, metric)
     if not (side_x and side_y):
-        return _condensed(X, metric), _condensed(Y, metric, name="Y")
+        return _condensed(X, metric, distances), _condensed(Y, metric, distances, name="Y")
     n = X.shape[0]
     # (Each space's distances times its own power of two: no score sees it.)
-    (pairs_x, _), (pairs_y, _) = _tile_rows(X, metric, True), _tile_rows(Y, metric, True)
+    (pairs_x, _), (pairs_y, _) = _tile_rows(X, metric, distances), _tile_rows(Y, metric, distances)
     a, b = _empty_pairs(n, _pairs_dtype(X, metric)), _empty_pairs(n, _pairs_dtype(Y, metric))
     tiles_of_two_into(*pairs_x, a, side_x, *pairs_y, b, side_y)
     (rows_x, _, kind_x), (rows_y, _, kind_y) = pairs_x, pairs_y

@@ -238,8 +238,13 @@ def assert_score_of_pairs(got, a, b, method, dtype, what, stored=(np.float64, np
         sides = []
         for values, exact, dtype_stored in ((values_a, exact_a, stored[0]), (values_b, exact_b, stored[1])):
             options = [values, exact]
+            if np.float32 in stored:
+                # Float32 cosines and correlations are ranked as similarities
+                # (1 - distance, negated here to keep the order), in float32.
+                options += [-(1 - v) for v in (values, exact)]
             if dtype_stored == np.float32:
                 options += [v.astype(np.float32).astype(np.float64) for v in (values, exact)]
+                options += [-((1 - v).astype(np.float32).astype(np.float64)) for v in (values, exact)]
             sides.append(options)
         for x in sides[0]:
             for y in sides[1]:
@@ -342,8 +347,11 @@ def assert_null(result, permutations, a, b, method, dtype, seed, what, stored=(n
             sides = []
             for values, exact, dtype_stored in ((a[0], a[1], stored[0]), (b[0], b[1], stored[1])):
                 options = [values, exact]
+                if np.float32 in stored:
+                    options += [-(1 - v) for v in (values, exact)]
                 if dtype_stored == np.float32:
                     options += [v.astype(np.float32).astype(np.float64) for v in (values, exact)]
+                    options += [-((1 - v).astype(np.float32).astype(np.float64)) for v in (values, exact)]
                 sides.append(options)
             for x in sides[0]:
                 for y in sides[1]:

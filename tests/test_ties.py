@@ -213,3 +213,19 @@ def test_rank_scores_of_integer_correlations_take_the_exact_ties(rng, method):
             exact.append(np.array([order[key] for key in keys], float))
         expected = SCIPY[method](*exact).statistic
         assert fastrsa.rsa(X, Y, method=method, metric="correlation") == pytest.approx(expected, abs=1e-10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("metric", ["cosine", "correlation"])
+def test_power_of_two_multiples_of_rows_tie_as_in_scipy(rng, layout, dtype, metric):
+    # x and 2**k x: SciPy's per-pair loops scale exactly, so their cosines
+    # (and correlations) with any row are equal there; BLAS tiles round them
+    # apart unless they are made equal.
+    base = rng.standard_normal((12, 37))
+    which = rng.integers(0, 12, 61)
+    X = np.ldexp(base[which], rng.integers(-3, 4, 61)[:, None]).astype(dtype)
+    assert_equal_rows_give_equal_pairs(fastrsa.rdm(X, metric), which)
+    Y = rng.standard_normal((61, 5))
+    expected = spearmanr(pdist(X.astype(np.float64), metric), pdist(Y, metric)).statistic
+    if dtype == np.float64:
+        assert fastrsa.rsa(X, Y, method="spearman", metric=metric) == pytest.approx(expected, abs=1e-10)

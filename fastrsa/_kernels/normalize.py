@@ -4,6 +4,8 @@ Assumes checked input: a C-contiguous float32 or float64 matrix without NaN or
 inf, and (after centring, if asked for) no all-zero row.
 """
 
+import math
+
 import numpy as np
 from numba import prange
 
@@ -154,15 +156,13 @@ def power_of_two_rows_into(X, out):
         peak = 0.0
         for k in range(X.shape[1]):
             peak = max(peak, abs(np.float64(X[i, k])))
-        exponent = np.int64(np.floor(np.log2(peak)))
-        # log2 may round across a power of two: nudge the exponent so that
-        # peak / 2**exponent lies in [1, 2).
-        while np.ldexp(1.0, exponent) > peak:
-            exponent -= 1
-        while np.ldexp(1.0, exponent + 1) <= peak:
-            exponent += 1
+        _, exponent = math.frexp(peak)  # peak in [2**(exponent - 1), 2**exponent)
+        # The factor 2**(1 - exponent) in two powers of two, each a normal
+        # float64 (one alone would not be for rows of 1e-310 or 1e308).
+        first = (1 - exponent) // 2
+        factor, rest = math.ldexp(1.0, first), math.ldexp(1.0, 1 - exponent - first)
         for k in range(X.shape[1]):
-            out[i, k] = np.ldexp(np.float64(X[i, k]), -exponent)
+            out[i, k] = np.float64(X[i, k]) * factor * rest
 
 
 @kernel

@@ -89,9 +89,13 @@ def _cosine_pairs(products, norms, r0, r1, c0, c1, n, out, distances):
     with equal products and norms get equal cosines."""
     for i in range(r0, r1):
         base = condensed_index(i, 0, n)
-        for j in range(max(c0, i + 1), c1):
-            cosine = max(-1.0, min(1.0, products[i - r0, j - c0] / (norms[i] * norms[j])))
-            out[base + j] = 1.0 - cosine if distances else cosine
+        norm = norms[i]
+        if distances:  # (two loops without a branch inside, so each vectorises)
+            for j in range(max(c0, i + 1), c1):
+                out[base + j] = 1.0 - max(-1.0, min(1.0, products[i - r0, j - c0] / (norm * norms[j])))
+        else:
+            for j in range(max(c0, i + 1), c1):
+                out[base + j] = max(-1.0, min(1.0, products[i - r0, j - c0] / (norm * norms[j])))
 
 
 @kernel
