@@ -617,13 +617,12 @@ def _spearman_in_turn(X, Y, metric):
     and Y's values land in memory already in use: on these machines a large
     fresh allocation costs up to half the time of filling it.  The score is
     ``compare(rsm(X), rsm(Y), "spearman")``'s, bit for bit."""
-    distances = _as_distances(X, Y, metric)
-    values = _condensed(X, metric, distances, name="X")
+    values = _condensed(X, metric, name="X")
     _check_varies(values, PAIR_NAMES[0], rounding_floor(metric))
     sorted_values, doubled = rank_scratch(values.size, values.dtype)
     doubled_ranks_x = np.empty(values.size, doubled.dtype)
     doubled_ranks_into(values, doubled_ranks_x, sorted_values, doubled, PARTS)
-    values = _condensed(Y, metric, distances, out=values, name="Y")
+    values = _condensed(Y, metric, out=values, name="Y")
     _check_varies(values, PAIR_NAMES[1], rounding_floor(metric))
     sums = spearman_moments_of_doubled(doubled_ranks_x, values, sorted_values, doubled, PARTS)
     return float(pearson_from_moments(*sums))
@@ -659,21 +658,21 @@ def _rsa_by_gram(X, Y, method, metric):
     return _prefer_gram(n, d1, d2) or not _memory.fits(_rsa_pairs_bytes(X, Y, method, metric))
 
 
-def _condensed(X, metric, distances, out=None, name="X"):
-    """What rsa correlates for checked rows: their dissimilarities or
-    similarities as ``_as_distances`` decides for the pair of spaces (into
-    ``out`` if given, of the dtype ``_pairs_dtype`` says)."""
-    return _condensed_values(X, metric, distances, out, name=name)
+def _condensed(X, metric, out=None, name="X"):
+    """What rsa correlates for checked rows (into ``out`` if given, of the
+    dtype ``_pairs_dtype`` says): pdist's dissimilarities, the values whose
+    ties SciPy's rank correlations see; for float32 cosines and correlations
+    the similarities negated (ordered as the dissimilarities are): float32
+    cannot hold SciPy's float64 ties anyway, and 1 - similarity, rounded near
+    1 where most similarities sit near 0, would tie far more pairs."""
+    distances = _as_distances(X, metric)
+    values = _condensed_values(X, metric, distances, out, name=name)
+    return values if distances else np.negative(values, out=values)
 
 
-def _as_distances(X, Y, metric):
-    """Whether rsa correlates the two spaces' dissimilarities (pdist's, the
-    values whose ties SciPy's rank correlations see) or, for float32 cosines
-    and correlations, their similarities (no score sees the sign, the same
-    for both spaces): float32 cannot hold SciPy's float64 ties anyway, and 1
-    - similarity, rounded near 1 where most similarities sit near 0, would
-    tie far more pairs."""
-    return metric not in _validate.SIMILARITY_METRICS or X.dtype == Y.dtype == np.float64
+def _as_distances(X, metric):
+    """Whether ``_condensed`` takes X's dissimilarities (else its negated similarities)."""
+    return metric not in _validate.SIMILARITY_METRICS or X.dtype == np.float64
 
 
 def _condensed_pair(X, Y, metric, method=None):
@@ -685,16 +684,19 @@ def _condensed_pair(X, Y, metric, method=None):
     if metric in _validate.SIMILARITY_METRICS:
         X, Y = (space.astype(_pairs_dtype(space, metric, method), copy=False) for space in (X, Y))
     side_x, side_y = _tile_side(*X.shape), _tile_side(*Y.shape)
-    distances = _as_distances(X, Y, metric)
     if not (side_x and side_y):
-        return _condensed(X, metric, distances), _condensed(Y, metric, distances, name="Y")
+        return _condensed(X, metric), _condensed(Y, metric, name="Y")
     n = X.shape[0]
     # (Each space's distances times its own power of two: no score sees it.)
-    (pairs_x, _), (pairs_y, _) = _tile_rows(X, metric, distances), _tile_rows(Y, metric, distances)
+    (pairs_x, _), (pairs_y, _) = _tile_rows(X, metric, _as_distances(X, metric)), _tile_rows(Y, metric, _as_distances(Y, metric))
     a, b = _empty_pairs(n, _pairs_dtype(X, metric)), _empty_pairs(n, _pairs_dtype(Y, metric))
     tiles_of_two_into(*pairs_x, a, side_x, *pairs_y, b, side_y)
     (rows_x, _, kind_x), (rows_y, _, kind_y) = pairs_x, pairs_y
-    return _finish_pairs(rows_x, kind_x, metric, a, "X"), _finish_pairs(rows_y, kind_y, metric, b, "Y")
+    pairs = []
+    for rows, kind, values, name, Z in ((rows_x, kind_x, a, "X", X), (rows_y, kind_y, b, "Y", Y)):
+        _finish_pairs(rows, kind, metric, values, name)
+        pairs.append(values if _as_distances(Z, metric) else np.negative(values, out=values))
+    return tuple(pairs)
 
 
 SPLITS = ("even-odd", "halves", "random")

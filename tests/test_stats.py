@@ -293,11 +293,10 @@ def test_pairs_of_two_spaces_are_each_space_s_pairs(rng, metric, n):
     Y = rng.standard_normal((n, 300))
     assert api._tile_side(*X.shape) and bool(api._tile_side(*Y.shape)) == (n == 60)
     a, b = api._condensed_pair(X, Y, metric)
-    distances = api._as_distances(X, Y, metric)  # (similarities: X is float32)
-    assert distances == (metric not in ("cosine", "correlation"))
-    np.testing.assert_array_equal(a, api._condensed(X, metric, distances))
-    np.testing.assert_array_equal(b, api._condensed(Y, metric, distances))
-    assert (a.dtype, b.dtype) == (api._condensed(X, metric, distances).dtype, np.float64)
+    assert api._as_distances(X, metric) == (metric not in ("cosine", "correlation"))  # X is float32
+    np.testing.assert_array_equal(a, api._condensed(X, metric))
+    np.testing.assert_array_equal(b, api._condensed(Y, metric))
+    assert (a.dtype, b.dtype) == (api._condensed(X, metric).dtype, np.float64)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -305,10 +304,10 @@ def test_pairs_of_two_spaces_are_each_space_s_pairs(rng, metric, n):
 def test_pairs_in_tiles_are_the_pairs_in_blocks(rng, monkeypatch, dtype, metric):
     X = rng.standard_normal((60, 2000)).astype(dtype)  # tiles of 8 x 8
     assert api._tile_side(*X.shape) == 8
-    tiled = api._condensed(X, metric, True)
+    tiled = api._condensed_values(X, metric, True)  # dissimilarities in either dtype
     monkeypatch.setattr(api, "SMALL_PRODUCT", 0)
     assert api._tile_side(*X.shape) == 0
-    blocked = api._condensed(X, metric, True)
+    blocked = api._condensed_values(X, metric, True)
     assert tiled.dtype == blocked.dtype == (np.float64 if metric == "euclidean" else dtype)
     # Equal up to rounding only: BLAS rounds some products otherwise in other
     # tiles.  Every caller takes the same tiles for the same shape.
