@@ -232,25 +232,29 @@ def assert_score_of_pairs(got, a, b, method, dtype, what, stored=(np.float64, np
     tol = fc.score_tolerance(method, (exact_a, exact_b), dtype, (error_a, error_b))
     want = fc.score_oracle(values_a, values_b, method)
     if method != "pearson" and abs(got - want) > tol:
-        # Each space's pairs as SciPy has them, or their exact-tie twin, or
-        # either as its stored dtype rounds it: in any combination (one space
-        # may tie exactly where the other keeps SciPy's values).
-        sides = []
-        for values, exact, dtype_stored in ((values_a, exact_a, stored[0]), (values_b, exact_b, stored[1])):
-            options = [values, exact]
-            if np.float32 in stored:
-                # Float32 cosines and correlations are ranked as similarities
-                # (1 - distance, negated here to keep the order), in float32.
-                options += [-(1 - v) for v in (values, exact)]
-            if dtype_stored == np.float32:
-                options += [v.astype(np.float32).astype(np.float64) for v in (values, exact)]
-                options += [-((1 - v).astype(np.float32).astype(np.float64)) for v in (values, exact)]
-            sides.append(options)
-        for x in sides[0]:
-            for y in sides[1]:
-                if abs(got - fc.score_oracle(x, y, method)) <= tol:
-                    return
+        for x, y in candidate_pairs(a, b, stored):
+            if abs(got - fc.score_oracle(x, y, method)) <= tol:
+                return
     assert_score(got, want, tol, what)
+
+
+def candidate_pairs(a, b, stored):
+    """The pairs of vectors a rank score may be taken from: each space's
+    pairs as SciPy has them, or their exact-tie twin, or either as its stored
+    dtype rounds it (float32 cosines and correlations are ranked as
+    similarities, 1 - distance, negated here to keep the order), in any
+    combination: one space may tie exactly where the other keeps SciPy's
+    values."""
+    sides = []
+    for (values, exact, _), dtype_stored in zip((a, b), stored):
+        options = [values, exact]
+        if np.float32 in stored:
+            options += [-(1 - v) for v in (values, exact)]
+        if dtype_stored == np.float32:
+            options += [v.astype(np.float32).astype(np.float64) for v in (values, exact)]
+            options += [-((1 - v).astype(np.float32).astype(np.float64)) for v in (values, exact)]
+        sides.append(options)
+    return [(x, y) for x in sides[0] for y in sides[1]]
 
 
 def stored_dtypes(arrays, metric):
@@ -344,20 +348,10 @@ def assert_null(result, permutations, a, b, method, dtype, seed, what, stored=(n
     for k, p in enumerate(fc.documented_permutations(n, permutations, seed)):
         want[k] = fc.score_oracle(a[0], fc.permuted(b[0], p), method)
         if method != "pearson" and abs(null[k] - want[k]) > tol:
-            sides = []
-            for values, exact, dtype_stored in ((a[0], a[1], stored[0]), (b[0], b[1], stored[1])):
-                options = [values, exact]
-                if np.float32 in stored:
-                    options += [-(1 - v) for v in (values, exact)]
-                if dtype_stored == np.float32:
-                    options += [v.astype(np.float32).astype(np.float64) for v in (values, exact)]
-                    options += [-((1 - v).astype(np.float32).astype(np.float64)) for v in (values, exact)]
-                sides.append(options)
-            for x in sides[0]:
-                for y in sides[1]:
-                    candidate = fc.score_oracle(x, fc.permuted(y, p), method)
-                    if abs(null[k] - candidate) <= tol:
-                        want[k] = candidate
+            for x, y in candidate_pairs(a, b, stored):
+                candidate = fc.score_oracle(x, fc.permuted(y, p), method)
+                if abs(null[k] - candidate) <= tol:
+                    want[k] = candidate
     far = np.abs(null - want) > tol
     k = int(np.argmax(far))
     assert not far.any(), f"{what}: null[{k}] {null[k]!r}, SciPy {want[k]!r} (tol {tol:.3g})"
