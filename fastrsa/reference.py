@@ -121,8 +121,6 @@ def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None
 def permuted(b, permutation):
     """The condensed vector of b's items relabelled: pair (i, j) takes the
     value of pair (p[i], p[j])."""
-    from scipy.spatial.distance import pdist, squareform
-
     square = squareform(np.asarray(b, dtype=np.float64), checks=False)
     return squareform(square[np.ix_(permutation, permutation)], checks=False)
 
