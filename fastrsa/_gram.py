@@ -9,14 +9,15 @@ The constant |m|² changes no variance or covariance; the rest is summed
 exactly.  docs/algorithms.md derives every line.
 
 Cost: two streaming passes over the rows, O(N (D1² + D2² + D1·D2)) flops in
-BLAS and O(D1² + D2² + D1·D2 + BLOCK·(D1 + D2)) float64 memory.
+BLAS and O(D1² + D2² + D1·D2 + B·(D1 + D2)) float64 memory, B = ``_tuning.GRAM_BLOCK``.
 """
 
 import numpy as np
 
+from . import _tuning
 from ._kernels.normalize import normalize_rows_into
+from ._plan import Stage
 
-BLOCK = 4096
 
 
 def _unit_rows(X, start, stop, centre, out):
@@ -30,8 +31,9 @@ def _unit_rows(X, start, stop, centre, out):
 
 def _mean_unit_row(X, centre, buffer):
     total = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], BLOCK):
-        total += _unit_rows(X, start, start + BLOCK, centre, buffer).sum(axis=0)
+    block = len(buffer)
+    for start in range(0, X.shape[0], block):
+        total += _unit_rows(X, start, start + block, centre, buffer).sum(axis=0)
     return total / X.shape[0]
 
 
@@ -49,8 +51,9 @@ def pair_moments(X, Y, centre):
     input had (docs/algorithms.md).
     """
     n = X.shape[0]
-    buffer_x = np.empty((min(n, BLOCK), X.shape[1]))
-    buffer_y = np.empty((min(n, BLOCK), Y.shape[1]))
+    block = min(n, _tuning.GRAM_BLOCK)
+    buffer_x = np.empty((block, X.shape[1]))
+    buffer_y = np.empty((block, Y.shape[1]))
     mean_x = _mean_unit_row(X, centre, buffer_x)
     mean_y = _mean_unit_row(Y, centre, buffer_y)
     single = X.dtype == np.float32 and Y.dtype == np.float32
@@ -68,9 +71,9 @@ def pair_moments(X, Y, centre):
     products = np.zeros(3)  # sum a², sum b², sum a b
     # Sums of the diagonal terms t_ii = 2 a_i + |u_i|², which the pairs exclude.
     diagonal = np.zeros(5)  # sum d, sum e, sum d², sum e², sum d e
-    for start in range(0, n, BLOCK):
-        u = _unit_rows(X, start, start + BLOCK, centre, buffer_x)
-        v = _unit_rows(Y, start, start + BLOCK, centre, buffer_y)
+    for start in range(0, n, block):
+        u = _unit_rows(X, start, start + block, centre, buffer_x)
+        v = _unit_rows(Y, start, start + block, centre, buffer_y)
         u -= mean_x
         v -= mean_y
         if single:
@@ -127,12 +130,20 @@ def flops(n, d1, d2):
     return n * (d1 * d1 + d2 * d2 + d1 * d2)
 
 
-def memory_bytes(d1, d2, n=BLOCK):
+def memory_bytes(d1, d2, n):
     """Peak memory of the Gram path over n items: the three Gram matrices in
     float64, the largest of them once more (each block's product, and its
     square at the end, is a new matrix before it is added up), and one block
     of unit rows of each space in float64 (plus, at most, its float32 copy
     and the temporaries of one BLAS call: counted as a second float64
     block)."""
-    rows = min(n, BLOCK)
+    rows = min(n, _tuning.GRAM_BLOCK)
     return 8 * (d1 * d1 + d2 * d2 + d1 * d2 + max(d1 * d1, d2 * d2, d1 * d2) + 2 * rows * (d1 + d2))
+
+
+def stage(n, d1, d2):
+    """The plan's stage of the Gram path (docs/performance.md): its
+    products' multiply-adds, two passes over the rows that write a unit
+    copy of one block, and ``memory_bytes``."""
+    path = f"Gram identity: XᵀX, YᵀY, XᵀY over blocks of {min(n, _tuning.GRAM_BLOCK):,} unit rows, no pairs"
+    return Stage("score", path, memory_bytes(d1, d2, n), flops(n, d1, d2), 4 * n * (d1 + d2) * 8)

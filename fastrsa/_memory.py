@@ -212,9 +212,12 @@ def _cgroup_tree(root, path, files):
 
 def fits(needed):
     """Whether ``needed`` bytes (plus small buffers) are available."""
-    if needed < _UNCHECKED:
-        return True
-    available = available_bytes()
+    return needed < _UNCHECKED or fits_in(needed, available_bytes())
+
+
+def fits_in(needed, available):
+    """Whether ``needed`` bytes (plus small buffers) fit in ``available``
+    (``available_bytes()``; None, unknown, fits)."""
     return available is None or needed + _OVERHEAD <= available
 
 
@@ -226,16 +229,22 @@ def require(needed, what, instead):
     if needed < _UNCHECKED:
         return
     available = available_bytes()
-    if available is not None and needed + _OVERHEAD > available:
-        limit = getattr(available, "limit", None)
-        bound = f" ({limit})" if limit else ""
-        raise InsufficientMemoryError(
-            f"{what} needs about {_gib(needed + _OVERHEAD)} of memory but {_gib(available)} is available{bound};"
-            f" {instead}",
-            needed + _OVERHEAD,
-            int(available),
-            limit,
-        )
+    if not fits_in(needed, available):
+        refuse(needed, available, what, instead)
+
+
+def refuse(needed, available, what, instead):
+    """Raise the :class:`InsufficientMemoryError` of ``needed`` bytes
+    against ``available`` (``available_bytes()``)."""
+    limit = getattr(available, "limit", None)
+    bound = f" ({limit})" if limit else ""
+    raise InsufficientMemoryError(
+        f"{what} needs about {_gib(needed + _OVERHEAD)} of memory but {_gib(available)} is available{bound};"
+        f" {instead}",
+        needed + _OVERHEAD,
+        int(available),
+        limit,
+    )
 
 
 def _gib(nbytes):

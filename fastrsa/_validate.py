@@ -8,12 +8,14 @@ import operator
 
 import numpy as np
 
+from . import _metrics
+from ._metrics import of as metric_of
 from .embeddings import Embeddings
+
+SIMILARITY_METRICS, DISTANCE_METRICS = _metrics.SIMILARITY_METRICS, _metrics.DISTANCE_METRICS  # the accepted names
 
 METHODS = ("pearson", "spearman", "kendall", "tau-a")
 RANK_METHODS = ("spearman", "kendall", "tau-a")  # the methods that rank the values first
-SIMILARITY_METRICS = ("cosine", "correlation")
-DISTANCE_METRICS = SIMILARITY_METRICS + ("euclidean", "sqeuclidean")
 
 _ACCEPTED_DTYPES = "integer or real floating-point (float16, float32, float64)"
 
@@ -191,11 +193,12 @@ def items(X, name, metric):
         raise ValueError(f"{name} has {n} rows; RSA needs at least 3 items (rows)")
     if d < 1:
         raise ValueError(f"{name} has no columns; each item needs at least 1 feature")
-    if metric not in SIMILARITY_METRICS:
+    centred = metric_of(metric).centred
+    if not metric_of(metric).similarity:
         if not np.isfinite(X).all():
             _not_finite(X, name)
         return X
-    if metric == "cosine":
+    if not centred:
         # The common case in one pass: NaN and inf reach the row sums (and
         # their sum of squares), and a row whose sum is not zero is not all
         # zeros.  An overflowing sum, or a row that sums to zero, takes the
@@ -209,7 +212,7 @@ def items(X, name, metric):
     low, high = X.min(axis=1), X.max(axis=1)
     if not (np.isfinite(low).all() and np.isfinite(high).all()):
         _not_finite(X, name)
-    if metric == "cosine":
+    if not centred:
         zero = (low == 0) & (high == 0)
         if zero.any():
             raise ValueError(

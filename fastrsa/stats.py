@@ -9,11 +9,13 @@ same p-value, null and interval bit for bit whatever the thread count.
 docs/statistics.md explains each test and its assumptions.
 """
 
+import functools
 import operator
+
 import numba
 import numpy as np
 
-from . import _gram, _memory, _missing, _threads, _validate, api
+from . import _correlation, _gram, _missing, _pairs, _plan, _threads, _tuning, _validate, api
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.resample import (
     bootstrap_pearson,
@@ -27,7 +29,9 @@ from ._kernels.resample import (
     permuted_masked_spearman,
     square_matrix,
 )
+from ._kernels.rank import rank_scratch_bytes
 from ._kernels.scale import unit_scale
+from ._metrics import of as metric_of
 from ._results import BootstrapResult, PermutationResult
 
 ALTERNATIVES = ("two-sided", "greater", "less")
@@ -36,15 +40,6 @@ RESAMPLE_METHODS = ("pearson", "spearman")
 # least as extreme": the same value summed in another order may differ in
 # the last bits (scipy.stats.permutation_test does the same).
 TIE_TOLERANCE = 1e-12
-# Up to this size Y's permuted matrix is kept square (n^2 float64), whose
-# rows make the permutations' gathers two to three times faster; past it,
-# condensed (n^2/2).
-SQUARE_BYTES = 1 << 28
-# From this many items the square matrix outgrows the L2 cache, and the
-# permutations run blocked (b's rows outer, a block of permutations inner).
-BLOCKED_ITEMS = 200
-_PERMUTATIONS_PER_BLOCK = 64  # their inverses, 4n bytes each, stay in L2
-_DRAWS_PER_BATCH = 1 << 20  # items drawn per batch: bounds the batch's memory
 # Bytes per item of a batch while it is drawn, and once drawn: a
 # permutation's uint32 index and the float64 uniform that drew it; a
 # resample's int64 draws, their offsets and bincount's output, from which its
@@ -55,9 +50,8 @@ _RESAMPLE_ITEM_BYTES = (8 * 4, 8)
 # 8 bytes each, fills 8 TiB at this count, more memory than machines have.
 # Below it, a count whose arrays do not fit raises InsufficientMemoryError.
 MAX_RESAMPLES = 1 << 40
-# A pair's gather from the condensed vector costs about this many BLAS
-# multiply-adds; it decides between the two Pearson permutation paths.
-_GATHER_COST = 16
+# How errors name the two condensed vectors the tests of spaces correlate (as rsa's).
+PAIR_NAMES = ("the similarities of X", "the similarities of Y")
 
 
 def _positive_int(value, name):
@@ -97,10 +91,10 @@ def _statistic_and_centred(a, b, method, names, own, floor=0.0):
     their sums of squares would leave float64's range), which the
     permutations' correlations do not see.  Ranks once for both.  With
     ``own=True`` a and b are the caller's scratch and float64 ones are
-    overwritten; ``floor`` as for ``api._checked_moments``."""
-    (ss_a, ss_b, cross), scales = api._checked_moments(a, b, names, floor)
+    overwritten; ``floor`` as for ``_correlation.checked_moments``."""
+    (ss_a, ss_b, cross), scales = _correlation.checked_moments(a, b, names, floor)
     if method == "spearman":
-        (ss_a, ss_b, cross), a, b = api._spearman_moments(a, b, own, keep_ranks=True)
+        (ss_a, ss_b, cross), a, b = _correlation.spearman_moments(a, b, own, keep_ranks=True)
     else:
         a, b = (_scaled(values.astype(np.float64, copy=not own), scale) for values, scale in zip((a, b), scales))
     a -= a.mean()
@@ -117,7 +111,7 @@ def _scaled(values, scale):
 
 def _batches(n, count, draw):
     """``count`` draws of n items each, ``draw(size)`` returning ``size`` rows."""
-    batch = max(1, _DRAWS_PER_BATCH // n)
+    batch = max(1, _tuning.DRAWS_PER_BATCH // n)
     for start in range(0, count, batch):
         yield draw(min(batch, count - start))
 
@@ -150,16 +144,48 @@ def _pvalue(null, observed, alternative):
     return (np.count_nonzero(extreme) + 1) / (null.size + 1)
 
 
-def _condensed_null(a, b, permutations, rng):
+# The kernels of the null over condensed vectors (``Plan.choices["null"]``):
+# b condensed; b's square matrix, row by row; the square matrix with the
+# permutations blocked (docs/performance.md).
+CONDENSED, SQUARE, BLOCKED = "condensed", "square", "blocked"
+
+
+def _null_kernel(n, permutations, available):
+    """Which kernel ``_condensed_null`` takes for n items: the square
+    matrix up to ``_tuning.SQUARE_BYTES`` where it fits beside the null,
+    blocked from ``_tuning.BLOCKED_ITEMS`` items (``available``: the
+    call's ``_plan.Available``)."""
+    if _square_bytes(n) > _tuning.SQUARE_BYTES or not available.fit(_square_bytes(n) + _null_bytes(n, permutations, "two-sided")):
+        return CONDENSED
+    return BLOCKED if n >= _tuning.BLOCKED_ITEMS else SQUARE
+
+
+def _square_bytes(n):
+    """Memory of ``square_matrix`` over n items."""
+    return n * n * 8
+
+
+def _null_stage(n, permutations, kernel):
+    """The plan's stage of the null over condensed vectors: one
+    multiply-add and 12 bytes through the caches per pair and permutation."""
+    paths = {
+        CONDENSED: "gathers from b's condensed vector",
+        SQUARE: "gathers from b's square matrix, row by row",
+        BLOCKED: f"gathers from b's square matrix, {_tuning.PERMUTATIONS_PER_BLOCK} permutations a block",
+    }
+    pairs = n * (n - 1) // 2
+    memory = (_square_bytes(n) if kernel != CONDENSED else 0) + _null_bytes(n, permutations, "two-sided")
+    return _plan.Stage("null", f"{permutations:,} permutations of the items of b (Y's pairs), {paths[kernel]}", memory, pairs * permutations, 12 * pairs * permutations)
+
+
+def _condensed_null(a, b, permutations, rng, kernel_name):
     """The observed statistic and the null of centred a and b, permuting
-    the items of b."""
+    the items of b, by the kernel ``_null_kernel`` chose."""
     norm = np.sqrt((a @ a) * (b @ b))
     n = _items_of(a.size)
-    kernel = permuted_cross_products
-    if n * n * 8 <= SQUARE_BYTES and _memory.fits(n * n * 8 + _null_bytes(n, permutations, "two-sided")):
-        kernel, b = permuted_cross_products_square, square_matrix(b, n)
-    if kernel is permuted_cross_products_square and n >= BLOCKED_ITEMS:
-        kernel = _blocked
+    kernel = {CONDENSED: permuted_cross_products, SQUARE: permuted_cross_products_square, BLOCKED: _blocked}[kernel_name]
+    if kernel_name != CONDENSED:
+        b = square_matrix(b, n)
     observed = np.empty(1)
     kernel(a, b, np.arange(n, dtype=np.uint32)[None], observed)
     null = np.empty(permutations)
@@ -175,15 +201,8 @@ def _blocked(a, square_b, batch, out):
     """``permuted_cross_products_blocked`` with blocks small enough to give
     every thread work (the block does not change the result)."""
     threads = numba.get_num_threads()
-    block = max(1, min(_PERMUTATIONS_PER_BLOCK, -(-len(batch) // threads)))
+    block = max(1, min(_tuning.PERMUTATIONS_PER_BLOCK, -(-len(batch) // threads)))
     permuted_cross_products_blocked(a, square_b, batch, block, out)
-
-
-def _gram_pearson(X, Y, centre):
-    count, sum_x, sum_y, sum_xx, sum_yy, sum_xy = _gram.pair_moments(X, Y, centre)
-    ss_x = sum_xx - sum_x * sum_x / count
-    ss_y = sum_yy - sum_y * sum_y / count
-    return (sum_xy - sum_x * sum_y / count) / np.sqrt(ss_x * ss_y)
 
 
 def _gram_null(X, Y, centre, permutations, rng):
@@ -193,9 +212,9 @@ def _gram_null(X, Y, centre, permutations, rng):
     done = 0
     for batch in _permutations(X.shape[0], permutations, rng):
         for p in batch:
-            null[done] = _gram_pearson(X, Y[p], centre)
+            null[done] = _correlation.gram_pearson(X, Y[p], centre)
             done += 1
-    return _gram_pearson(X, Y, centre), null
+    return _correlation.gram_pearson(X, Y, centre), null
 
 
 def _result(statistic, observed, null, alternative, method, keep_null, **omitted):
@@ -220,7 +239,7 @@ def _batch_bytes(n, count, item_bytes):
     ``item_bytes`` as ``_PERMUTATION_ITEM_BYTES``: a batch as it is drawn,
     beside the one before it, which the loop over them holds until then."""
     drawing, drawn = item_bytes
-    rows = min(count, max(1, _DRAWS_PER_BATCH // n))
+    rows = min(count, max(1, _tuning.DRAWS_PER_BATCH // n))
     return n * max(rows * drawing, rows * drawn + min(count - rows, rows) * drawing)
 
 
@@ -233,20 +252,20 @@ def _null_bytes(n, permutations, alternative):
     return permutations * 8 + max(batch, permutations * (1 + (8 if alternative == "two-sided" else 0)))
 
 
-def _require_null(needed, null, what):
-    """``_memory.require`` for a test whose null takes ``null`` of the
-    ``needed`` bytes."""
-    _memory.require(needed, what, "use fewer permutations" if 2 * null > needed else "use fewer items")
+def _null_advice(needed, null):
+    """What to change where a test whose null takes ``null`` of the
+    ``needed`` bytes does not fit."""
+    return "use fewer permutations" if 2 * null > needed else "use fewer items"
 
 
-def _require_pairs(n, permutations, alternative, what):
-    """Two float64 condensed vectors with, first, the ranking's scratch, and
-    then Y's square matrix where it is used (see ``_condensed_null``) and
-    the permutations' draws."""
+def _pairs_null_bytes(n, permutations, alternative, kernel):
+    """``(needed, null)``: two float64 condensed vectors with, first, the
+    ranking's scratch, and then Y's square matrix where the null's kernel
+    takes it and the permutations' draws (``null`` of the bytes)."""
     pairs = n * (n - 1) // 2
-    square = n * n * 8 if n * n * 8 <= SQUARE_BYTES else 0
+    square = _square_bytes(n) if kernel != CONDENSED else 0
     null = _null_bytes(n, permutations, alternative)
-    _require_null(pairs * 2 * 8 + max(pairs * 12, square + null), null, what)
+    return pairs * 2 * 8 + max(rank_scratch_bytes(pairs, np.float64), square + null), null
 
 
 def mantel(
@@ -297,6 +316,13 @@ def mantel(
     >>> round(result.statistic, 4), result.pvalue
     (0.9875, 0.001)
     """
+    return _plan_mantel(a, b, method, permutations, alternative, seed, keep_null, nan_policy).execute()
+
+
+@_plan.planner(mantel)
+def _plan_mantel(
+    a, b, method="pearson", permutations=9999, alternative="two-sided", seed=None, keep_null=False, nan_policy="raise"
+):
     method, permutations = _check_resampling(method, permutations, "permutations")
     alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
     rng = _validate.rng(seed)
@@ -306,12 +332,20 @@ def mantel(
     if n < 3:
         raise ValueError(f"a and b cover {n} items; the Mantel test needs at least 3")
     if missing is not None:
-        return _mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep_null)
-    _require_pairs(n, permutations, alternative, f"mantel over {n:,} items with {permutations:,} permutations")
-    with _threads.threads_for(_resampling_work(n, 0, method, permutations)):
-        statistic, a, b = _statistic_and_centred(a, b, method, ("a", "b"), own=False)
-        observed, null = _condensed_null(a, b, permutations, rng)
-    return _result(statistic, observed, null, alternative, method, keep_null)
+        return _plan_mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep_null)
+    available = _plan.Available()
+    kernel = _null_kernel(n, permutations, available)
+    needed, null = _pairs_null_bytes(n, permutations, alternative, kernel)
+    stages = [_correlation.stage(a.size, max(a.itemsize, b.itemsize), method, in_place=False), _null_stage(n, permutations, kernel)]
+
+    def execute():
+        statistic, centred_a, centred_b = _statistic_and_centred(a, b, method, ("a", "b"), own=False)
+        observed, null = _condensed_null(centred_a, centred_b, permutations, rng, kernel)
+        return _result(statistic, observed, null, alternative, method, keep_null)
+
+    what = f"mantel over {n:,} items with {permutations:,} permutations"
+    work = _resampling_work(n, 0, method, permutations)
+    return _plan.Plan("mantel", stages, needed, what, [_null_advice(needed, null)], work, execute, {"null": kernel}, available)
 
 
 def _resampling_work(n, features, method, draws):
@@ -320,27 +354,53 @@ def _resampling_work(n, features, method, draws):
     return _threads.pair_work(n, features + draws, ranked=method == "spearman")
 
 
-def _mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep_null):
-    """``mantel`` of checked a and b with missing pairs (``missing``: a or b
+def _plan_mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep_null):
+    """The plan of ``mantel`` of checked a and b with missing pairs (``missing``: a or b
     NaN).  The statistic is ``compare(a, b, method, nan_policy="omit")``, bit
     for bit.  A permutation relabels b's items with their NaN, and its
     statistic is the correlation over the pairs valid in both a and the
     permuted b, recomputed whole (Spearman ranks afresh): the pairs, their
     count and their means change from one permutation to the next."""
     n, pairs = _items_of(a.size), a.size
-    threads = numba.get_num_threads() if method == "spearman" else 0
+    work = _resampling_work(n, 0, method, permutations)
+    threads = _threads.threads_of(work) if method == "spearman" else 0
     # Two float64 vectors, for Spearman per thread four vectors of scratch
     # and the two sort orders, and the null with its batches of draws.
     null = _null_bytes(n, permutations, alternative)
-    _memory.require(
-        pairs * (16 + 48 * threads) + null,
-        f"mantel over {n:,} items with missing pairs and {permutations:,} permutations",
-        "use fewer permutations" if null > pairs * (16 + 48 * threads)
-        else "use fewer items" + (", or fewer Numba threads (numba.set_num_threads)" if threads else ""),
+    vectors = pairs * (_MASKED_VECTORS_BYTES + _MASKED_SPEARMAN_SCRATCH_BYTES * threads)
+    needed = vectors + null
+    what = f"mantel over {n:,} items with missing pairs and {permutations:,} permutations"
+    advice = "use fewer permutations" if null > vectors else (
+        "use fewer items" + (", or fewer Numba threads (numba.set_num_threads)" if threads else "")
     )
+    stages = [
+        _correlation.stage(int(np.count_nonzero(~missing)), max(a.itemsize, b.itemsize), method, in_place=False),
+        _plan.Stage(
+            "null",
+            f"{permutations:,} permutations of b's items with its missing pairs, each correlation over the pairs valid in both"
+            + (", ranked afresh" if method == "spearman" else ""),
+            vectors + null,
+            pairs * permutations,
+            pairs * permutations * (16 if method == "pearson" else 16 + _correlation.RANK_BYTES_MOVED * 2),
+        ),
+    ]
+    run = functools.partial(_mantel_omitting, a, b, missing, method, permutations, alternative, rng, keep_null, threads)
+    return _plan.Plan("mantel", stages, needed, what, [advice], work, run, {"null": "masked"})
+
+
+# Bytes a pair of the null with missing pairs: a and b in float64, and for
+# Spearman per thread four float64 vectors of scratch and two sort orders.
+_MASKED_VECTORS_BYTES = 2 * 8
+_MASKED_SPEARMAN_SCRATCH_BYTES = 4 * 8 + 2 * 8
+
+
+def _mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep_null, threads):
+    """``mantel`` of checked a and b with missing pairs, as planned
+    (``threads``: Numba's, for the Spearman scratch; 0 for Pearson)."""
+    n, pairs = _items_of(a.size), a.size
     omitted = int(np.count_nonzero(missing))
     kept_a, kept_b, names = _missing.kept_pairs(a, b, missing)
-    statistic = api._correlate(kept_a, kept_b, method, names)
+    statistic = _correlation.correlate(kept_a, kept_b, method, names)
     del kept_a, kept_b
     a, b = a.astype(np.float64), b.astype(np.float64)  # copies of ours
     if method == "pearson":
@@ -418,38 +478,92 @@ def permutation_test(
     >>> result.pvalue
     0.001
     """
+    return _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null, nan_policy).execute()
+
+
+# The null of permutation_test by the Gram identity (``Plan.choices["null"]``).
+GRAM_NULL = "gram"
+
+
+@_plan.planner(permutation_test)
+def _plan_permutation_test(
+    X,
+    Y,
+    method="pearson",
+    metric="cosine",
+    permutations=9999,
+    alternative="two-sided",
+    seed=None,
+    keep_null=False,
+    nan_policy="raise",
+):
+    """The plan of ``permutation_test``: rsa's own plan for the statistic
+    (its score, bit for bit), then the null by the Gram identity (Pearson of
+    similarities where its O(N D1 D2) a permutation costs less than
+    ``_tuning.GATHER_COST`` a pair) or over the condensed vectors."""
     method, permutations = _check_resampling(method, permutations, "permutations")
     alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     rng = _validate.rng(seed)
     nan_policy = _missing.policy(nan_policy)
     X, Y, omitted = _missing.spaces(X, Y, metric, nan_policy)
-    with _threads.threads_for(_resampling_work(X.shape[0], X.shape[1] + Y.shape[1], method, permutations)):
-        return _permutation_test(X, Y, method, metric, permutations, alternative, rng, keep_null, omitted)
-
-
-def _permutation_test(X, Y, method, metric, permutations, alternative, rng, keep_null, omitted):
-    """``permutation_test`` of two checked spaces (``omitted``: the items nan_policy left out)."""
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
-    if method == "pearson" and metric in _validate.SIMILARITY_METRICS:
-        if _gram.flops(n, d1, d2) < _GATHER_COST * n * (n - 1) // 2:
-            # The Gram path's memory and a permuted copy of Y, with the draws.
-            null = _null_bytes(n, permutations, alternative)
-            needed = _gram.memory_bytes(d1, d2, n) + n * d2 * Y.itemsize + null
-            _require_null(needed, null, f"permutation_test over {n:,} items with {permutations:,} permutations")
-            statistic = api.rsa(X, Y, method, metric)
-            observed, null = _gram_null(X, Y, metric == "correlation", permutations, rng)
-            return _result(statistic, observed, null, alternative, method, keep_null, omitted_items=omitted)
-    _require_pairs(n, permutations, alternative, f"permutation_test over {n:,} items with {permutations:,} permutations")
-    a, b = api._condensed_pair(X, Y, metric, method)
-    statistic, a, b = _statistic_and_centred(a, b, method, api.PAIR_NAMES, True, api.rounding_floor(metric))
-    observed, null = _condensed_null(a, b, permutations, rng)
-    if api._rsa_by_gram(X, Y, method, metric):
-        # rsa's own score, bit for bit, where it takes the Gram identity rather
-        # than these vectors; called last, so that its BLAS threads cannot slow
-        # the permutations.
-        statistic = api.rsa(X, Y, method, metric)
-    return _result(statistic, observed, null, alternative, method, keep_null, omitted_items=omitted)
+    available = _plan.Available()
+    score = api.rsa_plan(X, Y, method, metric, "permutation_test", available)
+    what = f"permutation_test over {n:,} items with {permutations:,} permutations"
+    work = _resampling_work(n, d1 + d2, method, permutations)
+    null = _null_bytes(n, permutations, alternative)
+
+    def result(statistic, observed, null):
+        return _result(statistic, observed, null, alternative, method, keep_null, omitted_items=omitted)
+
+    if method == "pearson" and metric_of(metric).similarity and _gram.flops(n, d1, d2) < _tuning.GATHER_COST * n * (n - 1) // 2:
+        # The Gram path's memory and a permuted copy of Y, with the draws.
+        permuted = n * d2 * Y.itemsize
+        needed = _gram.memory_bytes(d1, d2, n) + permuted + null
+        stage = _gram.stage(n, d1, d2)
+        stages = [
+            *score.stages,
+            _plan.Stage(
+                "null",
+                f"{permutations:,} permutations of Y's rows, each by the Gram identity",
+                permuted + null,
+                permutations * stage.flops,
+                permutations * stage.bytes_moved,
+            ),
+        ]
+
+        def execute():
+            statistic = score.execute()
+            observed, null = _gram_null(X, Y, metric_of(metric).centred, permutations, rng)
+            return result(statistic, observed, null)
+
+        choices = {"null": GRAM_NULL, "score": score.choices}
+        return _plan.Plan("permutation_test", stages, needed, what, [_null_advice(needed, null)], work, execute, choices, available)
+
+    kernel = _null_kernel(n, permutations, available)
+    needed, null = _pairs_null_bytes(n, permutations, alternative, kernel)
+    sides = score.choices["sides"]
+    pairs = n * (n - 1) // 2
+    stages = _pairs.pair_stages(X, Y, metric, sides, method)
+    stages += [_correlation.stage(pairs, 8, method, in_place=True), _null_stage(n, permutations, kernel)]
+    by_gram = score.choices["route"] == api.GRAM
+    if by_gram:
+        stages.append(_plan.Stage("statistic", "rsa's own: " + score.stages[0].path, score.memory_bytes, score.flops, score.bytes_moved))
+
+    def execute():
+        a, b = _pairs.condensed_pair(X, Y, metric, sides, method)
+        statistic, a, b = _statistic_and_centred(a, b, method, PAIR_NAMES, True, metric_of(metric).rounding_floor)
+        observed, null = _condensed_null(a, b, permutations, rng, kernel)
+        if by_gram:
+            # rsa's own score, bit for bit, where it takes the Gram identity rather
+            # than these vectors; last, so that its BLAS threads cannot slow
+            # the permutations.
+            statistic = score.execute()
+        return result(statistic, observed, null)
+
+    choices = {"null": kernel, "score": score.choices}
+    return _plan.Plan("permutation_test", stages, needed, what, [_null_advice(needed, null)], work, execute, choices, available)
 
 
 def _resample_counts(n, count, rng):
@@ -537,49 +651,86 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     >>> bool(result.low < result.statistic < result.high)
     True
     """
+    return _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_policy).execute()
+
+
+# Bytes a pair of the bootstrap (``_bootstrap_bytes``): the two float64
+# vectors; for Spearman their sorted layout (``_spearman_layout``: two
+# vectors of values, two of uint32 pair items, b's uint32 positions), and
+# while it is built the two int64 sort orders, the pair items and the
+# positions in a's order beside it.
+_BOOTSTRAP_VECTORS_BYTES = 2 * 8
+_SPEARMAN_LAYOUT_BYTES = 2 * 8 + 2 * 8 + 4
+_SPEARMAN_LAYOUT_BUILDING_BYTES = _BOOTSTRAP_VECTORS_BYTES + _SPEARMAN_LAYOUT_BYTES + 2 * 8 + 8 + 4 + 4
+
+
+def _bootstrap_bytes(n, n_boot, method, threads):
+    """``(needed, kept, batch)``: the peak memory of the bootstrap of n
+    items, and of it what is kept throughout and a batch's share.  Kept:
+    the two vectors (and the Spearman layout); then the statistics, 8 bytes
+    a resample, and a batch of resamples' counts, drawn or used with
+    scratch per thread: the pair weights (Pearson) or two rank vectors
+    (Spearman, ``_bootstrap``).  Afterwards as much again while the batches'
+    statistics are joined or the quantiles sort a copy, and the mask of
+    those drawn again."""
+    pairs = n * (n - 1) // 2
+    spearman = method == "spearman"
+    kept = pairs * (_BOOTSTRAP_VECTORS_BYTES + (_SPEARMAN_LAYOUT_BYTES if spearman else 0))
+    per_thread = pairs * 8 * (2 if spearman else 1)
+    rows = min(n_boot, max(1, _tuning.DRAWS_PER_BATCH // n))
+    workers = min(threads, rows)  # as _bootstrap
+    batch = max(_batch_bytes(n, n_boot, _RESAMPLE_ITEM_BYTES), rows * n * 8 + per_thread * workers)
+    needed = max(pairs * _SPEARMAN_LAYOUT_BUILDING_BYTES if spearman else 0, kept + n_boot * 8 + max(batch, n_boot * 9))
+    return needed, kept, batch
+
+
+@_plan.planner(bootstrap_ci)
+def _plan_bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidence=0.95, seed=None, nan_policy="raise"):
+    """The plan of ``bootstrap_ci``: the pairs as rsa's plan takes them,
+    and the statistic rsa's where rsa takes the Gram identity."""
     method, n_boot = _check_resampling(method, n_boot, "n_boot")
     confidence = _confidence(confidence)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     rng = _validate.rng(seed)
     nan_policy = _missing.policy(nan_policy)
     X, Y, omitted = _missing.spaces(X, Y, metric, nan_policy)
-    with _threads.threads_for(_resampling_work(X.shape[0], X.shape[1] + Y.shape[1], method, n_boot)):
-        return _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted)
-
-
-def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted):
-    """``bootstrap_ci`` of two checked spaces (``omitted``: the items nan_policy left out)."""
-    n = X.shape[0]
+    n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     pairs = n * (n - 1) // 2
-    # Kept throughout: the two float64 vectors, and for Spearman their sorted
-    # layout (values, pair items, positions: 36 bytes a pair), built beside
-    # the sort orders and pair items it comes from (80 bytes a pair in all).
-    # Then the statistics, 8 bytes a resample, and a batch of resamples'
-    # counts, drawn or used with scratch per thread: the pair weights
-    # (Pearson) or two rank vectors (Spearman).  Afterwards as much again
-    # while the batches' statistics are joined or the quantiles sort a copy,
-    # and the mask of those drawn again.
-    spearman = method == "spearman"
-    kept = pairs * (16 + (36 if spearman else 0))
-    per_thread = pairs * 8 * (2 if spearman else 1)
-    rows = min(n_boot, max(1, _DRAWS_PER_BATCH // n))
-    workers = min(numba.get_num_threads(), rows)  # as _bootstrap
-    batch = max(_batch_bytes(n, n_boot, _RESAMPLE_ITEM_BYTES), rows * n * 8 + per_thread * workers)
-    _memory.require(
-        max(pairs * 80 if spearman else 0, kept + n_boot * 8 + max(batch, n_boot * 9)),
-        f"bootstrap_ci over {n:,} items with {n_boot:,} resamples",
-        "use fewer resamples (n_boot)" if n_boot * 17 > kept + batch
-        else "use fewer items, or fewer Numba threads (numba.set_num_threads)",
-    )
-    a, b = api._condensed_pair(X, Y, metric, method)
-    by_gram = api._rsa_by_gram(X, Y, method, metric)
+    available = _plan.Available()
+    score = api.rsa_plan(X, Y, method, metric, "bootstrap_ci", available)
+    work = _resampling_work(n, d1 + d2, method, n_boot)
+    threads = _threads.threads_of(work)
+    needed, kept, batch = _bootstrap_bytes(n, n_boot, method, threads)
+    sides = score.choices["sides"]
+    stages = _pairs.pair_stages(X, Y, metric, sides, method)
+    by_gram = score.choices["route"] == api.GRAM
+    if by_gram:
+        stages.append(_plan.Stage("statistic", "rsa's own: " + score.stages[0].path, score.memory_bytes, score.flops, score.bytes_moved))
+    else:
+        stages.append(_correlation.stage(pairs, 8, method, in_place=False))
+    per_pair = 24 if method == "pearson" else 2 * _correlation.RANK_BYTES_MOVED
+    path = "pair weights from the draws, weighted Pearson" if method == "pearson" else "ranks of each resample from one sort of each vector"
+    stages.append(_plan.Stage("distribution", f"{n_boot:,} resamples of the items: {path}", needed - kept, pairs * n_boot * 3, pairs * n_boot * per_pair))
+    advice = "use fewer resamples (n_boot)" if n_boot * 17 > kept + batch else "use fewer items, or fewer Numba threads (numba.set_num_threads)"
+    run = functools.partial(_bootstrap_ci, X, Y, method, metric, n_boot, confidence, rng, omitted, sides, score if by_gram else None)
+    what = f"bootstrap_ci over {n:,} items with {n_boot:,} resamples"
+    return _plan.Plan("bootstrap_ci", stages, needed, what, [advice], work, run, {"score": score.choices}, available)
+
+
+def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted, sides, score):
+    """``bootstrap_ci`` of two checked spaces as planned (``omitted``: the
+    items nan_policy left out; ``score``: rsa's plan where the statistic is
+    rsa's own, else None)."""
+    n = X.shape[0]
+    by_gram = score is not None
+    a, b = _pairs.condensed_pair(X, Y, metric, sides, method)
     statistic, scales = None, (1.0, 1.0)
-    floor = api.rounding_floor(metric)
-    if method == "pearson" and not by_gram:  # api._correlate's score, and the scales of its sums
-        moments, scales = api._checked_moments(a, b, api.PAIR_NAMES, floor)
+    floor = metric_of(metric).rounding_floor
+    if method == "pearson" and not by_gram:  # correlate's score, and the scales of its sums
+        moments, scales = _correlation.checked_moments(a, b, PAIR_NAMES, floor)
         statistic = float(pearson_from_moments(*moments))
     elif not by_gram:
-        statistic = api._correlate(a, b, method, api.PAIR_NAMES, floor=floor)
+        statistic = _correlation.correlate(a, b, method, PAIR_NAMES, floor=floor)
     # Fresh arrays of ours: converted without a copy where already float64.
     a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
     if method == "pearson":  # at a scale whose sums of squares float64 holds
@@ -605,7 +756,7 @@ def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted):
             distribution[degenerate[: len(counts)]] = _bootstrap(a, b, layout, counts)
             degenerate = degenerate[len(counts) :]
     if by_gram:  # rsa's own score, bit for bit; last, so its BLAS threads cannot slow the resamples
-        statistic = api.rsa(X, Y, method, metric)
+        statistic = score.execute()
     low, high = np.quantile(distribution, [(1 - confidence) / 2, (1 + confidence) / 2])
     return BootstrapResult(
         statistic=statistic,

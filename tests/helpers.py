@@ -12,3 +12,10 @@ def correlated_spaces(rng, n, d1, d2, dtype=np.float64, noise=1.0):
     X = rng.standard_normal((n, d1))
     Y = X @ rng.standard_normal((d1, d2)) + noise * rng.standard_normal((n, d2))
     return X.astype(dtype), Y.astype(dtype)
+
+
+def route_of(X, Y, method="pearson", metric="cosine"):
+    """The route rsa's plan takes for X and Y (fastrsa.api.GRAM, PAIRS or SPEARMAN_IN_TURN)."""
+    import fastrsa
+
+    return fastrsa.plan(fastrsa.rsa, X, Y, method, metric).choices["route"]

@@ -10,9 +10,9 @@ from scipy.spatial.distance import pdist
 from scipy.stats import pearsonr, spearmanr
 
 import fastrsa
-from fastrsa import api, reference
+from fastrsa import _pairs, api, reference
 
-from .helpers import DTYPES, ELEMENT_TOL, SCORE_TOL, correlated_spaces
+from .helpers import DTYPES, ELEMENT_TOL, SCORE_TOL, correlated_spaces, route_of
 
 SIMILARITY_METRICS = ["cosine", "correlation"]
 DISTANCE_METRICS = ["cosine", "correlation", "euclidean", "sqeuclidean"]
@@ -140,9 +140,9 @@ def test_spearman_in_turn_equals_compare_of_the_two_vectors(rng, dtype, metric):
     # Large enough products to take the block kernels, where rsa ranks X's
     # vector, then writes Y's over it.
     X, Y = correlated_spaces(rng, 300, 400, 380, dtype)
-    assert api._spearman_in_turn_applies(X, Y, metric)
+    assert route_of(X, Y, "spearman", metric) == api.SPEARMAN_IN_TURN
     X_before, Y_before = X.copy(), Y.copy()
-    expected = fastrsa.compare(api._condensed(X, metric), api._condensed(Y, metric), "spearman")
+    expected = fastrsa.compare(_pairs.condensed(X, metric, _pairs.tile_side(*X.shape)), _pairs.condensed(Y, metric, _pairs.tile_side(*Y.shape)), "spearman")
     assert fastrsa.rsa(X, Y, "spearman", metric) == expected
     X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
     assert expected == pytest.approx(spearmanr(pdist(X64, metric), pdist(Y64, metric))[0], abs=SCORE_TOL[dtype])
@@ -157,7 +157,7 @@ def test_spearman_in_turn_names_the_space_that_does_not_vary(rng, constant):
         X = np.ones_like(X)
     else:
         Y = np.ones_like(Y)
-    assert api._spearman_in_turn_applies(X, Y, "cosine")
+    assert route_of(X, Y, "spearman", "cosine") == api.SPEARMAN_IN_TURN
     with pytest.raises(ValueError, match=f"the similarities of {constant} has zero variance"):
         fastrsa.rsa(X, Y, "spearman")
 
@@ -165,9 +165,9 @@ def test_spearman_in_turn_names_the_space_that_does_not_vary(rng, constant):
 def test_spearman_in_turn_needs_less_memory_than_both_vectors(rng):
     X, Y = correlated_spaces(rng, 300, 400, 380)
     pairs = 300 * 299 // 2
-    assert api._rsa_pairs_bytes(X, Y, "spearman", "cosine") == pairs * (8 + 8 + 4 + 4) + 300 * 400 * 8
-    assert not api._spearman_in_turn_applies(X, Y.astype(np.float32), "cosine")  # pairs of two dtypes
-    assert api._rsa_pairs_bytes(X, Y.astype(np.float32), "spearman", "cosine") > pairs * (8 + 4 + 8 + 4)
+    assert fastrsa.plan(fastrsa.rsa, X, Y, "spearman").memory_bytes == pairs * (8 + 8 + 4 + 4) + 300 * 400 * 8
+    assert route_of(X, Y.astype(np.float32), "spearman") != api.SPEARMAN_IN_TURN  # pairs of two dtypes
+    assert fastrsa.plan(fastrsa.rsa, X, Y.astype(np.float32), "spearman").memory_bytes > pairs * (8 + 4 + 8 + 4)
 
 
 def test_rsa_is_the_same_with_one_thread_and_all(rng):

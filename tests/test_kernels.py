@@ -13,7 +13,7 @@ from scipy.spatial.distance import pdist
 from scipy.stats import rankdata
 
 import fastrsa
-from fastrsa import _gram, reference
+from fastrsa import _gram, _tuning, reference
 from fastrsa._kernels import correlate, rank, tiles
 from fastrsa._kernels.normalize import norms_into, normalize_rows_into, power_of_two_rows_into
 
@@ -435,7 +435,7 @@ def test_quicksort_sorts_runs_and_carries_the_index(rng):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("centre", [False, True])
-@pytest.mark.parametrize("n", [3, 4, _gram.BLOCK + 1])
+@pytest.mark.parametrize("n", [3, 4, _tuning.GRAM_BLOCK + 1])
 def test_gram_pair_moments_equal_the_sums_over_pairs(rng, dtype, centre, n):
     X, Y = correlated_spaces(rng, n, 5, 3, dtype)
     metric = "correlation" if centre else "cosine"

@@ -14,11 +14,11 @@ from scipy.stats import kendalltau, pearsonr, spearmanr
 
 import fastrsa
 import fastrsa.jit
-from fastrsa import api, reference
+from fastrsa import _pairs, _tuning, api, reference
 from fastrsa._kernels import correlate
 from fastrsa._kernels.normalize import normalize_rows_into
 
-from .helpers import DTYPES, ELEMENT_TOL, SCORE_TOL, correlated_spaces
+from .helpers import DTYPES, ELEMENT_TOL, SCORE_TOL, correlated_spaces, route_of
 
 SIMILARITY_METRICS = ["cosine", "correlation"]
 DISTANCE_METRICS = SIMILARITY_METRICS + ["euclidean", "sqeuclidean"]
@@ -161,10 +161,10 @@ def test_rdm_distances_of_rows_of_many_magnitudes(rng, low, high, metric):
 
 def test_distances_of_rows_of_ordinary_magnitude_are_not_rescaled(rng):
     X = rng.standard_normal((20, 5)) * 1e20
-    assert api._with_squared_norms(X)[2] == 0
-    assert api._with_squared_norms(X * 1e-40)[2] == 0
-    assert api._with_squared_norms(X * 1e140)[2] != 0  # squared lengths near 1e320
-    assert api._with_squared_norms(X * 1e-150)[2] != 0  # near 1e-260
+    assert _pairs.with_squared_norms(X)[2] == 0
+    assert _pairs.with_squared_norms(X * 1e-40)[2] == 0
+    assert _pairs.with_squared_norms(X * 1e140)[2] != 0  # squared lengths near 1e320
+    assert _pairs.with_squared_norms(X * 1e-150)[2] != 0  # near 1e-260
 
 
 def _vectors(rng, dtype, k, size=200):
@@ -236,7 +236,7 @@ def test_rsa_at_any_magnitude(rng, dtype, k, per_row, metric, n):
 @pytest.mark.parametrize("metric", SIMILARITY_METRICS)
 def test_rsa_by_gram_at_any_magnitude(rng, k, metric):
     X, Y = correlated_spaces(rng, 200, 3, 4)
-    assert api._rsa_by_gram(X, Y, "pearson", metric)
+    assert route_of(X, Y, "pearson", metric) == api.GRAM
     given = np.ldexp(X, _row_exponents(200, k))
     assert fastrsa.rsa(given, Y, metric=metric) == pytest.approx(reference.rsa(X, Y, metric=metric), abs=1e-10)
 
@@ -244,9 +244,9 @@ def test_rsa_by_gram_at_any_magnitude(rng, k, metric):
 @pytest.mark.parametrize("metric", DISTANCE_METRICS)
 @pytest.mark.parametrize("method", ["pearson", "spearman"])
 def test_rsa_in_row_blocks_at_any_magnitude(rng, monkeypatch, metric, method):
-    monkeypatch.setattr(api, "SMALL_PRODUCT", 0)  # the block kernels, not tiles
+    monkeypatch.setattr(_tuning, "SMALL_PRODUCT", 0)  # the block kernels, not tiles
     X, Y, X_ordinary, Y_ordinary = _spaces(rng, 40, np.float64, 997, per_row=False)
-    assert api._tile_side(*X.shape) == 0
+    assert _pairs.tile_side(*X.shape) == 0
     expected = reference.rsa(X_ordinary, Y_ordinary, method, metric)
     assert fastrsa.rsa(X, Y, method, metric) == pytest.approx(expected, abs=1e-10)
 
@@ -313,7 +313,7 @@ def test_float32_pearson_below_the_gram_cutoff_keeps_its_accuracy_in_anisotropic
     X = (1 + 0.01 * rng.standard_normal((n, 40))).astype(np.float32)
     Y = (X[:, :20] + 0.01 * rng.standard_normal((n, 20))).astype(np.float32)
     X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
-    assert not api._rsa_by_gram(X, Y, "pearson", metric)
+    assert not route_of(X, Y, "pearson", metric) == api.GRAM
     assert (1 - pdist(X64, "cosine")).mean() > 0.999
     expected = pearsonr(pdist(X64, metric), pdist(Y64, metric))[0]
     assert fastrsa.rsa(X, Y, metric=metric) == pytest.approx(expected, abs=SCORE_TOL[np.float32])

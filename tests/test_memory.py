@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import fastrsa
-from fastrsa import _gram, _memory, api
+from fastrsa import _gram, _memory, _tuning, api
 
 from .helpers import correlated_spaces
 
@@ -62,8 +62,8 @@ def test_pearson_falls_back_to_the_gram_path_when_pairs_do_not_fit(rng, monkeypa
     # 8 rows make the Gram path need less memory than the pairs.
     X, Y = correlated_spaces(rng, 120, 60, 60)
     expected = fastrsa.rsa(X, Y)
-    monkeypatch.setattr(_gram, "BLOCK", 8)
-    gram, pairs = _gram.memory_bytes(60, 60, 120), api._rsa_pairs_bytes(X, Y, "pearson", "cosine")
+    monkeypatch.setattr(_tuning, "GRAM_BLOCK", 8)
+    gram, pairs = _gram.memory_bytes(60, 60, 120), fastrsa.plan(fastrsa.rsa, X, Y, "pearson").memory_bytes
     assert not api._prefer_gram(120, 60, 60) and gram < pairs
     _pretend_available(monkeypatch, _memory._OVERHEAD + (gram + pairs) // 2)
     assert not _memory.fits(pairs)  # the pairs really do not fit
@@ -276,8 +276,8 @@ def test_gram_permutations_are_guarded(rng, monkeypatch):
 
 def _peak_and_estimate(monkeypatch, call):
     estimates = []
-    require = _memory.require
-    monkeypatch.setattr(_memory, "require", lambda needed, what, instead: (estimates.append(needed), require(needed, what, instead)))
+    require = fastrsa.Plan.require
+    monkeypatch.setattr(fastrsa.Plan, "require", lambda plan: (estimates.append(plan.memory_bytes), require(plan)))
     call()  # compiled first
     estimates.clear()
     tracemalloc.start()
@@ -309,7 +309,7 @@ def test_resampling_estimates_match_their_peaks(rng, monkeypatch, n, call):
 def test_gram_estimate_counts_the_product_temporaries(rng, monkeypatch, dtype):
     # With small blocks the Gram matrices dominate; each block's product (and
     # each matrix's square at the end) is a new matrix as large as the largest.
-    monkeypatch.setattr(_gram, "BLOCK", 16)
+    monkeypatch.setattr(_tuning, "GRAM_BLOCK", 16)
     X, Y = correlated_spaces(rng, 200, 400, 300, dtype)
     _gram.pair_moments(X, Y, False)
     tracemalloc.start()

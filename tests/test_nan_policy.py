@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from scipy.stats import kendalltau, pearsonr, spearmanr
 
 import fastrsa
-from fastrsa import OmittedWarning, api, reference, stats
+from fastrsa import OmittedWarning, _tuning, api, reference, stats
 
-from .helpers import DTYPES, correlated_spaces
+from .helpers import DTYPES, correlated_spaces, route_of
 
 SCIPY = {
     "pearson": lambda a, b: pearsonr(a, b).statistic,
@@ -239,7 +239,7 @@ def test_rsa_omits_the_items_with_a_nan_in_either_space(rng, dtype, method, metr
 
 def test_rsa_omit_on_the_gram_path(rng):
     X, Y, keep = _spaces_with_nan(rng, 300, np.float64)
-    assert api._rsa_by_gram(X[keep], Y[keep], "pearson", "cosine")
+    assert route_of(X[keep], Y[keep], "pearson", "cosine") == api.GRAM
     got, _ = _quietly(fastrsa.rsa, X, Y, nan_policy="omit")
     assert got == fastrsa.rsa(X[keep], Y[keep])
     assert got == pytest.approx(reference.rsa(X, Y, nan_policy="omit"), abs=1e-10)
@@ -415,7 +415,7 @@ def test_mantel_omit_with_n_3_and_the_edges():
 def test_permutation_test_omit_is_the_call_on_the_rows_left(rng, dtype, method, metric, n, d):
     X, Y, keep = _spaces_with_nan(rng, n, dtype, d1=d, d2=d + 2)
     if method == "pearson" and metric == "cosine":  # the Gram identity's null, or the pairs'
-        by_gram = stats._gram.flops(n - 3, d, d + 2) < stats._GATHER_COST * (n - 3) * (n - 4) // 2
+        by_gram = fastrsa._gram.flops(n - 3, d, d + 2) < _tuning.GATHER_COST * (n - 3) * (n - 4) // 2
         assert by_gram == (n == 300)
     got, caught = _quietly(
         fastrsa.permutation_test, X, Y, method, metric, permutations=99, seed=5, keep_null=True, nan_policy="omit"

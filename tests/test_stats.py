@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 from scipy.stats import chisquare, kendalltau, kstest
 
 import fastrsa
-from fastrsa import api, reference, stats
+from fastrsa import _pairs, _tuning, api, reference, stats
 from fastrsa._kernels import kendall
 
-from .helpers import DTYPES, correlated_spaces
+from .helpers import DTYPES, correlated_spaces, route_of
 
 # Kendall's tau -------------------------------------------------------------
 
@@ -78,7 +78,7 @@ def test_permutations_are_uniform_and_do_not_depend_on_the_batch(monkeypatch):
     # All 24 orders of 4 items, each about 1,000 times.
     _, counts = np.unique(drawn, axis=0, return_counts=True)
     assert counts.size == 24 and chisquare(counts).pvalue > 0.001
-    monkeypatch.setattr(stats, "_DRAWS_PER_BATCH", 4 * 7)  # batches of 7 rows
+    monkeypatch.setattr(_tuning, "DRAWS_PER_BATCH", 4 * 7)  # batches of 7 rows
     assert np.array_equal(_permutations(4, 24_000, 3), drawn)
 
 
@@ -93,7 +93,7 @@ PAIR_KERNELS = {
 @pytest.fixture(params=sorted(PAIR_KERNELS))
 def pair_kernel(request, monkeypatch):
     for name, value in PAIR_KERNELS[request.param].items():
-        monkeypatch.setattr(stats, name, value)
+        monkeypatch.setattr(_tuning, name, value)
     return request.param
 
 
@@ -130,13 +130,13 @@ def test_statistic_is_rsa_exactly(rng, monkeypatch, call, case):
     method, metric = "spearman", "cosine"
     if case == "rsa by Gram":  # while the resamples visit pairs
         method, (X, Y) = "pearson", correlated_spaces(rng, 100, 30, 30, noise=1.0)
-        assert fastrsa._gram.flops(100, 30, 30) > stats._GATHER_COST * 100 * 99 // 2
+        assert fastrsa._gram.flops(100, 30, 30) > _tuning.GATHER_COST * 100 * 99 // 2
     else:  # the pairs in 16 x 16 tiles, or in row blocks
         method, metric, (X, Y) = "pearson", "euclidean", correlated_spaces(rng, 97, 768, 760, noise=1.0)
         if case == "blocks":
-            monkeypatch.setattr(api, "SMALL_PRODUCT", 0)
-        assert api._tile_side(97, 768) == (16 if case == "tiles" else 0)
-    assert api._rsa_by_gram(X, Y, method, metric) == (case == "rsa by Gram")
+            monkeypatch.setattr(_tuning, "SMALL_PRODUCT", 0)
+        assert _pairs.tile_side(97, 768) == (16 if case == "tiles" else 0)
+    assert (route_of(X, Y, method, metric) == api.GRAM) == (case == "rsa by Gram")
     if call == "permutation":
         result = fastrsa.permutation_test(X, Y, method, metric, permutations=20, seed=0)
     else:
@@ -148,7 +148,7 @@ def test_statistic_is_rsa_exactly(rng, monkeypatch, call, case):
 def test_gram_and_pair_paths_give_the_same_null(rng, monkeypatch, metric):
     X, Y = correlated_spaces(rng, 30, 3, 4, noise=2.0)
     by_pairs = fastrsa.permutation_test(X, Y, metric=metric, permutations=50, seed=5, keep_null=True)
-    monkeypatch.setattr(stats, "_GATHER_COST", 1e9)  # the Gram identity is now always cheaper
+    monkeypatch.setattr(_tuning, "GATHER_COST", 1e9)  # the Gram identity is now always cheaper
     by_gram = fastrsa.permutation_test(X, Y, metric=metric, permutations=50, seed=5, keep_null=True)
     np.testing.assert_allclose(by_gram.null, by_pairs.null, rtol=0, atol=1e-12)
     assert by_gram.pvalue == by_pairs.pvalue and by_gram.statistic == by_pairs.statistic
@@ -291,23 +291,23 @@ def test_pairs_of_two_spaces_are_each_space_s_pairs(rng, metric, n):
     # rsa and the statistics take both spaces' pairs in one call: the same bits.
     X = rng.standard_normal((n, 30)).astype(np.float32)
     Y = rng.standard_normal((n, 300))
-    assert api._tile_side(*X.shape) and bool(api._tile_side(*Y.shape)) == (n == 60)
-    a, b = api._condensed_pair(X, Y, metric)
-    assert api._as_distances(X, metric) == (metric not in ("cosine", "correlation"))  # X is float32
-    np.testing.assert_array_equal(a, api._condensed(X, metric))
-    np.testing.assert_array_equal(b, api._condensed(Y, metric))
-    assert (a.dtype, b.dtype) == (api._condensed(X, metric).dtype, np.float64)
+    assert _pairs.tile_side(*X.shape) and bool(_pairs.tile_side(*Y.shape)) == (n == 60)
+    a, b = _pairs.condensed_pair(X, Y, metric, (_pairs.tile_side(*X.shape), _pairs.tile_side(*Y.shape)))
+    assert _pairs.as_distances(X, metric) == (metric not in ("cosine", "correlation"))  # X is float32
+    np.testing.assert_array_equal(a, _pairs.condensed(X, metric, _pairs.tile_side(*X.shape)))
+    np.testing.assert_array_equal(b, _pairs.condensed(Y, metric, _pairs.tile_side(*Y.shape)))
+    assert (a.dtype, b.dtype) == (_pairs.condensed(X, metric, _pairs.tile_side(*X.shape)).dtype, np.float64)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("metric", ["cosine", "correlation", "euclidean"])
 def test_pairs_in_tiles_are_the_pairs_in_blocks(rng, monkeypatch, dtype, metric):
     X = rng.standard_normal((60, 2000)).astype(dtype)  # tiles of 8 x 8
-    assert api._tile_side(*X.shape) == 8
-    tiled = api._condensed_values(X, metric, True)  # dissimilarities in either dtype
-    monkeypatch.setattr(api, "SMALL_PRODUCT", 0)
-    assert api._tile_side(*X.shape) == 0
-    blocked = api._condensed_values(X, metric, True)
+    assert _pairs.tile_side(*X.shape) == 8
+    tiled = _pairs.condensed_values(X, metric, True, _pairs.tile_side(*X.shape))  # dissimilarities in either dtype
+    monkeypatch.setattr(_tuning, "SMALL_PRODUCT", 0)
+    assert _pairs.tile_side(*X.shape) == 0
+    blocked = _pairs.condensed_values(X, metric, True, _pairs.tile_side(*X.shape))
     assert tiled.dtype == blocked.dtype == (np.float64 if metric == "euclidean" else dtype)
     # Equal up to rounding only: BLAS rounds some products otherwise in other
     # tiles.  Every caller takes the same tiles for the same shape.

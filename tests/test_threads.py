@@ -12,7 +12,7 @@ import pytest
 from numba.core.registry import CPUDispatcher
 
 import fastrsa
-from fastrsa import _kernels, _threads
+from fastrsa import _kernels, _threads, _tuning
 from fastrsa._kernels import correlate, duplicates, kendall, normalize, rank, resample, scale, tiles
 
 from .helpers import correlated_spaces
@@ -98,13 +98,13 @@ def test_fork_pools_work_after_import_and_after_calls(tmp_path):
 
 def test_small_work_runs_on_the_calling_thread_and_restores_the_count():
     default = numba.get_num_threads()
-    with _threads.threads_for(_threads.SERIAL_WORK - 1):
+    with _threads.threads_for(_tuning.SERIAL_WORK - 1):
         assert numba.get_num_threads() == 1
     assert numba.get_num_threads() == default
     with pytest.raises(KeyError), _threads.threads_for(0):
         raise KeyError("restored even so")
     assert numba.get_num_threads() == default
-    with _threads.threads_for(_threads.SERIAL_WORK):
+    with _threads.threads_for(_tuning.SERIAL_WORK):
         assert numba.get_num_threads() == default
 
 

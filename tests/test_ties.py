@@ -8,7 +8,7 @@ from scipy.spatial.distance import pdist
 from scipy.stats import kendalltau, spearmanr
 
 import fastrsa
-from fastrsa import api
+from fastrsa import _tuning
 from fastrsa._kernels.duplicates import representatives, unify_copies
 
 from .helpers import DTYPES, ELEMENT_TOL
@@ -41,7 +41,7 @@ def assert_equal_rows_give_equal_pairs(values, which):
 def layout(request, monkeypatch):
     """Both layouts of the pairs: square tiles (small calls) and row blocks."""
     if request.param == "blocks":
-        monkeypatch.setattr(api, "SMALL_PRODUCT", 0)
+        monkeypatch.setattr(_tuning, "SMALL_PRODUCT", 0)
     return request.param
 
 

@@ -145,13 +145,26 @@ def _pair_counts(ranks_a, ranks_b, counts, sequence, buffer):
     return ties_a, ties_b, joint, _count_inversions(sequence, buffer)
 
 
+_COUNTING_VECTORS = 3  # kendall_from_ranks's integer vectors
+
+
+def counting_dtype(size):
+    """The integer dtype of ``kendall_from_ranks``'s counting for ``size`` values."""
+    return np.dtype(np.int32 if size < 2**31 else np.int64)
+
+
+def counting_bytes(size):
+    """Memory ``kendall_from_ranks`` allocates for ``size`` values."""
+    return _COUNTING_VECTORS * size * counting_dtype(size).itemsize
+
+
 @kernel
 def kendall_from_ranks(ranks_a, ranks_b, variant_b):
     """Kendall's tau-b (``variant_b``) or tau-a of two vectors given by their
     average ranks, as ``scipy.stats.kendalltau`` and rsatoolbox's tau-a; NaN
     when a vector is constant."""
     n = ranks_a.size
-    if n < 2**31:
+    if n < 2**31:  # counting_dtype
         ties_a, ties_b, joint, discordant = _pair_counts(
             ranks_a, ranks_b, np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.int32)
         )

@@ -443,6 +443,11 @@ def doubled_dtype(size):
     return np.dtype(np.int32 if size < 2**30 else np.int64)
 
 
+def rank_scratch_bytes(size, dtype):
+    """Memory of ``rank_scratch(size, dtype)``."""
+    return size * (np.dtype(dtype).itemsize + doubled_dtype(size).itemsize)
+
+
 def rank_scratch(size, dtype):
     """The scratch buffers ``average_ranks_into`` needs for ``size`` values,
     allocated by NumPy (which asks the kernel for huge pages)."""

@@ -1,0 +1,74 @@
+"""Every tunable of fastrsa, with the reason for its value.
+
+None of these changes a result: each moves the line between two paths that
+give the same answer bit for bit, or sizes a buffer or a batch.  The
+planner (``fastrsa._plan``) and the kernels read them from here; tests that
+need a given path choose it through the plan or by setting a value here.
+Measurements behind the values are in docs/performance.md.
+
+Two kinds of value:
+
+- read by Python at each call (the planner's thresholds and costs, the batch
+  sizes of the inference functions): changing one here takes effect at once;
+- compiled into the Numba kernels (marked "compiled"): a kernel reads the
+  value when it is compiled and keeps it in its on-disk cache, so a change
+  takes effect only once that cache is cleared (``NUMBA_CACHE_DIR``, or the
+  ``__pycache__`` folders of ``fastrsa/_kernels``).
+"""
+
+# --- Condensed vectors (fastrsa/_kernels/tiles.py) ----------------------------
+
+# Products of up to this many multiply-adds (N^2 D) run in square tiles that
+# keep BLAS on one thread, spread over Numba's threads; larger ones in row
+# blocks on all of BLAS's threads, which pay only for large products.
+SMALL_PRODUCT = 1 << 25
+# Rows and columns of a block of the block kernels (compiled where a kernel
+# takes them as constants; passed as arguments otherwise).  The block's
+# buffer, ROWS x COLUMNS values, stays in the L2/L3 caches between its BLAS
+# call and the copy-out.
+ROWS = 256
+COLUMNS = 4096
+# OpenBLAS runs a product of m x k by k x n on the calling thread when m n k
+# is at most this (its SMP_THRESHOLD_MIN times GEMM_MULTITHREAD_THRESHOLD):
+# the square tiles stay below it (compiled).
+BLAS_ONE_THREAD = 65536 * 4
+
+# --- The Gram identity (fastrsa/_gram.py) ---------------------------------------
+
+# Unit rows per block of the Gram products: tall enough for BLAS's rate,
+# small enough that a block of each space stays a few MB.
+GRAM_BLOCK = 4096
+
+# --- Threads (fastrsa/_threads.py) --------------------------------------------
+
+# Below this many multiply-adds a call runs on the calling thread: waking the
+# thread pool costs more than the work, and woken threads that find the
+# cores busy make a loop of small calls many times slower.  A Spearman RSA of
+# about 60 items of 300 and 768 features (1,770 pairs) is below it.
+SERIAL_WORK = 1 << 22
+# Ranking one value (bucket sort, then its rank read back) costs about this
+# many multiply-adds of the tiles.
+RANK_WORK = 64
+
+# --- Ranks (fastrsa/_kernels/rank.py, compiled) ----------------------------------
+
+COARSE_SIZE = 1 << 14  # values per coarse bucket, on average, up to COARSE_BUCKETS buckets
+COARSE_BUCKETS = 2048  # a coarse bucket's counters per part stay in L1
+PARTS = 64  # slices of the scatter: more than any machine's threads, and cheap (PARTS x COARSE_BUCKETS counters)
+FINE_SIZE = 4  # values per fine bucket, on average
+COUNTED = 16  # fine buckets up to this size rank by counting (no data-dependent branch); larger ones sort
+INSERTION = 24  # quicksort's partitions up to this size are sorted by insertion
+
+# --- The permutation test and the bootstrap (fastrsa/stats.py) --------------------
+
+# Up to this size Y's permuted matrix is kept square (n^2 float64), whose
+# rows make the permutations' gathers faster; past it, condensed (n^2/2).
+SQUARE_BYTES = 1 << 28
+# From this many items the square matrix outgrows the L2 cache, and the
+# permutations run blocked (b's rows outer, a block of permutations inner).
+BLOCKED_ITEMS = 200
+PERMUTATIONS_PER_BLOCK = 64  # their inverses, 4n bytes each, stay in L2
+DRAWS_PER_BATCH = 1 << 20  # items drawn per batch of permutations or resamples: bounds the batch's memory
+# A pair's gather from the condensed vector costs about this many BLAS
+# multiply-adds; it decides between the two Pearson permutation paths.
+GATHER_COST = 16
