@@ -287,7 +287,9 @@ def mantel(
     Returns
     -------
     PermutationResult
-        ``pvalue`` = (k + 1) / (permutations + 1).
+        ``statistic``, ``pvalue`` = (k + 1) / (permutations + 1) and, with
+        ``keep_null``, ``null_distribution``, as SciPy's; unpacks as
+        ``statistic, pvalue = result``.
 
     Examples
     --------
@@ -406,7 +408,8 @@ def permutation_test(
     Returns
     -------
     PermutationResult
-        ``statistic`` equals ``rsa(X, Y, method, metric, nan_policy)``.
+        As for :func:`mantel`; ``statistic`` equals
+        ``rsa(X, Y, method, metric, nan_policy)``.
 
     Examples
     --------
@@ -526,6 +529,8 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     Returns
     -------
     BootstrapResult
+        ``statistic``, ``confidence_interval`` (``.low``, ``.high``),
+        ``bootstrap_distribution`` and ``standard_error``, as SciPy's.
 
     Examples
     --------
