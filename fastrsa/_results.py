@@ -1,10 +1,24 @@
-"""The results of the inference functions (``fastrsa.stats``)."""
+"""The results of the inference functions (``fastrsa.stats``).
 
+They read like SciPy's: ``PermutationResult`` as the result of
+``scipy.stats.permutation_test`` (``statistic``, ``pvalue``,
+``null_distribution``), ``BootstrapResult`` as that of
+``scipy.stats.bootstrap`` (``confidence_interval``, ``bootstrap_distribution``,
+``standard_error``).  The SciPy names are properties over the fields, so the
+fields, and with them equality and repr, are as they were.
+"""
+
+import math
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import _missing
+
+# As scipy.stats.bootstrap's (which SciPy does not export either): a tuple, so it unpacks.
+ConfidenceInterval = namedtuple("ConfidenceInterval", ["low", "high"])
+ConfidenceInterval.__doc__ = "A confidence interval: ``low``, ``high``; unpacks as ``low, high = interval``."
 
 
 @dataclass(frozen=True)
@@ -13,7 +27,9 @@ class PermutationResult:
 
     ``statistic`` is the observed correlation (equal to ``rsa``/``compare``);
     ``pvalue`` is (k + 1) / (permutations + 1), with k the permutations at
-    least as extreme; ``null`` holds the permuted statistics when asked for.
+    least as extreme; ``null_distribution`` (or ``null``, the same array)
+    holds the permuted statistics with ``keep_null=True`` and is None
+    without it.  The result unpacks as ``statistic, pvalue = result``.
     With ``nan_policy="omit"``: ``omitted_pairs``, how many pairs
     :func:`mantel` left out of the observed statistic (a or b NaN), and
     ``omitted_items``, the indices of the items (rows) :func:`permutation_test`
@@ -30,13 +46,24 @@ class PermutationResult:
     # Not part of ==: results compare as they did before it (an array has no truth value).
     omitted_items: np.ndarray = field(default_factory=_missing.no_items, compare=False)
 
+    @property
+    def null_distribution(self):
+        """The permuted statistics (``null``, the same array); None unless ``keep_null=True``."""
+        return self.null
+
+    def __iter__(self):
+        """``statistic, pvalue = result``, as SciPy's test results unpack."""
+        return iter((self.statistic, self.pvalue))
+
 
 @dataclass(frozen=True)
 class BootstrapResult:
     """The result of :func:`bootstrap_ci`: the observed ``statistic``, the
-    percentile interval [``low``, ``high``] at ``confidence``, and the
-    resampled statistics in ``distribution``; ``omitted_items``, the indices
-    of the items (rows) left out with ``nan_policy="omit"``."""
+    percentile interval ``confidence_interval`` (``.low``, ``.high``; also
+    the fields ``low`` and ``high``) at ``confidence``, the resampled
+    statistics in ``bootstrap_distribution`` (or ``distribution``, the same
+    array) and their ``standard_error``; ``omitted_items``, the indices of
+    the items (rows) left out with ``nan_policy="omit"``."""
 
     statistic: float
     low: float
@@ -45,3 +72,22 @@ class BootstrapResult:
     method: str
     distribution: np.ndarray
     omitted_items: np.ndarray = field(default_factory=_missing.no_items, compare=False)
+
+    @property
+    def confidence_interval(self):
+        """The interval as ``ConfidenceInterval(low, high)``, a named tuple."""
+        return ConfidenceInterval(self.low, self.high)
+
+    @property
+    def bootstrap_distribution(self):
+        """The resampled statistics (``distribution``, the same array)."""
+        return self.distribution
+
+    @property
+    def standard_error(self):
+        """The bootstrap standard error, as ``scipy.stats.bootstrap`` has it:
+        the sample standard deviation of the distribution (``ddof=1``); NaN
+        for a single resample."""
+        if self.distribution.size < 2:
+            return math.nan
+        return float(np.std(self.distribution, ddof=1))

@@ -306,7 +306,9 @@ def mantel(
     Returns
     -------
     PermutationResult
-        ``pvalue`` = (k + 1) / (permutations + 1).
+        ``statistic``, ``pvalue`` = (k + 1) / (permutations + 1) and, with
+        ``keep_null``, ``null_distribution``, as SciPy's; unpacks as
+        ``statistic, pvalue = result``.
 
     Examples
     --------
@@ -466,7 +468,8 @@ def permutation_test(
     Returns
     -------
     PermutationResult
-        ``statistic`` equals ``rsa(X, Y, method, metric, nan_policy)``.
+        As for :func:`mantel`; ``statistic`` equals
+        ``rsa(X, Y, method, metric, nan_policy)``.
 
     Examples
     --------
@@ -640,6 +643,8 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     Returns
     -------
     BootstrapResult
+        ``statistic``, ``confidence_interval`` (``.low``, ``.high``),
+        ``bootstrap_distribution`` and ``standard_error``, as SciPy's.
 
     Examples
     --------
