@@ -44,7 +44,7 @@ def pair_moments(X, Y, centre):
     N(N-1)/2, and the rest are sums of t_ij, t'_ij, t_ij², t'_ij², t_ij t'_ij.
 
     When X and Y are both float32, the three Gram products run in float32
-    BLAS (twice the speed), on the shifted rows rounded once; every other
+    BLAS (the faster rate), on the shifted rows rounded once; every other
     sum, and the sums of the blocks' products, stay in float64.  Only the
     squared Frobenius norms of the Gram matrices come from them, sums of
     squares that do not cancel, so the rounding costs no accuracy the float32

@@ -12,7 +12,7 @@ from numba import prange
 from ._jit import kernel, serial_and_parallel
 from .scale import peak, unit_scale
 
-PARALLEL_MIN = 1 << 15  # elements; fewer are normalised serially (parallel won from about 15,000 here)
+PARALLEL_MIN = 1 << 15  # elements; fewer are normalised serially (waking the thread pool costs more)
 
 
 # Outside this range of squared norms, sums of squares could overflow or
@@ -32,7 +32,7 @@ def _scaled_sum_of_squares(row, scale, shift):
     """Sum of (row * scale - shift)**2 in float64, in four interleaved partial
     sums (a fixed order, so the result is reproducible) to keep the adder busy.
     Unsigned indices spare Numba's negative-index check on every load, which
-    otherwise keeps the loop from being vectorised (half the time at 768-d)."""
+    otherwise keeps the loop from being vectorised."""
     d = np.uint64(row.size)
     one, two, three, four = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)
     s0 = s1 = s2 = s3 = 0.0

@@ -47,8 +47,8 @@ from ._jit import kernel, parallel_kernel, serial_and_parallel
 COARSE_SIZE = 1 << 14  # values per coarse bucket, on average, up to COARSE_BUCKETS buckets
 # At most this many coarse buckets: the scatter of step 1 and its replay in
 # step 3 write to one place per bucket, and past about this many places the
-# writes thrash the caches (128M values: 7,812 buckets ranked in 1.78 s, 2,048
-# in 1.29 s); from 2**25 values on, the buckets grow instead.
+# writes thrash the caches (docs/algorithms.md has the figures); from 2**25
+# values on, the buckets grow instead.
 COARSE_BUCKETS = 2048
 PARTS = 64  # slices of step 1: more than any machine's threads, and cheap (PARTS x COARSE_BUCKETS counters)
 FINE_SIZE = 4  # values per fine bucket, on average
@@ -61,7 +61,8 @@ CHUNK = 4096  # values per partial sum of the Spearman moments
 def _insertion_sort(values, index, start, stop):
     """Sort ``values[start:stop]`` ascending, carrying ``index`` along.
     (Unsigned positions, here and in ``_rank_bucket``, spare Numba's
-    negative-index check on every access: a third of the time.)"""
+    negative-index check on every access, a large part of these loops'
+    time.)"""
     one = np.uint64(1)
     for i in range(np.uint64(start) + one, np.uint64(stop)):
         value = values[i]
@@ -147,9 +148,9 @@ def _rank_fine_buckets(values, index, ends, start, doubled):
     In a fine bucket of up to ``COUNTED`` values, each value counts its
     smaller and equal ones: no sort, and no branch that depends on the values
     (sorting the few values of each fine bucket mispredicted a branch for
-    about every value, and took 60 % of the ranking).  A crowded fine bucket
-    is sorted.  One call per coarse bucket: a call per fine bucket (four
-    values) cost as much as the sort saved."""
+    about every value, and took most of the ranking's time).  A crowded
+    fine bucket is sorted.  One call per coarse bucket: a call per fine
+    bucket (four values) cost as much as the sort saved."""
     one = np.uint64(1)
     begin = np.uint64(0)
     for b in range(ends.size):

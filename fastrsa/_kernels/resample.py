@@ -95,8 +95,8 @@ def permuted_cross_products_square(a, square_b, permutations, out):
     """As ``permuted_cross_products``, with b as its symmetric n x n matrix
     (n^2 float64 instead of n^2/2): row p(i) is contiguous, so the gathers
     stay in one cached row instead of jumping across the condensed vector,
-    and no index arithmetic is needed.  About three times faster while the
-    matrix fits in the L2 cache (n below about 200); past that,
+    and no index arithmetic is needed.  Faster than the condensed gathers
+    while the matrix fits in the L2 cache (n below about 200); past that,
     ``permuted_cross_products_blocked``.
 
     Every index is unsigned (uint32 permutations, uint64 counters): Numba
@@ -133,7 +133,7 @@ def permuted_cross_products_blocked(a, square_b, permutations, block, out):
     p(j).  Row u stays in the L1 cache for the whole block, and a's runs are
     streamed, so each pair costs three cached loads; the other order gathers
     from a new row of b at every step, which misses the cache once n^2 float64
-    outgrow L2 (two to four times slower from n = 1,000 on).
+    outgrow L2.
 
     Each permutation's sum still runs in one fixed order (rows u = 0, 1, ...),
     so ``block`` and the thread count do not change a bit of ``out``."""

@@ -14,9 +14,9 @@ Two layouts, one per size of problem:
   (``side**2 * d`` at most ``BLAS_ONE_THREAD``) that OpenBLAS runs each on
   the calling thread, spread over Numba's threads by a ``prange``.  For small
   products: no BLAS thread is ever woken, so none is left spinning after the
-  call (OpenBLAS's threads spin for about 0.1 s after each threaded call,
-  taking a core from the next parallel kernel), and square tiles pack each
-  operand once per tile instead of once per row block.
+  call (OpenBLAS's threads keep spinning for a while after each threaded
+  call, taking a core from the next parallel kernel), and square tiles pack
+  each operand once per tile instead of once per row block.
 
 Cosines are taken from rows that are not at unit length (kind ``COSINES``):
 each product is divided by its two rows' lengths as it is copied out, as
@@ -29,7 +29,8 @@ take every cache line back from their cores.
 
 A BLAS call inside a ``prange`` is safe only because it stays on one thread:
 a larger one would nest OpenBLAS's thread pool inside Numba's, and their
-spinning threads then wait on each other (a 50-item RSM took 11 ms that way).
+spinning threads then wait on each other, which makes even small products
+many times slower (docs/performance.md has the figures).
 
 Each entry is one BLAS dot product whose rounding depends on the tile it sits
 in, not on the thread that computes it: the result is the same bit for bit
@@ -159,9 +160,9 @@ def fault_in(out):
     about to be overwritten, on all threads.  The block kernels write their
     output from the calling thread only (between BLAS calls, which use every
     core), so the operating system would map its fresh pages one thread at a
-    time: on these VMs 256 MB of memory the host has taken back took 0.74-1.16 s
-    to fill that way, and 0.29-0.33 s to fault in on two threads (then 0.30 s
-    to fill)."""
+    time.  Where the host has taken the memory back, mapping it costs far
+    more than writing it, and faulting it in on all threads first, then
+    filling it, is faster (docs/performance.md, on the first touch)."""
     step = PAGE // out.itemsize
     for page in prange((out.size + step - 1) // step):
         out[page * step] = 0
@@ -216,8 +217,7 @@ def tile_side(n, d):
     """Side of the square tiles for n rows of d features: the largest
     multiple of 8 whose product stays on one BLAS thread, or 0 where even
     8 x 8 would not.  Never more than n rounded up to 8, nor ``ROWS``.
-    (Multiples of 8 suit BLAS's register tiles: at 768-d, 16 x 16 tiles were
-    faster than 18 x 18, and at 300-d 24 x 24 than 29 x 29.)"""
+    (Multiples of 8 suit BLAS's register tiles: docs/performance.md.)"""
     side = 8 * int((BLAS_ONE_THREAD / d) ** 0.5 / 8)
     while side and side * side * d > BLAS_ONE_THREAD:
         side -= 8
