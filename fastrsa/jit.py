@@ -15,6 +15,18 @@ with Numba can call these without returning to Python::
             scores[k] = fastrsa.jit.spearman(sims, target)
         return scores
 
+``rsm_into`` runs on the calling thread alone, so a ``numba.prange`` over
+layers or searchlight centres is the way to use several cores, and it nests
+no thread pool there: it launches no parallel region of its own and keeps
+every BLAS product small enough (square tiles, see ``_kernels/tiles.py``)
+that OpenBLAS runs it on the calling thread -- a larger one would wake
+OpenBLAS's threads inside Numba's, and the two pools would spin against each
+other.  Its results are the same bit for bit in a ``prange`` and out of one.
+One large space alone is faster through ``fastrsa.rsm``, whose large
+products use all of BLAS's threads.  ``pearson`` and ``spearman`` of 16,384
+values or more (the RSMs of 182 items or more) still run parallel kernels of
+their own: at such sizes call them outside the ``prange`` body.
+
 They are the same kernels the public API runs, without its checks: pass
 C-contiguous float32 or float64 arrays of finite values, at least 3 rows with
 no all-zero row for ``rsm_into``, and equally long vectors that vary for
@@ -30,9 +42,9 @@ import numpy as np
 
 from ._kernels._jit import kernel
 from ._kernels.correlate import pearson, pearson_from_moments
-from ._kernels.normalize import normalize_rows_into
+from ._kernels.normalize import normalize_rows_into, norms_into, power_of_two_rows_into
 from ._kernels.rank import PARTS, average_ranks_into, spearman_moments_into
-from ._kernels.tiles import COLUMNS, ROWS, dot_condensed_into
+from ._kernels.tiles import COSINES, one_thread_tiles_into
 
 __all__ = ["normalize_rows_into", "rsm_into", "pearson", "spearman", "average_ranks_into"]
 
@@ -40,10 +52,21 @@ __all__ = ["normalize_rows_into", "rsm_into", "pearson", "spearman", "average_ra
 @kernel
 def rsm_into(X, out):
     """Write the cosine similarities of the rows of ``X`` into ``out``
-    (length N(N-1)/2, the dtype of ``X``), in ``pdist`` order."""
-    unit = np.empty_like(X)
-    normalize_rows_into(X, unit, False)
-    dot_condensed_into(unit, out, ROWS, COLUMNS)
+    (length N(N-1)/2, the dtype of ``X``), in ``pdist`` order, on the calling
+    thread: safe in a ``prange`` body (one-thread BLAS tiles, no parallel
+    region).  Each pair's product over its two rows' lengths, as
+    ``fastrsa.rsm`` and ``pdist`` compute it."""
+    n, d = X.shape
+    norms = np.empty(n)
+    rows = X
+    if d == 1:  # exactly +-1
+        rows = np.where(X < 0, -1.0, 1.0).astype(X.dtype)
+        norms[:] = 1.0
+    elif not norms_into(X, norms):  # products could overflow or underflow
+        rows = np.empty_like(X)
+        power_of_two_rows_into(X, rows)
+        norms_into(rows, norms)
+    one_thread_tiles_into(rows, norms, COSINES, out)
 
 
 @kernel

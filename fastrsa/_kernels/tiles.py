@@ -17,6 +17,9 @@ Two layouts, one per size of problem:
   call (OpenBLAS's threads keep spinning for a while after each threaded
   call, taking a core from the next parallel kernel), and square tiles pack
   each operand once per tile instead of once per row block.
+  ``one_thread_tiles_into`` runs the same tiles on the calling thread alone,
+  for any size: what ``fastrsa.jit.rsm_into`` runs, inside a user's
+  ``prange`` as well.
 
 Cosines are taken from rows that are not at unit length (kind ``COSINES``):
 each product is divided by its two rows' lengths as it is copied out, as
@@ -218,6 +221,12 @@ def tile_side(n, d):
     multiple of 8 whose product stays on one BLAS thread, or 0 where even
     8 x 8 would not.  Never more than n rounded up to 8, nor ``ROWS``.
     (Multiples of 8 suit BLAS's register tiles: docs/performance.md.)"""
+    return int(_side_of(n, d))
+
+
+@kernel
+def _side_of(n, d):
+    """``tile_side``, callable from compiled code."""
     side = 8 * int((BLAS_ONE_THREAD / d) ** 0.5 / 8)
     while side and side * side * d > BLAS_ONE_THREAD:
         side -= 8
@@ -297,6 +306,49 @@ def _tiles(X, values_x, kind_x, out_x, side_x, Y, values_y, kind_y, out_y, side_
 
 
 _tiles_serial, _tiles_parallel = serial_and_parallel(_tiles)
+
+
+@kernel
+def one_thread_tiling(n, d):
+    """``(side, features)`` of the tiles ``one_thread_tiles_into`` cuts n rows
+    of d features into: ``tile_side``'s side, or 8 where that is 0, and how
+    many features each BLAS product takes at a time -- all d, or as many as
+    keep a side x side product on one BLAS thread where all would not (more
+    than ``BLAS_ONE_THREAD / 64`` features)."""
+    side = max(_side_of(n, d), 8)
+    return side, min(d, BLAS_ONE_THREAD // (side * side))
+
+
+@kernel
+def _tile_in_parts(X, row_values, kind, out, side, features, tile):
+    """``_tile`` with each product summed over runs of ``features`` features,
+    one BLAS call a run."""
+    n, d = X.shape
+    r0, r1, c0, c1 = _tile_bounds(tile, -(-n // side), side, n)
+    products = np.zeros((r1 - r0, c1 - c0), X.dtype)
+    part = np.empty_like(products)
+    for k0 in range(0, d, features):
+        k1 = min(k0 + features, d)
+        np.dot(np.ascontiguousarray(X[r0:r1, k0:k1]), np.ascontiguousarray(X[c0:c1, k0:k1]).T, part)
+        products += part
+    _write_pairs(X, row_values, kind, products, r0, r1, c0, c1, out)
+
+
+@kernel
+def one_thread_tiles_into(X, row_values, kind, out):
+    """The pairs of X (``kind`` and ``row_values`` as for ``tiles_into``) into
+    ``out`` on the calling thread alone, in the tiles of ``one_thread_tiling``:
+    every BLAS product small enough for OpenBLAS to keep it on this thread,
+    and no parallel region, so a ``prange`` body may call it without nesting
+    either thread pool in Numba's.  Where all features fit in one product the
+    tiles, and so the bits, are those of ``tiles_into`` at the same side."""
+    n, d = X.shape
+    side, features = one_thread_tiling(n, d)
+    for tile in range(tile_count(n, side)):
+        if features == d:
+            _tile(X, row_values, kind, out, side, tile)
+        else:
+            _tile_in_parts(X, row_values, kind, out, side, features, tile)
 
 
 
