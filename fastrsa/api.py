@@ -363,8 +363,8 @@ def _spearman_in_turn(X, Y, metric, sides):
     values are written over X's, ranked, and summed with X's ranks on the
     way.  Peak: one vector, the ranking scratch and the integer ranks, 24
     bytes a pair in float64 (two vectors, scratch and no kept ranks took 28),
-    and Y's values land in memory already in use: on these machines a large
-    fresh allocation costs up to half the time of filling it.  The score is
+    and Y's values land in memory already in use, which is faster to write
+    than a large fresh allocation (docs/performance.md).  The score is
     ``compare(rsm(X), rsm(Y), "spearman")``'s, bit for bit."""
     floor = metric_of(metric).rounding_floor
     values = _pairs.condensed(X, metric, sides[0], name="X")

@@ -119,8 +119,8 @@ def _batches(n, count, draw):
 def _permutations(n, count, rng):
     """``count`` uniform random permutations of range(n), as uint32 rows: a
     Fisher-Yates shuffle per row driven by ``rng.random`` (n - 1 uniforms a
-    row, drawn in order, so the rows do not depend on the batch size).  Five
-    times faster than ``rng.permuted`` for small n; unsigned, so the kernels
+    row, drawn in order, so the rows do not depend on the batch size).  Faster
+    than ``rng.permuted`` for small n; unsigned, so the kernels
     skip Numba's negative-index check on every gather."""
 
     def draw(size):
