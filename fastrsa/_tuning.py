@@ -53,11 +53,28 @@ RANK_WORK = 64
 # --- Ranks (fastrsa/_kernels/rank.py, compiled) ----------------------------------
 
 COARSE_SIZE = 1 << 14  # values per coarse bucket, on average, up to COARSE_BUCKETS buckets
-COARSE_BUCKETS = 2048  # a coarse bucket's counters per part stay in L1
+# At most this many coarse buckets: the scatter of step 1 and its replay in
+# step 3 write to one place per bucket, and past about this many places the
+# writes thrash the caches (docs/algorithms.md has the figures); from 2**25
+# values on, the buckets grow instead.
+COARSE_BUCKETS = 2048
 PARTS = 64  # slices of the scatter: more than any machine's threads, and cheap (PARTS x COARSE_BUCKETS counters)
 FINE_SIZE = 4  # values per fine bucket, on average
 COUNTED = 16  # fine buckets up to this size rank by counting (no data-dependent branch); larger ones sort
 INSERTION = 24  # quicksort's partitions up to this size are sorted by insertion
+
+# --- Kendall's tau (fastrsa/_kernels/kendall.py, compiled) --------------------------
+
+KENDALL_RUN = 32  # runs of this length are sorted by insertion before merging
+
+# --- Serial below, parallel above (compiled) -------------------------------------
+
+# Waking the thread pool costs more than the work below these many elements.
+NORMALIZE_PARALLEL_MIN = 1 << 15  # fastrsa/_kernels/normalize.py: rows' elements
+MOMENTS_PARALLEL_MIN = 4 * 4096  # fastrsa/_kernels/correlate.py: values, four of its summation chunks
+
+# (Not here: the summation chunks of correlate.py and rank.py, CHUNK, which fix
+# the order of every sum and so the result's last bits.)
 
 # --- The permutation test and the bootstrap (fastrsa/stats.py) --------------------
 

@@ -17,9 +17,9 @@ from numba import prange
 
 from ._jit import kernel, serial_and_parallel
 from .scale import peak, unit_scale
+from .._tuning import MOMENTS_PARALLEL_MIN as PARALLEL_MIN  # (compiled in: see _tuning.py)
 
 CHUNK = 4096
-PARALLEL_MIN = 4 * CHUNK  # elements; fewer are summed serially
 
 
 def _chunk_moments(a, b, scale_a, scale_b):

@@ -19,8 +19,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel, parallel_kernel
-
-RUN = 32  # runs of this length are sorted by insertion before merging
+from .._tuning import KENDALL_RUN as RUN  # (compiled in: see _tuning.py)
 
 
 @kernel

@@ -11,8 +11,7 @@ from numba import prange
 
 from ._jit import kernel, serial_and_parallel
 from .scale import peak, unit_scale
-
-PARALLEL_MIN = 1 << 15  # elements; fewer are normalised serially (waking the thread pool costs more)
+from .._tuning import NORMALIZE_PARALLEL_MIN as PARALLEL_MIN  # (compiled in: see _tuning.py)
 
 
 # Outside this range of squared norms, sums of squares could overflow or

@@ -43,17 +43,9 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel, parallel_kernel, serial_and_parallel
+from .._tuning import COARSE_BUCKETS, COARSE_SIZE, COUNTED, FINE_SIZE, INSERTION, PARTS  # (compiled in: see _tuning.py)
 
-COARSE_SIZE = 1 << 14  # values per coarse bucket, on average, up to COARSE_BUCKETS buckets
-# At most this many coarse buckets: the scatter of step 1 and its replay in
-# step 3 write to one place per bucket, and past about this many places the
-# writes thrash the caches (docs/algorithms.md has the figures); from 2**25
-# values on, the buckets grow instead.
-COARSE_BUCKETS = 2048
-PARTS = 64  # slices of step 1: more than any machine's threads, and cheap (PARTS x COARSE_BUCKETS counters)
-FINE_SIZE = 4  # values per fine bucket, on average
-COUNTED = 16  # fine buckets up to this size rank by counting; larger ones sort
-INSERTION = 24  # quicksort's partitions up to this size are sorted by insertion
+
 CHUNK = 4096  # values per partial sum of the Spearman moments
 
 

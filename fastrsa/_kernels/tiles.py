@@ -51,12 +51,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel, parallel_kernel, serial_and_parallel
-
-ROWS = 256  # rows of a block: the kernels' rows, columns arguments
-COLUMNS = 4096
-# OpenBLAS runs a product of m x k by k x n on the calling thread when m n k
-# is at most this (its SMP_THRESHOLD_MIN times GEMM_MULTITHREAD_THRESHOLD).
-BLAS_ONE_THREAD = 65536 * 4
+from .._tuning import BLAS_ONE_THREAD, ROWS  # (compiled in: see _tuning.py)
 
 
 @kernel
@@ -254,8 +249,6 @@ def tile_count(n, side):
     return per_side * (per_side + 1) // 2
 
 
-
-
 @kernel
 def _tile(X, row_values, kind, out, side, tile):
     """Tile number ``tile`` of X's pairs, of ``kind``, into ``out``."""
@@ -349,7 +342,6 @@ def one_thread_tiles_into(X, row_values, kind, out):
             _tile(X, row_values, kind, out, side, tile)
         else:
             _tile_in_parts(X, row_values, kind, out, side, features, tile)
-
 
 
 def tiles_of_two_into(X, values_x, kind_x, out_x, side_x, Y, values_y, kind_y, out_y, side_y):
