@@ -37,7 +37,8 @@ class Available:
 
 
 # name -> (public function, planner); the planner takes the public function's
-# arguments and returns a Plan whose execute() is the call.
+# arguments, all of them, in its order (fastrsa.plan fills in the defaults),
+# and returns a Plan whose execute() is the call.
 _PLANNERS = {}
 
 

@@ -106,14 +106,14 @@ PAIR_NAMES = ("the similarities of X", "the similarities of Y")
 
 
 @_plan.planner(rsm)
-def _plan_rsm(X, metric="cosine"):
+def _plan_rsm(X, metric):
     metric = _validate.choice(metric, "metric", _validate.SIMILARITY_METRICS)
     X = _validate.items(X, "X", metric)
     return _pairs_plan("rsm", X, metric, distances=False)
 
 
 @_plan.planner(rdm)
-def _plan_rdm(X, metric="cosine"):
+def _plan_rdm(X, metric):
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     X = _validate.items(X, "X", metric)
     return _pairs_plan("rdm", X, metric, distances=True)
@@ -177,7 +177,7 @@ def compare(a, b, method="pearson", nan_policy="raise"):
 
 
 @_plan.planner(compare)
-def _plan_compare(a, b, method="pearson", nan_policy="raise"):
+def _plan_compare(a, b, method, nan_policy):
     method = _validate.choice(method, "method", _validate.METHODS)
     nan_policy = _missing.policy(nan_policy)
     a, b, missing = _missing.vectors(a, b, nan_policy)
@@ -249,7 +249,7 @@ def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise"):
 
 
 @_plan.planner(rsa)
-def _plan_rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise"):
+def _plan_rsa(X, Y, method, metric, nan_policy):
     method = _validate.choice(method, "method", _validate.METHODS)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     nan_policy = _missing.policy(nan_policy)
@@ -432,7 +432,7 @@ def split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None
 
 
 @_plan.planner(split_half)
-def _plan_split_half(X, split="even-odd", method="pearson", metric="cosine", seed=None, nan_policy="raise"):
+def _plan_split_half(X, split, method, metric, seed, nan_policy):
     split = _validate.choice(split, "split", SPLITS)
     method = _validate.choice(method, "method", _validate.METHODS)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)

@@ -322,9 +322,7 @@ def mantel(
 
 
 @_plan.planner(mantel)
-def _plan_mantel(
-    a, b, method="pearson", permutations=9999, alternative="two-sided", seed=None, keep_null=False, nan_policy="raise"
-):
+def _plan_mantel(a, b, method, permutations, alternative, seed, keep_null, nan_policy):
     method, permutations = _check_resampling(method, permutations, "permutations")
     alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
     rng = _validate.rng(seed)
@@ -489,17 +487,7 @@ GRAM_NULL = "gram"
 
 
 @_plan.planner(permutation_test)
-def _plan_permutation_test(
-    X,
-    Y,
-    method="pearson",
-    metric="cosine",
-    permutations=9999,
-    alternative="two-sided",
-    seed=None,
-    keep_null=False,
-    nan_policy="raise",
-):
+def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null, nan_policy):
     """The plan of ``permutation_test``: rsa's own plan for the statistic
     (its score, bit for bit), then the null by the Gram identity (Pearson of
     similarities where its O(N D1 D2) a permutation costs less than
@@ -690,7 +678,7 @@ def _bootstrap_bytes(n, n_boot, method, threads):
 
 
 @_plan.planner(bootstrap_ci)
-def _plan_bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidence=0.95, seed=None, nan_policy="raise"):
+def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_policy):
     """The plan of ``bootstrap_ci``: the pairs as rsa's plan takes them,
     and the statistic rsa's where rsa takes the Gram identity."""
     method, n_boot = _check_resampling(method, n_boot, "n_boot")
