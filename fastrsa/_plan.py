@@ -78,7 +78,8 @@ class Plan:
     function : str
         The public function planned.
     stages : tuple of Stage
-        Each step, in order, with its path and costs.
+        Each step, in order, with its path and costs (a planner may give
+        a function that returns them, called when they are first read).
     path : str
         The stages' paths as one line of text.
     memory_bytes : int
@@ -102,7 +103,9 @@ class Plan:
 
     def __init__(self, function, stages, memory_bytes, what, alternatives, work, execute, choices=None, available=None):
         self.function = function
-        self.stages = tuple(stages)
+        # A callable is described only when asked: a small call runs without
+        # formatting the text of its stages.
+        self._stages = stages
         self.memory_bytes = int(memory_bytes)
         self.what = what
         self.alternatives = tuple(alternatives)
@@ -117,6 +120,12 @@ class Plan:
         other.__dict__.update(self.__dict__)
         other._execute = lambda: wrapper(self._execute)
         return other
+
+    @property
+    def stages(self):
+        if callable(self._stages):
+            self._stages = tuple(self._stages())
+        return tuple(self._stages)
 
     @property
     def path(self):

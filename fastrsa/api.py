@@ -126,7 +126,7 @@ def _pairs_plan(function, X, metric, distances):
     side = _pairs.tile_side(n, d)
     return _plan.Plan(
         function,
-        [_pairs.stage("pairs", X, metric, side)],
+        lambda: [_pairs.stage("pairs", X, metric, side)],
         _pairs.pairs_bytes(X, metric),
         f"{function} of {n:,} items",
         [_FEWER_PAIRS],
@@ -186,11 +186,10 @@ def _plan_compare(a, b, method, nan_policy):
         a, b, names = _missing.kept_pairs(a, b, missing)
     ranked = method in _validate.RANK_METHODS
     itemsize = max(a.itemsize, b.itemsize)
-    stage = _correlation.stage(a.size, itemsize, method, in_place=False)
     return _plan.Plan(
         "compare",
-        [stage],
-        stage.memory_bytes,
+        lambda: [_correlation.stage(a.size, itemsize, method, in_place=False)],
+        _correlation.rank_bytes(a.size, itemsize, False, method) if ranked else 0,
         f"ranking two vectors of {a.size:,} values" if ranked else f"compare of {a.size:,} values",
         ["use method='pearson', which needs no extra memory"],
         a.size * (1 + (_tuning.RANK_WORK if ranked else 0)),
@@ -282,7 +281,7 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None):
         centre = metric_of(metric).centred
         return _plan.Plan(
             function,
-            [_gram.stage(n, d1, d2)],
+            lambda: [_gram.stage(n, d1, d2)],
             _gram.memory_bytes(d1, d2, n),
             f"rsa over {n:,} items by the Gram matrices of {d1:,} and {d2:,} features",
             ["use fewer features"],
@@ -293,14 +292,19 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None):
         )
     floor = metric_of(metric).rounding_floor
     if in_turn:
-        stages = _spearman_in_turn_stages(X, Y, metric, sides)
+
+        def stages():
+            return _spearman_in_turn_stages(X, Y, metric, sides)
 
         def execute():
             return _spearman_in_turn(X, Y, metric, sides)
 
     else:
-        stages = _pairs.pair_stages(X, Y, metric, sides, method)
-        stages.append(_correlation.stage(n * (n - 1) // 2, max(X.itemsize, Y.itemsize), method, in_place=True))
+
+        def stages():
+            pairs = n * (n - 1) // 2
+            score = _correlation.stage(pairs, max(X.itemsize, Y.itemsize), method, in_place=True)
+            return [*_pairs.pair_stages(X, Y, metric, sides, method), score]
 
         def execute():
             a, b = _pairs.condensed_pair(X, Y, metric, sides, method)
