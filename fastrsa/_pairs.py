@@ -285,17 +285,18 @@ def as_distances(X, metric):
     return not metric_of(metric).similarity or X.dtype == np.float64
 
 
-def condensed_pair(X, Y, metric, sides, method=None):
+def condensed_pair(X, Y, metric, sides, method=None, names=("X", "Y")):
     """``(condensed(X, metric), condensed(Y, metric))`` for two checked
     spaces over the same items, bit for bit, each first converted to the
     dtype ``pairs_dtype`` gives for ``method``.  Where both spaces take
     tiles, their tiles run in one parallel launch (a small call's threads are
-    then woken once, and the two spaces' tiles share them evenly)."""
+    then woken once, and the two spaces' tiles share them evenly).  Errors
+    call the spaces ``names``."""
     if metric_of(metric).similarity:
         X, Y = (space.astype(pairs_dtype(space, metric, method), copy=False) for space in (X, Y))
     side_x, side_y = sides
     if not (side_x and side_y):
-        return condensed(X, metric, side_x), condensed(Y, metric, side_y, name="Y")
+        return condensed(X, metric, side_x, name=names[0]), condensed(Y, metric, side_y, name=names[1])
     n = X.shape[0]
     # (Each space's distances times its own power of two: no score sees it.)
     (pairs_x, _), (pairs_y, _) = _tile_rows(X, metric, as_distances(X, metric)), _tile_rows(Y, metric, as_distances(Y, metric))
@@ -303,7 +304,7 @@ def condensed_pair(X, Y, metric, sides, method=None):
     tiles_of_two_into(*pairs_x, a, side_x, *pairs_y, b, side_y)
     (rows_x, _, kind_x), (rows_y, _, kind_y) = pairs_x, pairs_y
     pairs = []
-    for rows, kind, values, name, Z in ((rows_x, kind_x, a, "X", X), (rows_y, kind_y, b, "Y", Y)):
+    for rows, kind, values, name, Z in ((rows_x, kind_x, a, names[0], X), (rows_y, kind_y, b, names[1], Y)):
         _finish_pairs(rows, kind, metric, values, name)
         pairs.append(values if as_distances(Z, metric) else np.negative(values, out=values))
     return tuple(pairs)

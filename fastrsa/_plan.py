@@ -114,13 +114,6 @@ class Plan:
         self._execute = execute
         self._available = available or Available()
 
-    def wrapped(self, wrapper):
-        """This plan, its stages run by ``wrapper(run)`` (``run()`` runs them)."""
-        other = object.__new__(Plan)
-        other.__dict__.update(self.__dict__)
-        other._execute = lambda: wrapper(self._execute)
-        return other
-
     @property
     def stages(self):
         if callable(self._stages):

@@ -101,8 +101,13 @@ def rdm(X, metric="cosine"):
 
 
 _FEWER_PAIRS = "use fewer items, or float32 input (half the memory for cosine and correlation)"
+def pair_names(names):
+    """How errors name the condensed vectors of spaces called ``names``."""
+    return tuple(f"the similarities of {name}" for name in names)
+
+
 # How errors name the two condensed vectors rsa correlates.
-PAIR_NAMES = ("the similarities of X", "the similarities of Y")
+PAIR_NAMES = pair_names(("X", "Y"))
 
 
 @_plan.planner(rsm)
@@ -260,7 +265,7 @@ def _plan_rsa(X, Y, method, metric, nan_policy):
 GRAM, PAIRS, SPEARMAN_IN_TURN = "gram", "pairs", "spearman in turn"
 
 
-def rsa_plan(X, Y, method, metric, function="rsa", available=None):
+def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "Y")):
     """The plan of ``rsa`` for two checked spaces and checked arguments.
 
     Its ``choices``: ``route`` (GRAM: Pearson of similarities by the Gram
@@ -268,7 +273,8 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None):
     not fit; SPEARMAN_IN_TURN: one condensed vector at a time, where the two
     are computed apart anyway and share a dtype; PAIRS otherwise) and
     ``sides`` (each space's square tile side, 0 for row blocks).
-    ``available``: the call's ``_plan.Available``, where it has one."""
+    ``available``: the call's ``_plan.Available``, where it has one;
+    ``names``: what errors call the two spaces."""
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     sides = (_pairs.tile_side(n, d1), _pairs.tile_side(n, d2))
     similarity = metric_of(metric).similarity
@@ -286,7 +292,7 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None):
             f"rsa over {n:,} items by the Gram matrices of {d1:,} and {d2:,} features",
             ["use fewer features"],
             work,
-            lambda: _correlation.gram_pearson(X, Y, centre),
+            lambda: _correlation.gram_pearson(X, Y, centre, pair_names(names)),
             choices={"route": GRAM, "sides": sides},
             available=available,
         )
@@ -297,7 +303,7 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None):
             return _spearman_in_turn_stages(X, Y, metric, sides)
 
         def execute():
-            return _spearman_in_turn(X, Y, metric, sides)
+            return _spearman_in_turn(X, Y, metric, sides, names)
 
     else:
 
@@ -307,8 +313,8 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None):
             return [*_pairs.pair_stages(X, Y, metric, sides, method), score]
 
         def execute():
-            a, b = _pairs.condensed_pair(X, Y, metric, sides, method)
-            return _correlation.correlate(a, b, method, names=PAIR_NAMES, own=True, floor=floor)
+            a, b = _pairs.condensed_pair(X, Y, metric, sides, method, names)
+            return _correlation.correlate(a, b, method, names=pair_names(names), own=True, floor=floor)
 
     return _plan.Plan(
         function,
@@ -361,7 +367,7 @@ def _spearman_in_turn_stages(X, Y, metric, sides):
     ]
 
 
-def _spearman_in_turn(X, Y, metric, sides):
+def _spearman_in_turn(X, Y, metric, sides, names):
     """Spearman rsa with one condensed vector in memory at a time: X's
     values are ranked and twice their ranks kept as integers, then Y's
     values are written over X's, ranked, and summed with X's ranks on the
@@ -371,13 +377,13 @@ def _spearman_in_turn(X, Y, metric, sides):
     than a large fresh allocation (docs/performance.md).  The score is
     ``compare(rsm(X), rsm(Y), "spearman")``'s, bit for bit."""
     floor = metric_of(metric).rounding_floor
-    values = _pairs.condensed(X, metric, sides[0], name="X")
-    _correlation.check_varies(values, PAIR_NAMES[0], floor)
+    values = _pairs.condensed(X, metric, sides[0], name=names[0])
+    _correlation.check_varies(values, pair_names(names)[0], floor)
     sorted_values, doubled = rank_scratch(values.size, values.dtype)
     doubled_ranks_x = np.empty(values.size, doubled.dtype)
     doubled_ranks_into(values, doubled_ranks_x, sorted_values, doubled, PARTS)
-    values = _pairs.condensed(Y, metric, sides[1], out=values, name="Y")
-    _correlation.check_varies(values, PAIR_NAMES[1], floor)
+    values = _pairs.condensed(Y, metric, sides[1], out=values, name=names[1])
+    _correlation.check_varies(values, pair_names(names)[1], floor)
     sums = spearman_moments_of_doubled(doubled_ranks_x, values, sorted_values, doubled, PARTS)
     return float(pearson_from_moments(*sums))
 
@@ -448,18 +454,7 @@ def _plan_split_half(X, split, method, metric, seed, nan_policy):
     first, second = _split_columns(X.shape[1], split, rng)
     names = _half_names(X.shape[1], split)
     halves = [_validate.items(X[:, columns], name, metric) for columns, name in zip((first, second), names)]
-    plan = rsa_plan(*halves, method, metric, function="split_half")
-
-    def with_names(run):
-        try:
-            return run()
-        except ValueError as error:  # the halves' own names, not rsa's "X" and "Y"
-            message = str(error)
-            for pair_name, name in zip(PAIR_NAMES, names):
-                message = message.replace(pair_name, f"the similarities of {name}")
-            raise ValueError(message) from None
-
-    return plan.wrapped(with_names)
+    return rsa_plan(*halves, method, metric, function="split_half", names=names)  # errors name the halves
 
 
 def similarity_summary(X, Y, metric="cosine"):

@@ -50,8 +50,6 @@ _RESAMPLE_ITEM_BYTES = (8 * 4, 8)
 # 8 bytes each, fills 8 TiB at this count, more memory than machines have.
 # Below it, a count whose arrays do not fit raises InsufficientMemoryError.
 MAX_RESAMPLES = 1 << 40
-# How errors name the two condensed vectors the tests of spaces correlate (as rsa's).
-PAIR_NAMES = ("the similarities of X", "the similarities of Y")
 
 
 def _positive_int(value, name):
@@ -544,7 +542,7 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
 
     def execute():
         a, b = _pairs.condensed_pair(X, Y, metric, sides, method)
-        statistic, a, b = _statistic_and_centred(a, b, method, PAIR_NAMES, True, metric_of(metric).rounding_floor)
+        statistic, a, b = _statistic_and_centred(a, b, method, api.PAIR_NAMES, True, metric_of(metric).rounding_floor)
         observed, null = _condensed_null(a, b, permutations, rng, kernel)
         if by_gram:
             # rsa's own score, bit for bit, where it takes the Gram identity rather
@@ -720,10 +718,10 @@ def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted, sides,
     statistic, scales = None, (1.0, 1.0)
     floor = metric_of(metric).rounding_floor
     if method == "pearson" and not by_gram:  # correlate's score, and the scales of its sums
-        moments, scales = _correlation.checked_moments(a, b, PAIR_NAMES, floor)
+        moments, scales = _correlation.checked_moments(a, b, api.PAIR_NAMES, floor)
         statistic = float(pearson_from_moments(*moments))
     elif not by_gram:
-        statistic = _correlation.correlate(a, b, method, PAIR_NAMES, floor=floor)
+        statistic = _correlation.correlate(a, b, method, api.PAIR_NAMES, floor=floor)
     # Fresh arrays of ours: converted without a copy where already float64.
     a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
     if method == "pearson":  # at a scale whose sums of squares float64 holds

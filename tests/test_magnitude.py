@@ -343,3 +343,11 @@ def test_rescaled_inputs_are_never_written_to(rng):
     fastrsa.mantel(a, b, permutations=5, seed=0)
     for array, copy in zip((X, Y, a, b), before):
         np.testing.assert_array_equal(array, copy)
+
+
+def test_split_half_names_the_half_whose_distances_span_too_far():
+    # Rows of 1e-284 beside one of 1e308: no float64 scale holds both rows'
+    # squared distances; the error names the half of X, not rsa's "Y".
+    X = np.array([[1.2e-284, 2.8e-284, 1.1e-284], [-4.5e-284, 3.1e-284, 1.5e-284], [1.7e308, 1.7e308, 0.0]])
+    with pytest.raises(ValueError, match=r"^X\[:, 0::2\] \(the even columns of X\)'s euclidean distances span more than float64's range"):
+        fastrsa.split_half(X, metric="euclidean")
