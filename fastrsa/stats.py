@@ -715,20 +715,18 @@ def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted, sides,
     n = X.shape[0]
     by_gram = score is not None
     a, b = _pairs.condensed_pair(X, Y, metric, sides, method)
-    statistic, scales = None, (1.0, 1.0)
-    floor = metric_of(metric).rounding_floor
-    if method == "pearson" and not by_gram:  # correlate's score, and the scales of its sums
-        moments, scales = _correlation.checked_moments(a, b, api.PAIR_NAMES, floor)
-        statistic = float(pearson_from_moments(*moments))
-    elif not by_gram:
-        statistic = _correlation.correlate(a, b, method, api.PAIR_NAMES, floor=floor)
+    statistic = None
+    if not by_gram:
+        statistic = _correlation.correlate(a, b, method, api.PAIR_NAMES, floor=metric_of(metric).rounding_floor)
     # Fresh arrays of ours: converted without a copy where already float64.
     a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
-    if method == "pearson":  # at a scale whose sums of squares float64 holds
-        # Not centred first: each resample's two-pass sums centre on its own
-        # weighted mean, and a mean over all pairs, where one value dominates
-        # (rows of 1e217 beside rows of 1e25), would round the others away.
-        a, b = _scaled(a, scales[0]), _scaled(b, scales[1])
+    if method == "pearson":
+        # Neither centred nor scaled first: each resample's two-pass sums
+        # centre on its own weighted mean and scale by its own largest value
+        # (``bootstrap_pearson``).  A mean over all pairs, where one value
+        # dominates (rows of 1e217 beside rows of 1e25), would round the
+        # others away, and a scale that brings the largest pairs near 1 would
+        # take a resample without them below float64's range.
         layout = None
     else:  # sorted once, uncentred: the order and ties rsa ranks
         layout = _spearman_layout(a, b)

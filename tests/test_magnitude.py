@@ -351,3 +351,26 @@ def test_split_half_names_the_half_whose_distances_span_too_far():
     X = np.array([[1.2e-284, 2.8e-284, 1.1e-284], [-4.5e-284, 3.1e-284, 1.5e-284], [1.7e308, 1.7e308, 0.0]])
     with pytest.raises(ValueError, match=r"^X\[:, 0::2\] \(the even columns of X\)'s euclidean distances span more than float64's range"):
         fastrsa.split_half(X, metric="euclidean")
+
+
+def test_bootstrap_resample_without_the_huge_pairs_keeps_the_small_ones():
+    # One row of 1.7e308 and four of 1e144: the pairs with the huge row lie
+    # 1e327 above the others.  A resample that leaves that row out correlates
+    # the small pairs alone; a scale fit for the huge pairs (or their values
+    # multiplied by a scale fit for the small ones) took them out of float64's
+    # range, and the resample came out wrong or was redrawn.
+    X = np.array([[1.70780848e308], [4.29684352e144], [8.01134189e144], [-1.01737248e144], [-3.34613800e144]])
+    Y = np.array([[0.12573022], [-0.13210486], [0.64042265], [0.10490012], [-0.53566937]])
+    result = fastrsa.bootstrap_ci(X, Y, "pearson", "sqeuclidean", n_boot=1, seed=0)
+    draws = np.random.default_rng(0).integers(0, 5, size=5)  # the documented first resample
+    assert 0 not in draws
+    i, j = np.triu_indices(5, k=1)
+    counts = np.bincount(draws, minlength=5)
+    keep = counts[i] * counts[j] > 0
+    w = (counts[i] * counts[j])[keep].astype(float)
+    with np.errstate(over="ignore"):  # (the pairs with the huge row, left out)
+        x = ((X[i, 0] / 1e144 - X[j, 0] / 1e144) ** 2)[keep]  # the kept pairs, scaled (no score sees it)
+    y = ((Y[i, 0] - Y[j, 0]) ** 2)[keep]
+    mx, my = (w * x).sum() / w.sum(), (w * y).sum() / w.sum()
+    want = (w * (x - mx) * (y - my)).sum() / np.sqrt((w * (x - mx) ** 2).sum() * (w * (y - my) ** 2).sum())
+    assert result.distribution[0] == pytest.approx(want, abs=1e-10)

@@ -14,10 +14,13 @@ range(n), counts that sum to n.  The ``permuted_masked_*`` kernels take NaN
 in a or b for a missing pair (the Mantel test's ``nan_policy="omit"``).
 """
 
+import math
+
 import numpy as np
 from numba import prange
 
 from ._jit import kernel, parallel_kernel
+from .scale import peak
 from .scale import unit_scale as _unit_scale
 
 
@@ -194,27 +197,44 @@ def _correlation(ss_a, ss_b, cross):
 
 
 @kernel
-def _weighted_pearson(a, b, weights):
+def _sum_scale(values, n):
+    """The power of two that keeps the weighted sums of ``values`` over a
+    resample of n items (total weight below n^2/2) under 2**960, as large as
+    that allows: the values of the pairs a resample keeps may lie far below
+    the vector's largest (and a scale that brought the largest near 1 would
+    take them below float64's range).  Exact: the means come out as the
+    unscaled sums would give them, bit for bit, wherever those do not
+    overflow."""
+    largest = peak(values)
+    if largest == 0.0:
+        return 1.0
+    _, exponent = math.frexp(largest)
+    _, weight_bits = math.frexp(float(n) * n)
+    return math.ldexp(1.0, max(-1022, min(1023, 960 - weight_bits - exponent)))
+
+
+@kernel
+def _weighted_pearson(a, b, weights, sum_scale_a, sum_scale_b):
     """Weighted Pearson correlation in two passes; NaN when either vector has
     zero weighted variance (or fewer than two weighted pairs).  Zero variance
     is decided exactly: the weighted pairs' values are all equal.  (Their
     sums of squares about the weighted mean would be rounding noise, whose
-    correlation means nothing.)"""
+    correlation means nothing.)  The means are summed at ``_sum_scale``."""
     total = sum_a = sum_b = 0.0
     low_a = low_b = np.inf
     high_a = high_b = -np.inf
     for k in range(a.size):
         w = weights[k]
         total += w
-        sum_a += w * a[k]
-        sum_b += w * b[k]
+        sum_a += w * (a[k] * sum_scale_a)
+        sum_b += w * (b[k] * sum_scale_b)
         if w > 0.0:
             low_a, high_a = min(low_a, a[k]), max(high_a, a[k])
             low_b, high_b = min(low_b, b[k]), max(high_b, b[k])
     if total == 0.0 or low_a == high_a or low_b == high_b:  # no pair, or one value
         return np.nan
-    mean_a = sum_a / total
-    mean_b = sum_b / total
+    mean_a = sum_a / total / sum_scale_a
+    mean_b = sum_b / total / sum_scale_b
     # The deviations times the power of two that brings the resample's
     # largest value near 1 (exact; the correlation does not see it): a
     # resample of values far below the vector's largest would otherwise
@@ -224,6 +244,8 @@ def _weighted_pearson(a, b, weights):
     ss_a = ss_b = cross = 0.0
     for k in range(a.size):
         w = weights[k]
+        if w == 0.0:  # (a pair the resample left out may lie far above its scale)
+            continue
         da = (a[k] - mean_a) * scale_a
         db = (b[k] - mean_b) * scale_b
         ss_a += w * da * da
@@ -298,10 +320,12 @@ def bootstrap_pearson(a, b, counts, weights, out):
     M per worker: the resamples are split into that many even parts."""
     workers = weights.shape[0]
     resamples = counts.shape[0]
+    n = counts.shape[1]
+    sum_scale_a, sum_scale_b = _sum_scale(a, n), _sum_scale(b, n)
     for t in prange(workers):
         for k in range(t * resamples // workers, (t + 1) * resamples // workers):
             _pair_weights(counts[k], weights[t])
-            out[k] = _weighted_pearson(a, b, weights[t])
+            out[k] = _weighted_pearson(a, b, weights[t], sum_scale_a, sum_scale_b)
 
 
 @parallel_kernel
