@@ -422,10 +422,11 @@ pytestmark = pytest.mark.skipif(
 def figures(request):
     """The figures of every case this session runs, measured in one child
     process when the first of them asks."""
-    names = [
-        item.callspec.params["name"] for item in request.session.items
-        if item.module is request.module and "name" in getattr(getattr(item, "callspec", None), "params", {})
-    ]
+    names = []
+    for item in request.session.items:  # (doctests have no module, nor callspec)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if getattr(item, "module", None) is request.module and "name" in params:
+            names.append(params["name"])
     return measure(names)
 
 
