@@ -130,20 +130,25 @@ def flops(n, d1, d2):
     return n * (d1 * d1 + d2 * d2 + d1 * d2)
 
 
-def memory_bytes(d1, d2, n):
-    """Peak memory of the Gram path over n items: the three Gram matrices in
-    float64, the largest of them once more (each block's product, and its
-    square at the end, is a new matrix before it is added up), and one block
-    of unit rows of each space in float64 (plus, at most, its float32 copy
-    and the temporaries of one BLAS call: counted as a second float64
-    block)."""
+_ROW_VECTORS = 8  # float64 vectors of one row of each space that pair_moments holds at once, at most
+
+
+def memory_bytes(d1, d2, n, float32=False):
+    """Peak memory of ``pair_moments`` over n items: the three Gram matrices
+    in float64, the largest of them once more (each block's product, and its
+    square at the end, is a new matrix before it is added up), one block of
+    unit rows of each space in float64 (``buffer_x``, ``buffer_y``),
+    where both spaces are float32 (``float32``) their float32 copies, and
+    the vectors of one row each (the mean rows, column sums and their
+    temporaries: ``_ROW_VECTORS`` of D1 + D2)."""
     rows = min(n, _tuning.GRAM_BLOCK)
-    return 8 * (d1 * d1 + d2 * d2 + d1 * d2 + max(d1 * d1, d2 * d2, d1 * d2) + 2 * rows * (d1 + d2))
+    single = 4 * rows * (d1 + d2) if float32 else 0
+    return 8 * (d1 * d1 + d2 * d2 + d1 * d2 + max(d1 * d1, d2 * d2, d1 * d2) + (rows + _ROW_VECTORS) * (d1 + d2)) + single
 
 
-def stage(n, d1, d2):
+def stage(n, d1, d2, float32=False):
     """The plan's stage of the Gram path (docs/performance.md): its
     products' multiply-adds, two passes over the rows that write a unit
     copy of one block, and ``memory_bytes``."""
     path = f"Gram identity: XᵀX, YᵀY, XᵀY over blocks of {min(n, _tuning.GRAM_BLOCK):,} unit rows, no pairs"
-    return Stage("score", path, memory_bytes(d1, d2, n), flops(n, d1, d2), 4 * n * (d1 + d2) * 8)
+    return Stage("score", path, memory_bytes(d1, d2, n, float32), flops(n, d1, d2), 4 * n * (d1 + d2) * 8)

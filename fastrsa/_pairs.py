@@ -48,13 +48,36 @@ def pairs_dtype(X, metric, method=None):
     return X.dtype
 
 
-def pairs_bytes(X, metric, method=None):
-    """Memory for the condensed vector of X and the arrays that make it:
-    the rows the tiles take (centred, say) and, once the pairs are written,
-    the rows scaled to find copies (``_pairs_of_copies``)."""
+def _bytes(X, metric, method):
+    """``(kept, working)``: the memory of X's condensed vector that stays
+    while the call holds it (the vector, and for cosine and correlation X
+    converted to the pairs' dtype: ``condensed_pair``) and what making it
+    needs beside, freed once it is made: the centred rows (correlation) and
+    the rows scaled to find copies (``_peaks_at_one``); for the Euclidean
+    metrics the float64 rows (where X is not float64) and the mask of
+    underflowed distances (``_finish_pairs``)."""
     n, d = X.shape
-    itemsize = pairs_dtype(X, metric, method).itemsize
-    return n * (n - 1) // 2 * itemsize + 2 * n * d * itemsize
+    dtype = pairs_dtype(X, metric, method)
+    pairs, rows = n * (n - 1) // 2, n * d * dtype.itemsize
+    if metric_of(metric).similarity:
+        converted = rows if X.dtype != dtype else 0
+        return pairs * dtype.itemsize + converted, rows * (2 if metric_of(metric).centred else 1)
+    return pairs * dtype.itemsize, (rows if X.dtype != dtype else 0) + pairs * np.dtype(np.bool_).itemsize
+
+
+def pairs_bytes(X, metric, method=None):
+    """Memory ``condensed_values`` adds for checked rows X (``_bytes``)."""
+    kept, working = _bytes(X, metric, method)
+    return kept + working
+
+
+def pair_bytes(X, Y, metric, method=None, beside=0):
+    """Memory ``condensed_pair`` adds, with ``beside`` bytes more once both
+    vectors are made (the ranking's): both vectors, and the larger of the
+    two spaces' working memory (one space's pairs are made at a time) and
+    ``beside``."""
+    (kept_x, working_x), (kept_y, working_y) = _bytes(X, metric, method), _bytes(Y, metric, method)
+    return kept_x + kept_y + max(working_x, working_y, beside)
 
 
 def _unit_rows(X, metric):

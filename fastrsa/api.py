@@ -265,7 +265,7 @@ def _plan_rsa(X, Y, method, metric, nan_policy):
 GRAM, PAIRS, SPEARMAN_IN_TURN = "gram", "pairs", "spearman in turn"
 
 
-def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "Y")):
+def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "Y"), held=0):
     """The plan of ``rsa`` for two checked spaces and checked arguments.
 
     Its ``choices``: ``route`` (GRAM: Pearson of similarities by the Gram
@@ -274,21 +274,24 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
     are computed apart anyway and share a dtype; PAIRS otherwise) and
     ``sides`` (each space's square tile side, 0 for row blocks).
     ``available``: the call's ``_plan.Available``, where it has one;
-    ``names``: what errors call the two spaces."""
+    ``names``: what errors call the two spaces; ``held``: memory the
+    caller's planner made for the call that it holds throughout (copies of
+    its input), added to the plan's."""
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     sides = (_pairs.tile_side(n, d1), _pairs.tile_side(n, d2))
     similarity = metric_of(metric).similarity
     in_turn = method == "spearman" and not (sides[0] and sides[1]) and _pairs.pairs_dtype(X, metric) == _pairs.pairs_dtype(Y, metric)
-    pairs_needed = _rsa_pairs_bytes(X, Y, method, metric, in_turn)
+    pairs_needed = _rsa_pairs_bytes(X, Y, method, metric, in_turn) + held
     available = available or _plan.Available()
     gram = method == "pearson" and similarity and (_prefer_gram(n, d1, d2) or not available.fit(pairs_needed))
     work = _threads.pair_work(n, d1 + d2, ranked=method in _validate.RANK_METHODS)
+    float32 = X.dtype == Y.dtype == np.float32  # (the Gram products then run in float32)
     if gram:
         centre = metric_of(metric).centred
         return _plan.Plan(
             function,
-            lambda: [_gram.stage(n, d1, d2)],
-            _gram.memory_bytes(d1, d2, n),
+            lambda: [_gram.stage(n, d1, d2, float32)],
+            _gram.memory_bytes(d1, d2, n, float32) + held,
             f"rsa over {n:,} items by the Gram matrices of {d1:,} and {d2:,} features",
             ["use fewer features"],
             work,
@@ -323,7 +326,7 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
         f"rsa(method={method!r}, metric={metric!r}) over {n:,} items",
         [
             "method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits"
-            f" (about {_gram.memory_bytes(d1, d2, n) / 2**20:.0f} MiB)"
+            f" (about {_gram.memory_bytes(d1, d2, n, float32) / 2**20:.0f} MiB)"
         ],
         work,
         execute,
@@ -346,10 +349,11 @@ def _rsa_pairs_bytes(X, Y, method, metric, in_turn):
         itemsize = _pairs.pairs_dtype(X, metric).itemsize
         integer = doubled_dtype(pairs).itemsize
         return pairs * (2 * itemsize + 2 * integer) + n * max(X.shape[1], Y.shape[1]) * itemsize
-    needed = _pairs.pairs_bytes(X, metric, method) + _pairs.pairs_bytes(Y, metric, method)
+    # Both vectors, then the ranking beside them once the rows' copies are freed.
+    ranking = 0
     if method in _validate.RANK_METHODS:
-        needed += _correlation.rank_bytes(pairs, max(X.itemsize, Y.itemsize), in_place=True, method=method)
-    return needed
+        ranking = _correlation.rank_bytes(pairs, max(X.itemsize, Y.itemsize), in_place=True, method=method)
+    return _pairs.pair_bytes(X, Y, metric, method, beside=ranking)
 
 
 def _spearman_in_turn_stages(X, Y, metric, sides):
@@ -454,7 +458,8 @@ def _plan_split_half(X, split, method, metric, seed, nan_policy):
     first, second = _split_columns(X.shape[1], split, rng)
     names = _half_names(X.shape[1], split)
     halves = [_validate.items(X[:, columns], name, metric) for columns, name in zip((first, second), names)]
-    return rsa_plan(*halves, method, metric, function="split_half", names=names)  # errors name the halves
+    held = sum(half.nbytes for half in halves)  # (the columns of each half, copied)
+    return rsa_plan(*halves, method, metric, function="split_half", names=names, held=held)  # errors name the halves
 
 
 def similarity_summary(X, Y, metric="cosine"):

@@ -256,14 +256,16 @@ def _null_advice(needed, null):
     return "use fewer permutations" if 2 * null > needed else "use fewer items"
 
 
-def _pairs_null_bytes(n, permutations, alternative, kernel):
+def _pairs_null_bytes(n, permutations, alternative, kernel, method):
     """``(needed, null)``: two float64 condensed vectors with, first, the
-    ranking's scratch, and then Y's square matrix where the null's kernel
-    takes it and the permutations' draws (``null`` of the bytes)."""
+    ranking's scratch (Spearman), and then Y's square matrix where the
+    null's kernel takes it and the permutations' draws (``null`` of the
+    bytes)."""
     pairs = n * (n - 1) // 2
     square = _square_bytes(n) if kernel != CONDENSED else 0
     null = _null_bytes(n, permutations, alternative)
-    return pairs * 2 * 8 + max(rank_scratch_bytes(pairs, np.float64), square + null), null
+    ranking = rank_scratch_bytes(pairs, np.float64) if method == "spearman" else 0
+    return pairs * 2 * 8 + max(ranking, square + null), null
 
 
 def mantel(
@@ -333,7 +335,7 @@ def _plan_mantel(a, b, method, permutations, alternative, seed, keep_null, nan_p
         return _plan_mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep_null)
     available = _plan.Available()
     kernel = _null_kernel(n, permutations, available)
-    needed, null = _pairs_null_bytes(n, permutations, alternative, kernel)
+    needed, null = _pairs_null_bytes(n, permutations, alternative, kernel, method)
     stages = [_correlation.stage(a.size, max(a.itemsize, b.itemsize), method, in_place=False), _null_stage(n, permutations, kernel)]
 
     def execute():
@@ -365,7 +367,8 @@ def _plan_mantel_omitting(a, b, missing, method, permutations, alternative, rng,
     # Two float64 vectors, for Spearman per thread four vectors of scratch
     # and the two sort orders, and the null with its batches of draws.
     null = _null_bytes(n, permutations, alternative)
-    vectors = pairs * (_MASKED_VECTORS_BYTES + _MASKED_SPEARMAN_SCRATCH_BYTES * threads)
+    working = _MASKED_SPEARMAN_SCRATCH_BYTES * threads if method == "spearman" else _MASKED_PEARSON_TEMPORARIES
+    vectors = pairs * (_MASKED_VECTORS_BYTES + working)
     needed = vectors + null
     what = f"mantel over {n:,} items with missing pairs and {permutations:,} permutations"
     advice = "use fewer permutations" if null > vectors else (
@@ -386,9 +389,13 @@ def _plan_mantel_omitting(a, b, missing, method, permutations, alternative, rng,
     return _plan.Plan("mantel", stages, needed, what, [advice], work, run, {"null": "masked"})
 
 
-# Bytes a pair of the null with missing pairs: a and b in float64, and for
-# Spearman per thread four float64 vectors of scratch and two sort orders.
-_MASKED_VECTORS_BYTES = 2 * 8
+# Bytes a pair of the null with missing pairs: a and b in float64 beside
+# the mask of missing pairs; for Pearson, while they are scaled and centred,
+# the mask of valid ones and a gather of each vector's valid values with
+# their magnitudes; for Spearman per thread four float64 vectors of scratch
+# and two sort orders.
+_MASKED_VECTORS_BYTES = 2 * 8 + 1
+_MASKED_PEARSON_TEMPORARIES = 1 + 2 * 8
 _MASKED_SPEARMAN_SCRATCH_BYTES = 4 * 8 + 2 * 8
 
 
@@ -509,7 +516,7 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
     if method == "pearson" and metric_of(metric).similarity and _gram.flops(n, d1, d2) < _tuning.GATHER_COST * n * (n - 1) // 2:
         # The Gram path's memory and a permuted copy of Y, with the draws.
         permuted = n * d2 * Y.itemsize
-        needed = _gram.memory_bytes(d1, d2, n) + permuted + null
+        needed = _gram.memory_bytes(d1, d2, n, X.dtype == Y.dtype == np.float32) + permuted + null
         stage = _gram.stage(n, d1, d2)
         stages = [
             *score.stages,
@@ -531,7 +538,7 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
         return _plan.Plan("permutation_test", stages, needed, what, [_null_advice(needed, null)], work, execute, choices, available)
 
     kernel = _null_kernel(n, permutations, available)
-    needed, null = _pairs_null_bytes(n, permutations, alternative, kernel)
+    needed, null = _pairs_null_bytes(n, permutations, alternative, kernel, method)
     sides = score.choices["sides"]
     pairs = n * (n - 1) // 2
     stages = _pairs.pair_stages(X, Y, metric, sides, method)

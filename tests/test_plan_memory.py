@@ -35,7 +35,7 @@ import numpy as np
 import pytest
 
 import fastrsa
-from fastrsa import _memory
+
 
 MIB = 1 << 20
 # The check: each figure at most this share above the other, plus SLACK.
@@ -46,52 +46,29 @@ _ROOT = Path(__file__).resolve().parents[1]
 
 # The prediction.
 
-class _Estimated(Exception):
-    """Raised by the recording guard at the call's first estimate: the call
-    stops before it allocates anything large."""
-
-
 @contextlib.contextmanager
-def _guard_recording(found, stop):
-    """``_memory.require`` and ``_memory.fits`` replaced by recorders that
-    append every ``needed`` they are given to ``found`` (before the
-    small-call shortcut of ``_memory._UNCHECKED``) and then, with ``stop``,
-    raise ``_Estimated``, else do what they did."""
-    require, fits = _memory.require, _memory.fits
+def _guard_recording(found):
+    """Every plan's memory figure appended to ``found`` as its call checks
+    it (``Plan.require``: the call's own, and those of the plans it runs)."""
+    require = fastrsa.Plan.require
 
-    def recorded(check):
-        def guard(needed, *args):
-            found.append(int(needed))
-            if stop:
-                raise _Estimated
-            return check(needed, *args)
+    def recorded(plan):
+        found.append(plan.memory_bytes)
+        return require(plan)
 
-        return guard
-
-    _memory.require, _memory.fits = recorded(require), recorded(fits)
+    fastrsa.Plan.require = recorded
     try:
         yield found
     finally:
-        _memory.require, _memory.fits = require, fits
+        fastrsa.Plan.require = require
 
 
 def predicted_bytes(function, *args, **kwargs):
-    """The memory the plan of ``function(*args, **kwargs)`` says the call adds.
-
-    Until ``fastrsa.plan`` exists: the first estimate the call gives the
-    memory guard (``_memory.require`` or ``_memory.fits``), where the call
-    is stopped; 0 for a call that gives none.  Every public entry point
-    checks its own estimate, the largest of the call, before any other (the
-    table this module prints shows the largest estimate of the whole call
-    beside it).  With the plan this is
-    ``fastrsa.plan(function, *args, **kwargs).memory_bytes``."""
-    found = []
-    with _guard_recording(found, stop=True):
-        try:
-            function(*args, **kwargs)
-        except _Estimated:
-            pass
-    return found[0] if found else 0
+    """The memory the plan of ``function(*args, **kwargs)`` says the call
+    adds; 0 for a function that is not an entry point (the harness's own)."""
+    if getattr(fastrsa, getattr(function, "__name__", ""), None) is not function:
+        return 0
+    return fastrsa.plan(function, *args, **kwargs).memory_bytes
 
 
 # The measurement (in the child process).
@@ -139,7 +116,7 @@ def measured_bytes(function, *args, trace=False, **kwargs):
     if trace:
         tracemalloc.start()
     try:
-        with _guard_recording(estimates, stop=False):
+        with _guard_recording(estimates):
             result = function(*args, **kwargs)
         if trace:
             traced = tracemalloc.get_traced_memory()[1]
@@ -247,11 +224,10 @@ class Case:
     """A call of ``fastrsa.<function>`` on one path: ``build(rng, size)``
     returns its ``(args, kwargs)``; ``size`` is measured, ``warm`` (smaller,
     on the same path and its kernels' signatures) warms it up, built by
-    ``warm_build`` where given.  ``fails`` says why the estimate misses
-    today (the test is then expected to fail)."""
+    ``warm_build`` where given."""
 
-    def __init__(self, function, build, size, warm, fails=None, warm_build=None):
-        self.function, self.build, self.size, self.warm, self.fails = function, build, size, warm, fails
+    def __init__(self, function, build, size, warm, warm_build=None):
+        self.function, self.build, self.size, self.warm = function, build, size, warm
         self.warm_build = warm_build or build
 
 
@@ -301,32 +277,12 @@ def _values(**kwargs):
     return build
 
 
-_GRAM_BLOCKS = (
-    "_gram.memory_bytes counts two float64 blocks of unit rows per space (2 x BLOCK x (d1 + d2) x 8); "
-    "pair_moments allocates one (buffer_x, buffer_y), and for float32 input their float32 copies (half a block): "
-    "no BLAS call makes a temporary"
-)
-_ROWS_TWICE = (
-    "api._pairs_bytes counts 2 n d rows per space, both spaces at once (4 n d x 8 for rsa): the float64 rows are X "
-    "itself (a copy only for float32 input, X and Y both alive), and _peaks_at_one's n d copy exists for one space at "
-    "a time, during _finish_pairs"
-)
-_PEARSON_SCRATCH = (
-    "stats._require_pairs adds the ranking scratch (12 bytes a pair) for Pearson, which ranks nothing; past "
-    "SQUARE_BYTES (n > 5792, no square matrix) it is the estimate's largest term"
-)
-_OMIT_TEMPORARIES = (
-    "stats._mantel_omitting counts the two float64 copies (16 bytes a pair) but not the missing mask and its "
-    "complement (2 bytes a pair) nor the Pearson scaling's temporaries np.abs(values[valid]) (16 bytes a pair: "
-    "the gather and its magnitudes), alive together: 34 bytes a pair"
-)
-
 CASES = {
     # rsa.  Pearson of cosines takes the Gram identity unless n <= 3d + 1;
-    # square tiles where n^2 d <= 2**25 (api.SMALL_PRODUCT), row blocks past it.
-    "rsa pearson gram": Case("rsa", _spaces(1000, 1000), 4096, 5000, _GRAM_BLOCKS, warm_build=_spaces(10, 10)),
+    # square tiles where n^2 d <= 2**25 (_tuning.SMALL_PRODUCT), row blocks past it.
+    "rsa pearson gram": Case("rsa", _spaces(1000, 1000), 4096, 5000, warm_build=_spaces(10, 10)),
     "rsa pearson pairs tiles": Case("rsa", _spaces(2, 2, metric="euclidean"), 4096, 1500),
-    "rsa pearson pairs blocks": Case("rsa", _spaces(1000, 1000), 3000, 300, _ROWS_TWICE),
+    "rsa pearson pairs blocks": Case("rsa", _spaces(1000, 1000), 3000, 300),
     "rsa spearman in turn": Case("rsa", _spaces(100, 100, method="spearman"), 4000, 800),
     "rsa spearman tiles": Case("rsa", _spaces(2, 2, method="spearman"), 4096, 1500),
     "rsa kendall": Case("rsa", _spaces(50, 50, method="kendall"), 2800, 900),
@@ -344,11 +300,11 @@ CASES = {
     # it (warmed up at full size, with one permutation).
     "mantel square": Case("mantel", _vectors(permutations=10, seed=1), 4000, 300),
     "mantel condensed": Case(
-        "mantel", _vectors(permutations=1, seed=1), 5800, 5800, _PEARSON_SCRATCH,
+        "mantel", _vectors(permutations=1, seed=1), 5800, 5800,
         warm_build=_vectors(permutations=1, seed=1),
     ),
     "mantel omit pearson": Case(
-        "mantel", _vectors(0.01, permutations=4, seed=1, nan_policy="omit"), 3500, 300, _OMIT_TEMPORARIES
+        "mantel", _vectors(0.01, permutations=4, seed=1, nan_policy="omit"), 3500, 300
     ),
     "mantel omit spearman": Case(
         "mantel", _vectors(0.01, method="spearman", permutations=2, seed=1, nan_policy="omit"), 1500, 300
@@ -386,7 +342,7 @@ def _bytes(**kwargs):
 
 # The measurement itself, on allocations of known size: memory written is
 # counted, memory allocated and never written is not (which is why the block
-# kernels' outputs are faulted in, api._new_block_output).
+# kernels' outputs are faulted in, _pairs._new_block_output).
 HARNESS = {
     "200 MiB written": Case(_written, _bytes(touch=True), 200 * MIB, MIB),
     "200 MiB never written": Case(_written, _bytes(touch=False), 200 * MIB, MIB),
@@ -395,13 +351,8 @@ CASES.update(HARNESS)
 
 
 def _params(names):
-    """The cases ``names`` as pytest parameters, those that fail today marked so."""
-    params = []
-    for name in names:
-        fails = CASES[name].fails
-        marks = [pytest.mark.xfail(strict=True, reason=fails)] if fails else []
-        params.append(pytest.param(name, marks=marks, id=name.replace(" ", "-")))
-    return params
+    """The cases ``names`` as pytest parameters."""
+    return [pytest.param(name, id=name.replace(" ", "-")) for name in names]
 
 
 def _can_measure():
@@ -443,7 +394,7 @@ def test_the_measure_counts_the_memory_written(name, figures):
     case = _check_measured(name, figures)
     written = 200 * MIB if "never" not in name else 0
     assert written <= case["rss"] <= written + 4 * MIB, case
-    assert case["predicted"] == 0  # (no estimate where nothing is guarded)
+    assert case["predicted"] == 0  # (no plan: not an entry point)
 
 
 @pytest.mark.parametrize("name", _params(name for name in CASES if name not in HARNESS))
