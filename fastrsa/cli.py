@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from . import api, stats
+from ._metrics import of as metric_of
 from .embeddings import EmbeddingFileError, align, load_embeddings, sample_embeddings
 
 SENTENCE = "The quick brown fox jumps over the lazy dog"
@@ -178,14 +179,15 @@ def _vector_problem(path, words, vectors, metric, columns=None, part=""):
     finite = np.isfinite(vectors).all(axis=1)
     if not finite.all():
         return f"{path}: the vector of {words[int(np.argmin(finite))]!r} holds NaN or inf"
-    if metric == "cosine":
+    rows = metric_of(metric)
+    if rows.similarity and not rows.centred:
         zero = ~vectors.any(axis=1)
         if zero.any():
             return (
                 f"{path}: the vector of {words[int(np.argmax(zero))]!r} is all zeros{part}; cosine similarity "
                 f"needs vectors of non-zero length (leave the word out)"
             )
-    elif metric == "correlation":
+    elif rows.centred:
         constant = vectors.min(axis=1) == vectors.max(axis=1)
         if constant.any():
             return (
