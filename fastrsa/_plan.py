@@ -108,7 +108,7 @@ class Plan:
         self._stages = stages
         self.memory_bytes = int(memory_bytes)
         self.what = what
-        self.alternatives = tuple(alternatives)
+        self._alternatives = alternatives  # (a callable, as stages may be)
         self.work = work
         self.choices = dict(choices or {})
         self._execute = execute
@@ -119,6 +119,12 @@ class Plan:
         if callable(self._stages):
             self._stages = tuple(self._stages())
         return tuple(self._stages)
+
+    @property
+    def alternatives(self):
+        if callable(self._alternatives):
+            self._alternatives = self._alternatives()
+        return tuple(self._alternatives)
 
     @property
     def path(self):

@@ -103,11 +103,11 @@ def rdm(X, metric="cosine"):
 _FEWER_PAIRS = "use fewer items, or float32 input (half the memory for cosine and correlation)"
 def pair_names(names):
     """How errors name the condensed vectors of spaces called ``names``."""
-    return tuple(f"the similarities of {name}" for name in names)
+    return PAIR_NAMES if names == ("X", "Y") else tuple(f"the similarities of {name}" for name in names)
 
 
 # How errors name the two condensed vectors rsa correlates.
-PAIR_NAMES = pair_names(("X", "Y"))
+PAIR_NAMES = ("the similarities of X", "the similarities of Y")
 
 
 @_plan.planner(rsm)
@@ -324,7 +324,7 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
         stages,
         pairs_needed,
         f"rsa(method={method!r}, metric={metric!r}) over {n:,} items",
-        [
+        lambda: [
             "method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits"
             f" (about {_gram.memory_bytes(d1, d2, n, float32) / 2**20:.0f} MiB)"
         ],
