@@ -37,7 +37,7 @@ def checked_moments(a, b, names=("a", "b"), floor=0.0):
     leave float64's range (see ``safe_moments``).  The check looks at the
     values even for the rank methods: values equal up to rounding would
     otherwise rank as noise.  Rounding is measured against the vectors'
-    means, or ``floor`` where that is larger (see ``rounding_floor``)."""
+    means, or ``floor`` where that is larger (``Metric.rounding_floor``)."""
     mean_a, mean_b, ss_a, ss_b, cross, scale_a, scale_b = safe_moments(a, b)
     _validate.varies(ss_a, a.size, max(abs(mean_a), floor * scale_a), a.dtype, names[0])
     _validate.varies(ss_b, b.size, max(abs(mean_b), floor * scale_b), b.dtype, names[1])
@@ -99,17 +99,20 @@ def check_varies(values, name, floor):
     _validate.varies(sum_of_squares, values.size, max(abs(mean), floor * scale), values.dtype, name)
 
 
-def gram_pearson(X, Y, centre, names=("the similarities of X", "the similarities of Y")):
+def gram_pearson(X, Y, centre, names=("the similarities of X", "the similarities of Y"), check=True):
     """Pearson correlation of the pairs' cosines (of centred rows with
     ``centre``) of two checked spaces, by the Gram identity (``_gram``):
     no pair is formed.  Checks that each space's pairs vary, naming them
-    ``names``; clipped to [-1, 1] against rounding."""
+    ``names``, unless ``check`` is False (a permutation of Y's rows, whose
+    pairs' spread is Y's, already checked); clipped to [-1, 1] against
+    rounding."""
     count, sum_x, sum_y, sum_xx, sum_yy, sum_xy = _gram.pair_moments(X, Y, centre)
     ss_x = sum_xx - sum_x * sum_x / count
     ss_y = sum_yy - sum_y * sum_y / count
-    # Cosines are at most 1 in magnitude: that is the scale rounding is measured against.
-    _validate.varies(ss_x, count, 1.0, np.float64, names[0])
-    _validate.varies(ss_y, count, 1.0, np.float64, names[1])
+    if check:
+        # Cosines are at most 1 in magnitude: that is the scale rounding is measured against.
+        _validate.varies(ss_x, count, 1.0, np.float64, names[0])
+        _validate.varies(ss_y, count, 1.0, np.float64, names[1])
     return float(pearson_from_moments(ss_x, ss_y, sum_xy - sum_x * sum_y / count))
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from . import _memory, _threads
 
 
-
 class Available:
     """The memory this process can get (``_memory.available_bytes``), read
     at most once per call: the planner and its plan share one."""

@@ -11,9 +11,9 @@ the stages it names.  ``fastrsa.plan(function, ...)`` returns the plan alone.
 import numpy as np
 
 from . import _correlation, _gram, _memory, _missing, _pairs, _plan, _threads, _tuning, _validate
+from ._kernels.correlate import pearson_from_moments
 from ._kernels.normalize import normalize_rows_into
 from ._kernels.rank import PARTS, doubled_dtype, doubled_ranks_into, rank_scratch, spearman_moments_of_doubled
-from ._kernels.correlate import pearson_from_moments
 from ._kernels.tiles import count_pairs_higher
 from ._metrics import of as metric_of
 from ._plan import Stage
@@ -101,6 +101,8 @@ def rdm(X, metric="cosine"):
 
 
 _FEWER_PAIRS = "use fewer items, or float32 input (half the memory for cosine and correlation)"
+
+
 def pair_names(names):
     """How errors name the condensed vectors of spaces called ``names``."""
     return PAIR_NAMES if names == ("X", "Y") else tuple(f"the similarities of {name}" for name in names)

@@ -334,3 +334,13 @@ def test_mantel_over_three_items_matches_reference(method):
     statistic, pvalue, null = reference.mantel(a, b, method, _permutations(3, 60, 1))
     np.testing.assert_allclose(got.null, null, rtol=0, atol=1e-12)
     assert got.pvalue == pvalue and got.statistic == pytest.approx(statistic, abs=1e-12)
+
+
+def test_gram_null_refuses_pairs_that_do_not_vary_before_permuting(rng):
+    # Many items, few features: the Gram null.  Y's rows all alike: every
+    # cosine is 1, and the test refuses by name instead of a null of NaN.
+    X = rng.standard_normal((3000, 4))
+    Y = np.ones((3000, 3))
+    assert fastrsa.plan(fastrsa.permutation_test, X, Y, permutations=5).choices["null"] == stats.GRAM_NULL
+    with pytest.raises(ValueError, match="the similarities of Y has zero variance"):
+        fastrsa.permutation_test(X, Y, permutations=5, seed=0)
