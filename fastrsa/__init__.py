@@ -10,6 +10,7 @@ steps, ``split_half`` measures one space's redundancy; ``permutation_test``,
 ``fastrsa.jit`` the kernels, to call from your own ``numba.njit`` code.
 """
 
+from ._binned import ApproximateScore
 from ._memory import InsufficientMemoryError
 from ._missing import OmittedWarning
 from ._plan import Plan, Stage, plan
@@ -19,6 +20,7 @@ from .stats import BootstrapResult, PermutationResult, bootstrap_ci, mantel, per
 
 __all__ = [
     "Alignment",
+    "ApproximateScore",
     "BootstrapResult",
     "EmbeddingFileError",
     "Embeddings",

@@ -182,30 +182,46 @@ def _peaks_at_one(rows):
     return scaled
 
 
-def _pairs_of_copies(rows, kind, out):
-    """Give the pairs of bitwise-equal rows bitwise-equal values in ``out``
-    (see ``_kernels/duplicates.py``), for cosines also of rows that are
-    power-of-two multiples of each other (``_peaks_at_one``), which the
-    products of BLAS tiles round apart: a pair of two copies of a row takes
-    the row's cosine with itself, computed as SciPy would (its sum of squares
-    over its length squared, clipped to 1), exactly 1 for the correlations
-    of small integers, or distance 0."""
+def copies_of(rows, kind):
+    """``(representative, copies, self_values)`` of rows as the tiles take
+    them (``kind``), or None where no row copies another: each row's first
+    copy (itself if first), the rows that copy an earlier one, and for each
+    copied row the value of a pair of two of its copies -- its cosine with
+    itself, computed as SciPy would (its sum of squares over its length
+    squared, clipped to 1), exactly 1 for the correlations of small
+    integers, or distance 0 (in the kind's own terms: 1 - cosine for cosine
+    distances).  For cosines, rows that are power-of-two multiples of each
+    other (``_peaks_at_one``) are copies too: SciPy's per-pair loops scale
+    exactly, so their cosines with any row are equal there."""
     cosines = kind in (COSINES, COSINE_DISTANCES)
     found = representatives(_peaks_at_one(rows) if cosines else rows)
     if found is None:
-        return 0
+        return None
     representative, copies = found
     self_values = np.zeros(rows.shape[0])
-    if kind == INTEGER_CORRELATIONS:  # exact: a row correlates 1 with its copy
-        self_values[:] = 1.0
+    if kind in (INTEGER_CORRELATIONS, INTEGER_CORRELATION_DISTANCES):  # exact: a row correlates 1 with its copy
+        self_values[:] = 0.0 if kind == INTEGER_CORRELATION_DISTANCES else 1.0
     if cosines:
         copied = np.unique(representative[copies])
         self_values[copied] = self_cosines(rows, copied)
         if kind == COSINE_DISTANCES:
             self_values = 1.0 - self_values
+    return representative, copies, self_values
+
+
+def _pairs_of_copies(rows, kind, out):
+    """Give the pairs of bitwise-equal rows bitwise-equal values in ``out``
+    (see ``_kernels/duplicates.py``): every pair involving a copy takes the
+    value of the pair of the rows it copies, and a pair of two copies of a
+    row that row's value with itself (``copies_of``).  Returns how many
+    pairs are of two copies of one row."""
+    found = copies_of(rows, kind)
+    if found is None:
+        return 0
+    representative, copies, self_values = found
     unify_copies(out, representative, copies, self_values)
-    copies_of = np.bincount(representative)
-    return int((copies_of * (copies_of - 1) // 2).sum())  # pairs of two copies of one row
+    copies_of_row = np.bincount(representative)
+    return int((copies_of_row * (copies_of_row - 1) // 2).sum())  # pairs of two copies of one row
 
 
 def _finish_pairs(rows, kind, metric, out, name):

@@ -89,3 +89,18 @@ DRAWS_PER_BATCH = 1 << 20  # items drawn per batch of permutations or resamples:
 # A pair's gather from the condensed vector costs about this many BLAS
 # multiply-adds; it decides between the two Pearson permutation paths.
 GATHER_COST = 16
+
+# --- Binned Spearman (fastrsa/_binned.py) -----------------------------------------
+
+# Pairs per task of the two passes: enough tasks to spread over a cluster's
+# workers, few enough that each pays its start (and a block buffer) many times over.
+BINNED_TASK_PAIRS = 1 << 26
+# Pairs of each space whose values place its bins, and the equal segments of
+# their range the bins are placed in (each split into fine bins in
+# proportion to the sample's values in it).
+BINNED_SAMPLE = 1 << 16
+BINNED_SEGMENTS = 1 << 12
+# The most fine bins a space is counted in (48 bytes each):
+# the bound falls about as 7 / fine bins.
+BINNED_MAX_FINE_BINS = 1 << 24
+BINNED_REFINE = 4  # a second count takes at most this many times the first's fine bins

@@ -27,6 +27,23 @@ def choice(value, name, accepted):
     return value
 
 
+def exactness(exact, tolerance, method):
+    """``(exact, tolerance)`` checked: ``exact`` None (exact where it fits),
+    True or False; ``tolerance`` a number in (0, 1).  ``exact=False`` is
+    for the methods with an approximate path (Spearman; Pearson is exact at
+    any N, so it is allowed and changes nothing)."""
+    if exact is not None and not isinstance(exact, (bool, np.bool_)):
+        raise ValueError(f"exact={exact!r} is not supported; use None (exact where it fits in memory), True or False")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 < tolerance < 1:
+        raise ValueError(f"tolerance={tolerance!r} is not allowed; use a number strictly between 0 and 1, like 1e-4")
+    if exact is False and method in ("kendall", "tau-a"):
+        raise ValueError(
+            f"exact=False is not available for method={method!r}: Kendall's tau has no binned path; "
+            f"use method='spearman' (binned ranks at any N) or fewer items"
+        )
+    return (None if exact is None else bool(exact)), float(tolerance)
+
+
 def _float_array(values, name, ndim, finite=True):
     """``values`` as a C-contiguous float32 or float64 array of ``ndim`` dims,
     checked to be finite unless ``finite=False`` (the caller checks).

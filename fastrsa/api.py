@@ -10,7 +10,7 @@ the stages it names.  ``fastrsa.plan(function, ...)`` returns the plan alone.
 
 import numpy as np
 
-from . import _correlation, _gram, _memory, _missing, _pairs, _plan, _threads, _tuning, _validate
+from . import _binned, _correlation, _gram, _memory, _missing, _pairs, _plan, _threads, _tuning, _validate
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.normalize import normalize_rows_into
 from ._kernels.rank import PARTS, doubled_dtype, doubled_ranks_into, rank_scratch, spearman_moments_of_doubled
@@ -204,7 +204,7 @@ def _plan_compare(a, b, method, nan_policy):
     )
 
 
-def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise"):
+def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None, tolerance=1e-4):
     """Representational similarity analysis of two spaces over the same items.
 
     Correlates the condensed similarity vectors of ``X`` and ``Y``.  For
@@ -237,10 +237,25 @@ def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise"):
         with a NaN in X or in Y are left out, and an
         :class:`fastrsa.OmittedWarning` says which; at least 3 must be left,
         and inf is still refused.
+    exact : {None, True, False}
+        Spearman only.  ``None``: the exact score where its pairs fit in
+        memory, else binned ranks (two passes over the pairs, none stored:
+        memory independent of N; see docs/algorithms.md); ``True``: exact or
+        :class:`fastrsa.InsufficientMemoryError`; ``False``: binned ranks.
+        Pearson is exact at any N (``False`` changes nothing); Kendall has no
+        binned path.
+    tolerance : float
+        For binned ranks: the largest error bound wanted.  The bins are sized
+        for it, and counted again finer where the first count's bound
+        exceeds it; a warning says so where even the finest bins allowed
+        cannot reach it.
 
     Returns
     -------
     float
+        Binned ranks give a :class:`fastrsa.ApproximateScore`: a float whose
+        ``error_bound`` is the most it can be from the exact score
+        (guaranteed; measured errors are far smaller).
 
     Examples
     --------
@@ -251,34 +266,37 @@ def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise"):
     >>> round(fastrsa.rsa(X, Y), 4), round(fastrsa.rsa(X, Y, method="spearman"), 4)
     (0.7734, 0.7578)
     """
-    return _plan_rsa(X, Y, method, metric, nan_policy).execute()
+    return _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance).execute()
 
 
 @_plan.planner(rsa)
-def _plan_rsa(X, Y, method, metric, nan_policy):
+def _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance):
     method = _validate.choice(method, "method", _validate.METHODS)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     nan_policy = _missing.policy(nan_policy)
+    exact, tolerance = _validate.exactness(exact, tolerance, method)
     X, Y, _ = _missing.spaces(X, Y, metric, nan_policy)
-    return rsa_plan(X, Y, method, metric)
+    return rsa_plan(X, Y, method, metric, exact=exact, tolerance=tolerance)
 
 
 # Routes of rsa (``Plan.choices["route"]``).
-GRAM, PAIRS, SPEARMAN_IN_TURN = "gram", "pairs", "spearman in turn"
+GRAM, PAIRS, SPEARMAN_IN_TURN, BINNED = "gram", "pairs", "spearman in turn", "binned spearman"
 
 
-def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "Y"), held=0):
+def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "Y"), held=0, exact=True, tolerance=None):
     """The plan of ``rsa`` for two checked spaces and checked arguments.
 
     Its ``choices``: ``route`` (GRAM: Pearson of similarities by the Gram
     identity, where that costs fewer flops than the pairs or the pairs would
     not fit; SPEARMAN_IN_TURN: one condensed vector at a time, where the two
-    are computed apart anyway and share a dtype; PAIRS otherwise) and
-    ``sides`` (each space's square tile side, 0 for row blocks).
-    ``available``: the call's ``_plan.Available``, where it has one;
-    ``names``: what errors call the two spaces; ``held``: memory the
-    caller's planner made for the call that it holds throughout (copies of
-    its input), added to the plan's."""
+    are computed apart anyway and share a dtype; BINNED: Spearman from
+    binned ranks, where ``exact`` is False, or None and the exact path
+    would not fit; PAIRS otherwise) and ``sides`` (each space's square tile
+    side, 0 for row blocks).  ``available``: the call's ``_plan.Available``,
+    where it has one; ``names``: what errors call the two spaces; ``held``:
+    memory the caller's planner made for the call that it holds throughout
+    (copies of its input), added to the plan's; ``exact`` and ``tolerance``
+    as rsa takes them (the inference functions' statistic is always exact)."""
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     sides = (_pairs.tile_side(n, d1), _pairs.tile_side(n, d2))
     similarity = metric_of(metric).similarity
@@ -301,6 +319,8 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
             choices={"route": GRAM, "sides": sides},
             available=available,
         )
+    if method == "spearman" and (exact is False or exact is None and not available.fit(pairs_needed)):
+        return _binned_plan(X, Y, metric, function, available, held, tolerance, pairs_needed, names)
     floor = metric_of(metric).rounding_floor
     if in_turn:
 
@@ -321,18 +341,50 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
             a, b = _pairs.condensed_pair(X, Y, metric, sides, method, names)
             return _correlation.correlate(a, b, method, names=pair_names(names), own=True, floor=floor)
 
+    def alternatives():
+        pearson = (
+            "method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits"
+            f" (about {_gram.memory_bytes(d1, d2, n, float32) / 2**20:.0f} MiB)"
+        )
+        if method == "spearman" and function == "rsa":
+            binned = _binned.memory_bytes(X, Y, metric, _binned.DEFAULT_TOLERANCE) + held
+            return [f"exact=False: binned ranks in about {binned / 2**20:.0f} MiB, within a stated error bound", pearson]
+        if method in _validate.RANK_METHODS and function == "rsa":
+            return ["method='spearman' (binned ranks at any N)", pearson]
+        return [pearson]
+
     return _plan.Plan(
         function,
         stages,
         pairs_needed,
         f"rsa(method={method!r}, metric={metric!r}) over {n:,} items",
-        lambda: [
-            "method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits"
-            f" (about {_gram.memory_bytes(d1, d2, n, float32) / 2**20:.0f} MiB)"
-        ],
+        alternatives,
         work,
         execute,
         choices={"route": SPEARMAN_IN_TURN if in_turn else PAIRS, "sides": sides},
+        available=available,
+    )
+
+
+def _binned_plan(X, Y, metric, function, available, held, tolerance, exact_bytes, names):
+    """The plan of binned Spearman rsa (``_binned``)."""
+    n = X.shape[0]
+    tolerance = _binned.DEFAULT_TOLERANCE if tolerance is None else tolerance
+    fine = _binned.fine_bins_for(tolerance)
+    return _plan.Plan(
+        function,
+        lambda: _binned.stages(X, Y, metric, tolerance),
+        _binned.memory_bytes(X, Y, metric, tolerance) + held,
+        f"binned Spearman rsa(metric={metric!r}) over {n:,} items",
+        lambda: [
+            f"tolerance={100 * tolerance:g} (fewer bins): about "
+            f"{(_binned.memory_bytes(X, Y, metric, min(0.5, 100 * tolerance)) + held) / 2**20:.0f} MiB",
+            "method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits"
+            f" (about {_gram.memory_bytes(X.shape[1], Y.shape[1], n, X.dtype == Y.dtype == np.float32) / 2**20:.0f} MiB)",
+        ],
+        _threads.pair_work(n, X.shape[1] + Y.shape[1], ranked=True) * 2,
+        lambda: _binned.spearman(X, Y, metric, tolerance, pair_names(names)),
+        choices={"route": BINNED, "fine_bins": fine, "tolerance": tolerance, "exact_bytes": exact_bytes},
         available=available,
     )
 

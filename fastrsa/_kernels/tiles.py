@@ -79,6 +79,38 @@ def _copy_pairs(products, r0, r1, c0, c1, n, out):
 
 
 @kernel
+def cosine_of(product, norm_i, norm_j):
+    """The cosine of a pair from its product and its rows' lengths, clipped
+    to [-1, 1], in float64: one function of the three, so equal products
+    and lengths give equal cosines, whichever row comes first."""
+    return max(-1.0, min(1.0, product / (norm_i * norm_j)))
+
+
+@kernel
+def integer_correlation_of(product, sums, d, n, i, j):
+    """The correlation of rows i and j of small integers from their exact
+    integer sums (see ``_integer_correlation_pairs``)."""
+    centred = d * np.float64(product) - sums[i] * sums[j]
+    correlation = min(1.0, np.sqrt(centred * centred / (sums[n + i] * sums[n + j])))
+    return -correlation if centred < 0.0 else correlation
+
+
+@kernel
+def squared_distance_of(X, squared_norms, product, i, j):
+    """|x_i - x_j|^2 from the rows' product and squared lengths, recomputed
+    from the differences where that formula cancels (distance small next to
+    the norms), so it keeps full relative precision."""
+    norms = squared_norms[i] + squared_norms[j]
+    value = norms - 2.0 * product
+    if value < 1e-3 * norms:
+        value = 0.0
+        for k in range(X.shape[1]):
+            difference = X[i, k] - X[j, k]
+            value += difference * difference
+    return value
+
+
+@kernel
 def _cosine_pairs(products, norms, r0, r1, c0, c1, n, out, distances):
     """As ``_copy_pairs``, each product divided by its two rows' ``norms``
     and clipped to [-1, 1], in float64 (then rounded to ``out``'s dtype), as
@@ -91,10 +123,10 @@ def _cosine_pairs(products, norms, r0, r1, c0, c1, n, out, distances):
         norm = norms[i]
         if distances:  # (two loops without a branch inside, so each vectorises)
             for j in range(max(c0, i + 1), c1):
-                out[base + j] = 1.0 - max(-1.0, min(1.0, products[i - r0, j - c0] / (norm * norms[j])))
+                out[base + j] = 1.0 - cosine_of(products[i - r0, j - c0], norm, norms[j])
         else:
             for j in range(max(c0, i + 1), c1):
-                out[base + j] = max(-1.0, min(1.0, products[i - r0, j - c0] / (norm * norms[j])))
+                out[base + j] = cosine_of(products[i - r0, j - c0], norm, norms[j])
 
 
 @kernel
@@ -109,31 +141,19 @@ def _integer_correlation_pairs(products, sums, d, r0, r1, c0, c1, n, out, distan
     for i in range(r0, r1):
         base = condensed_index(i, 0, n)
         for j in range(max(c0, i + 1), c1):
-            centred = d * np.float64(products[i - r0, j - c0]) - sums[i] * sums[j]
-            correlation = min(1.0, np.sqrt(centred * centred / (sums[n + i] * sums[n + j])))
-            if centred < 0.0:
-                correlation = -correlation
+            correlation = integer_correlation_of(products[i - r0, j - c0], sums, d, n, i, j)
             out[base + j] = 1.0 - correlation if distances else correlation
 
 
 @kernel
 def _distance_pairs(X, squared_norms, products, r0, r1, c0, c1, out):
-    """As ``_copy_pairs``, for squared distances |x|^2 + |y|^2 - 2 x.y from
-    the tile's products; where that formula cancels (distance small next to
-    the norms) the pair is recomputed from the differences, so every element
-    keeps full relative precision."""
-    n, d = X.shape
+    """As ``_copy_pairs``, for squared distances from the tile's products
+    (``squared_distance_of``)."""
+    n = X.shape[0]
     for i in range(r0, r1):
         base = condensed_index(i, 0, n)
         for j in range(max(c0, i + 1), c1):
-            norms = squared_norms[i] + squared_norms[j]
-            value = norms - 2.0 * products[i - r0, j - c0]
-            if value < 1e-3 * norms:
-                value = 0.0
-                for k in range(d):
-                    difference = X[i, k] - X[j, k]
-                    value += difference * difference
-            out[base + j] = value
+            out[base + j] = squared_distance_of(X, squared_norms, products[i - r0, j - c0], i, j)
 
 
 # What the tiles and blocks write for each pair i < j (their ``kind``

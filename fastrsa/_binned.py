@@ -1,0 +1,396 @@
+"""Spearman rsa at any N in bounded memory: binned ranks over recomputed pairs.
+
+The exact path ranks every pair in memory (about 24 bytes a pair).  This
+one keeps no pair.  It computes each space's pairs block by block, twice
+(``_kernels/binned.py``):
+
+1. **Count.**  Each value's bin is counted, over equal bins of the range the
+   metric allows, and each bin keeps its least and largest value.  Where the
+   count shows crowded bins and the bound below would exceed the tolerance,
+   the pairs are counted once more with each crowded bin split into fine
+   bins in proportion to its count (``_refined``), so every fine bin holds
+   about as many values.
+2. **Rank.**  A value's rank is its fine bin's first rank plus its place
+   between the bin's least and largest value, by value (a bin whose values
+   are all equal gives each their average rank, exactly); the ranks' Pearson
+   sums are accumulated pair by pair.
+
+**The bound.**  A value in a fine bin of c values, not all equal, has its
+true (average) rank among the bin's ranks, as its estimate does: they are
+at most c - 1 apart; in a bin of equal values, 0.  So the rank errors e of
+each space have |e| <= eps = sqrt(sum over bins of c (c - 1)^2).  Centring
+does not lengthen e, and a vector a moved by e turns by at most
+asin(|e| / |a|); the correlation is the cosine of the angle between the two
+spaces' centred ranks, and a cosine moves no more than its angle, so
+
+    |rho_binned - rho_exact| <= asin(eps_x / |a_x|) + asin(eps_y / |a_y|) + rounding,
+
+with |a|^2 >= (m^3 - m - sum over bins of (c^3 - c)) / 12 (the exact ranks'
+spread, bins counted as ties) and |a| >= |a_binned| - eps.  Every term is
+known after the count, before the ranks are summed; docs/algorithms.md has
+the derivation.  It is a worst case: rank errors that all push one way.
+Measured errors are far smaller (docs/benchmarks.md has both).
+
+**Tasks.**  Both passes are maps over the same row ranges of about
+``_tuning.BINNED_TASK_PAIRS`` pairs each (``row_ranges``); a task is a pure
+function of (rows, range) returning counts (added exactly, in any order) or
+five sums (added in task order), so the result does not depend on threads
+or workers.  Memory: the bins (``bins_bytes``), one block buffer per space
+and the rows as the tiles take them -- independent of N but for the rows.
+"""
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _tuning, _validate
+from ._kernels.binned import (
+    AT_LARGEST, AT_LEAST, COLUMNS, COUNT, LARGEST, LEAST, histogram_task, rank_sums_task, sample_values, to_rank_table,
+)
+from ._kernels.tiles import SQUARED_DISTANCES
+from ._metrics import of as metric_of
+from ._pairs import _tile_rows, as_distances, copies_of, pairs_dtype
+from ._plan import Stage
+
+_EPSILON = 2.0**-53
+
+
+class ApproximateScore(float):
+    """A score computed from binned ranks: a float, with ``error_bound``,
+    the most it can be from the exact score (guaranteed, see
+    docs/algorithms.md), ``bins`` the fine bins of each space and
+    ``passes`` the passes over the pairs."""
+
+    def __new__(cls, value, error_bound, bins, passes):
+        score = super().__new__(cls, value)
+        score.error_bound, score.bins, score.passes = error_bound, bins, passes
+        return score
+
+    def __repr__(self):
+        return f"{float(self)!r} (binned: within {self.error_bound:.2g} of the exact score)"
+
+    def __reduce__(self):
+        return ApproximateScore, (float(self), self.error_bound, self.bins, self.passes)
+
+
+def row_ranges(n, task_pairs=None):
+    """The tasks' row ranges ``[(r0, r1), ...]``: consecutive rows whose
+    pairs with later rows add up to about ``task_pairs`` each (row i has
+    n - 1 - i), fixed by n alone."""
+    task_pairs = task_pairs or _tuning.BINNED_TASK_PAIRS
+    ranges, start, pairs = [], 0, 0
+    for i in range(n - 1):
+        pairs += n - 1 - i
+        if pairs >= task_pairs:
+            ranges.append((start, i + 1))
+            start, pairs = i + 1, 0
+    if start < n - 1:
+        ranges.append((start, n - 1))
+    return ranges
+
+
+@dataclass
+class _Space:
+    """One space as the tasks take it (``_pairs._tile_rows``), its bins'
+    placement (``binning``: see ``_kernels.binned.bin_of``) and, once
+    counted, its bins."""
+
+    rows: np.ndarray
+    row_values: np.ndarray
+    kind: int
+    root: bool
+    single: bool
+    copies: tuple  # (representative, copied, self values): pair_value's
+    binning: tuple
+    bins: np.ndarray = None  # (fine bins, 6): the columns of _kernels.binned.add_to_bin
+
+    @property
+    def fine_bins(self):
+        sub_offsets, sub_splits = self.binning[4], self.binning[5]
+        return int(sub_offsets[-1] + sub_splits[-1])
+
+    def task_arguments(self):
+        return (self.rows, self.row_values, self.kind, self.root, self.single, self.copies)
+
+    @property
+    def counts(self):
+        return self.bins[:, COUNT]
+
+    @property
+    def least(self):
+        return self.bins[:, LEAST]
+
+    @property
+    def largest(self):
+        return self.bins[:, LARGEST]
+
+    def middle(self):
+        """Each fine bin's values strictly between its least and largest."""
+        b = self.bins
+        return np.where(b[:, LEAST] < b[:, LARGEST], b[:, COUNT] - b[:, AT_LEAST] - b[:, AT_LARGEST], 0.0)
+
+
+def value_range(rows, kind, root, distances):
+    """``(lo, hi)``, the range the values of rows taken by the tiles can
+    take: [-1, 1] for negated similarities, [0, 2] for 1 - similarity, and
+    for distances [0, 2R] (squared: [0, 4R^2]), R the largest distance of a
+    row from the rows' mean."""
+    if kind != SQUARED_DISTANCES:
+        return (0.0, 2.0) if distances else (-1.0, 1.0)
+    centred = rows - rows.mean(axis=0)
+    radius = float(np.sqrt(np.einsum("ij,ij->i", centred, centred).max()))
+    hi = 2.0 * radius if root else 4.0 * radius * radius
+    return 0.0, max(hi, np.finfo(np.float64).tiny) * (1.0 + 1e-9)
+
+
+def space(X, metric, fine_bins):
+    """A checked space ready for the tasks, with about ``fine_bins`` fine
+    bins placed where a sample of its pairs lies (``_placed``)."""
+    distances = as_distances(X, metric)
+    (rows, row_values, kind), _ = _tile_rows(X, metric, distances)
+    root = metric_of(metric).root
+    single = pairs_dtype(X, metric) == np.float32
+    arguments = (rows, row_values, kind, root, single, _copies(rows, kind))
+    return _Space(*arguments, _placed(arguments, value_range(rows, kind, root, distances), fine_bins))
+
+
+def _copies(rows, kind):
+    """``pair_value``'s copies: each row's representative, whether its row
+    has copies, and the values of pairs of two copies (``copies_of``)."""
+    n = rows.shape[0]
+    found = copies_of(rows, kind)
+    if found is None:
+        return np.arange(n), np.zeros(n, np.bool_), np.zeros(n)
+    representative, copies, self_values = found
+    copied = np.zeros(n, np.bool_)
+    copied[copies] = True
+    copied[representative[copies]] = True
+    return representative, copied, self_values
+
+
+def _unsplit(fine):
+    """The second level of a binning whose ``fine`` bins are not split again."""
+    return np.arange(fine, dtype=np.int64), np.ones(fine, np.int64), np.zeros(fine), np.zeros(fine)
+
+
+def _placed(arguments, value_range_, fine_bins):
+    """The binning of a space's values placed by a sample of its pairs (the
+    same sample for the same rows, whatever the call):
+    ``_tuning.BINNED_SEGMENTS`` equal segments over the sample's range
+    (widened a little, inside ``value_range_``; values outside fall in the
+    end segments, and are counted there like any other), each split into
+    bins in proportion to the sample's values in it, about ``fine_bins`` in
+    all, so each bin receives about as many values.  The counts, and so the
+    bound, are exact whatever the sample: it only places the bins."""
+    rows = arguments[0]
+    n = rows.shape[0]
+    rng = np.random.default_rng(_SAMPLE_SEED)
+    size = min(_tuning.BINNED_SAMPLE, n * (n - 1) // 2)
+    first = rng.integers(0, n - 1, size)
+    second = first + 1 + (rng.random(size) * (n - 1 - first)).astype(np.int64)
+    sample = sample_values(*arguments, first, second)
+    low, high = float(sample.min()), float(sample.max())
+    margin = (high - low) * 1e-3 or max(abs(low), 1.0) * 1e-3
+    lo, hi = max(value_range_[0], low - margin), min(value_range_[1], high + margin)
+    segments = _tuning.BINNED_SEGMENTS
+    with np.errstate(over="ignore", divide="ignore"):
+        scale = segments / (hi - lo)
+    if not np.isfinite(scale):  # (a range too narrow to divide: one segment, split by the count where it asks)
+        segments, scale = 1, 0.0
+    where = np.minimum(((sample - lo) * scale).astype(np.int64).clip(0), segments - 1)
+    splits = np.maximum(1, np.round(np.bincount(where, minlength=segments) * (fine_bins / size))).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(splits)[:-1]]).astype(np.int64)
+    return (lo, scale, offsets, splits, *_unsplit(int(splits.sum())))
+
+
+_SAMPLE_SEED = 0x5EED
+
+
+def count(space_, tasks):
+    """Pass 1 over ``space_``'s pairs: its fine bins' counts and extremes."""
+    bins = np.zeros((space_.fine_bins, COLUMNS))  # 48 bytes a fine bin (the rank table is made in their place)
+    bins[:, LEAST], bins[:, LARGEST] = np.inf, -np.inf
+    for r0, r1 in tasks:
+        histogram_task(*space_.task_arguments(), r0, r1, space_.binning, bins, _tuning.ROWS, _tuning.COLUMNS)
+    space_.bins = bins
+
+
+def rank_error(space_):
+    """``(eps, spread)``: the bound on the length of the space's rank errors
+    and a lower bound on the length of its exact centred ranks.  Only a
+    bin's middle values (between its least and largest) can be off, each by
+    at most their count less one: eps = sqrt(sum of c (c - 1)^2) over the
+    bins' middle counts c.  The spread counts every bin's middle values, and
+    its values at the least and at the largest, as ties (fewer distinct
+    values only shrink it)."""
+    middle = space_.middle()
+    eps = math.sqrt(float(np.sum(middle * (middle - 1.0) ** 2)))
+    b = space_.bins
+    at_least = b[:, AT_LEAST]
+    at_largest = np.where(b[:, LEAST] < b[:, LARGEST], b[:, AT_LARGEST], 0.0)  # (one group where all are equal)
+    ties = float(np.sum(middle**3 - middle) + np.sum(at_least**3 - at_least) + np.sum(at_largest**3 - at_largest))
+    m = float(b[:, COUNT].sum())
+    return eps, math.sqrt(max(m**3 - m - ties, 0.0) / 12.0)
+
+
+def _angle(eps, spread):
+    return math.pi / 2 if eps >= spread else math.asin(eps / spread)
+
+
+def bound(errors, tasks, n, spreads=None):
+    """The guaranteed bound on |binned - exact| (module docstring) from
+    each space's ``rank_error`` and, once the ranks are summed, the binned
+    ranks' spreads; at most 2."""
+    (eps_x, low_x), (eps_y, low_y) = errors
+    if spreads is not None:
+        low_x, low_y = max(low_x, spreads[0] - eps_x), max(low_y, spreads[1] - eps_y)
+    # Each sum runs over at most n values a row, then the rows of a block,
+    # the blocks of a task and the tasks: 8 times that many roundings
+    # covers the correlation's few operations on them.
+    rounding = 8.0 * (n + _tuning.ROWS + n // _tuning.ROWS + len(tasks)) * _EPSILON
+    return min(2.0, _angle(eps_x, low_x) + _angle(eps_y, low_y) + rounding)
+
+
+def _refined(space_, fine_bins):
+    """``space_`` with each bin that has middle values (between its least
+    and largest) split again, over its own least to largest value, in
+    proportion to its count (about ``fine_bins`` sub-bins in all, and at
+    least as many as its values up to ``_REFINE_AT_LEAST``, so values a few
+    ulps apart separate): each sub-bin then receives about m /
+    ``fine_bins`` values, and the bins the first count found crowded, or
+    holding near-ties, are resolved."""
+    b = space_.bins
+    counts, least, largest = b[:, COUNT], b[:, LEAST], b[:, LARGEST]
+    per_bin = counts.sum() / fine_bins
+    split = space_.middle() > 1
+    sub_splits = np.ones(len(b), np.int64)
+    sub_splits[split] = np.maximum(np.ceil(counts[split] / per_bin), np.minimum(counts[split], _REFINE_AT_LEAST))
+    sub_offsets = np.concatenate([[0], np.cumsum(sub_splits)[:-1]]).astype(np.int64)
+    sub_lo = np.where(split, least, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        sub_scale = np.where(split, sub_splits / np.where(split, largest - least, 1.0), 0.0)
+    unsplittable = ~np.isfinite(sub_scale)  # (bins too narrow to divide stay whole)
+    sub_splits[unsplittable], sub_scale[unsplittable] = 1, 0.0
+    sub_offsets = np.concatenate([[0], np.cumsum(sub_splits)[:-1]]).astype(np.int64)
+    return _Space(*space_.task_arguments(), (*space_.binning[:4], sub_offsets, sub_splits, sub_lo, sub_scale))
+
+
+_REFINE_AT_LEAST = 64
+
+
+def fine_bins_for(tolerance):
+    """The fine bins of the first count for ``tolerance``: the bound of
+    equally filled bins is about 2 sqrt(12) / bins (module docstring), so
+    16 / tolerance, as a power of two, within the tunables' limits."""
+    wanted = 1 << max(0, math.ceil(math.log2(16.0 / tolerance)))
+    return int(min(max(wanted, _tuning.BINNED_SEGMENTS), _tuning.BINNED_MAX_FINE_BINS))
+
+
+def refined_bins_for(tolerance):
+    """The most fine bins a second count may take: ``_tuning.BINNED_REFINE``
+    times the first's, within ``_tuning.BINNED_MAX_FINE_BINS``."""
+    return min(_tuning.BINNED_REFINE * fine_bins_for(tolerance), _tuning.BINNED_MAX_FINE_BINS)
+
+
+def spearman(X, Y, metric, tolerance, names=("the similarities of X", "the similarities of Y"), tasks=None):
+    """Binned Spearman rsa of two checked spaces: an ApproximateScore whose
+    ``error_bound`` is at most ``tolerance`` where the fine bins allowed
+    (``refined_bins_for``) can reach it; above it, a warning says so.
+    A space whose values are all equal (up to rounding) is refused, naming
+    it ``names``, as the exact path refuses it."""
+    n = X.shape[0]
+    tasks = tasks or row_ranges(n)
+    fine_bins = fine_bins_for(tolerance)
+    spaces = [space(X, metric, fine_bins), space(Y, metric, fine_bins)]
+    for s, name, Z in zip(spaces, names, (X, Y)):
+        count(s, tasks)
+        low, high = float(s.least.min()), float(s.largest.max())
+        m = n * (n - 1) // 2
+        _validate.varies((high - low) ** 2 * m, m, max(abs(low), abs(high)), pairs_dtype(Z, metric), name)
+    passes = 2
+    errors = [rank_error(s) for s in spaces]
+    if bound(errors, tasks, n) > tolerance:
+        for k, s in enumerate(spaces):
+            share = _angle(*errors[k])
+            if share > tolerance / 2:  # (two spaces at most half each: within the tolerance)
+                wanted = s.fine_bins * 2.0 * share / tolerance
+                refined = _refined(s, min(wanted, refined_bins_for(tolerance)))
+                count(refined, tasks)
+                if _angle(*rank_error(refined)) < share:  # (kept only where it tightens the bound)
+                    spaces[k], errors[k] = refined, rank_error(refined)
+                del refined
+        passes = 3
+    m = n * (n - 1) // 2
+    centre = (m + 1) / 2.0
+    tables = []
+    for s in spaces:
+        to_rank_table(s.bins, centre)
+        tables.append(s.bins)
+    sums = np.zeros(5)
+    for r0, r1 in tasks:
+        sums += rank_sums_task(
+            *spaces[0].task_arguments(), *spaces[1].task_arguments(), r0, r1,
+            spaces[0].binning, tables[0], spaces[1].binning, tables[1], _tuning.ROWS, _tuning.COLUMNS,
+        )
+    s_r, s_s, s_rr, s_ss, s_rs = sums
+    var_r, var_s = s_rr - s_r * s_r / m, s_ss - s_s * s_s / m
+    rho = max(-1.0, min(1.0, (s_rs - s_r * s_s / m) / math.sqrt(var_r * var_s)))
+    error = bound(errors, tasks, n, (math.sqrt(var_r), math.sqrt(var_s)))
+    if error > tolerance:
+        warnings.warn(
+            f"binned Spearman: the error bound {error:.2g} exceeds tolerance={tolerance:.2g} with the finest bins "
+            f"allowed ({refined_bins_for(tolerance):,} a space, for {m:,} pairs); use exact=True where it fits, "
+            f"or a larger tolerance",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    return ApproximateScore(rho, error, (spaces[0].fine_bins, spaces[1].fine_bins), passes)
+
+
+DEFAULT_TOLERANCE = 1e-4  # rsa's default (its signature says it too)
+
+
+def _rows_bytes(X, metric):
+    """Memory of the rows the tasks take beside X (``_pairs._tile_rows``):
+    for correlation the centred rows (made in float64, kept in X's dtype),
+    for the Euclidean metrics the float64 rows where X is not float64, and
+    the rows less their mean while the range is found (``value_range``)."""
+    n, d = X.shape
+    if metric_of(metric).similarity:
+        return n * d * (8 + X.itemsize) if metric_of(metric).centred else n * 8
+    return n * d * 8 * (2 if X.dtype != np.float64 else 1) + n * 8
+
+
+def bins_bytes(fine_bins, refined_bins):
+    """Memory of both spaces' bins at their largest, 48 bytes a bin (the
+    rank table is made in their place): a space's first count beside its
+    second (``refined_bins``; 0 where it is never refined) and the other
+    space's, refined too."""
+    return 48 * (fine_bins + 2 * max(fine_bins, refined_bins))
+
+
+def memory_bytes(X, Y, metric, tolerance):
+    """The memory binned Spearman adds: each space's rows as the tasks
+    take them, the bins of both spaces (refined to the most the tunables
+    allow where the tolerance could ask for it), and the block buffers
+    (one per space: ``ROWS x COLUMNS`` values)."""
+    fine, refined = fine_bins_for(tolerance), refined_bins_for(tolerance)
+    blocks = _tuning.ROWS * _tuning.COLUMNS * (X.itemsize + Y.itemsize)
+    return _rows_bytes(X, metric) + _rows_bytes(Y, metric) + bins_bytes(fine, refined) + blocks
+
+
+def stages(X, Y, metric, tolerance):
+    """The plan's stages: the count, a possible second count, the ranks."""
+    fine_bins, refined = fine_bins_for(tolerance), refined_bins_for(tolerance)
+    n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
+    pairs = n * (n - 1) // 2
+    flops = pairs * (d1 + d2)
+    moved = n * (d1 * X.itemsize + d2 * Y.itemsize) * len(row_ranges(n))
+    return [
+        Stage("count", f"{metric} pairs in row blocks of {_tuning.ROWS} x {_tuning.COLUMNS}, never stored; "
+              f"each space's values counted in {fine_bins:,} bins", 0, flops, moved),
+        Stage("refine", f"where the bound asks: counted again, in up to {refined:,} bins", 0, 0, 0),
+        Stage("ranks", "each pair's ranks read from the bins; the ranks' Pearson summed", 0, flops, moved),
+    ]

@@ -1,0 +1,251 @@
+"""Binned ranks: Spearman's sums over every pair without storing a pair.
+
+The pairs of rows r0:r1 (each row i with every later row j) are computed
+block by block, as the condensed vectors' row blocks compute them
+(``tiles._block_product``: one BLAS product of ``rows`` rows by up to
+``columns`` later rows, into one reused buffer), and each pair's value is
+the one ``condensed`` would give it (``pair_value``).  Nothing is kept but:
+
+- pass 1 (``histogram_task``): each value's bin, counted, and the least and
+  largest value each bin received;
+- pass 2 (``rank_sums_task``): each value's rank read from the bins
+  (``rank_of``) and the five sums of the ranks' Pearson.
+
+The bins: ``bins`` equal steps of [lo, lo + bins / scale) (values outside
+go to the end bins), each split into ``splits[b]`` equal fine bins numbered
+from ``offsets[b]`` -- one fine bin each, or more where a first count found
+a bin crowded (``fastrsa._binned``).  A value's position in its bin is
+computed the same way in every pass, so it lands in the same fine bin each
+time.
+
+A task is a pure function of (rows, row range): its counts, extremes and
+sums depend on nothing else, and the caller adds the tasks' results in task
+order.  Counts and extremes add exactly; the sums are summed per row, then
+per task, in a fixed order, so the result does not depend on the threads.
+
+Assumes checked input: the rows, row values and kinds of
+``fastrsa._pairs._tile_rows``, the copies of ``fastrsa._pairs.copies_of``.
+"""
+
+import numpy as np
+
+from ._jit import kernel
+from .tiles import (
+    COSINE_DISTANCES,
+    COSINES,
+    INTEGER_CORRELATION_DISTANCES,
+    SQUARED_DISTANCES,
+    _block_product,
+    cosine_of,
+    integer_correlation_of,
+    squared_distance_of,
+)
+
+
+@kernel
+def _finished(kind, root, single, value):
+    """A pair's value in its kind's terms (a cosine or correlation, 1 less
+    it for the distance kinds, a squared distance) as ``condensed`` gives
+    it: the square root for euclidean (``root``), rounded to float32 where
+    the condensed vector is float32 (``single``), similarities negated."""
+    if kind == SQUARED_DISTANCES:
+        return np.sqrt(value) if root else value
+    if single:
+        value = np.float64(np.float32(value))
+    return value if kind == COSINE_DISTANCES or kind == INTEGER_CORRELATION_DISTANCES else -value
+
+
+@kernel
+def _from_product(X, row_values, kind, product, i, j):
+    """The value of the pair (i, j) in its kind's terms from its product."""
+    if kind == SQUARED_DISTANCES:
+        return squared_distance_of(X, row_values, product, i, j)
+    if kind == COSINES or kind == COSINE_DISTANCES:
+        value = cosine_of(product, row_values[i], row_values[j])
+    else:
+        value = integer_correlation_of(product, row_values, X.shape[1], X.shape[0], i, j)
+    return 1.0 - value if kind == COSINE_DISTANCES or kind == INTEGER_CORRELATION_DISTANCES else value
+
+
+@kernel
+def pair_value(X, row_values, kind, root, single, copies, product, i, j):
+    """The value ``condensed`` gives the pair (i, j) of X (``_finished``),
+    from ``product``, its entry in a block product -- unless i or j has a
+    copy (``copies = (representative, copied, self_values)``, as
+    ``_pairs.copies_of`` gives them): then the pair of the two rows they
+    copy, its product one dot product, so every pair those two rows stand
+    for gets the same value, as ``condensed`` gives them; two copies of one
+    row take its ``self_values``."""
+    representative, copied, self_values = copies
+    if copied[i] or copied[j]:
+        a, b = min(representative[i], representative[j]), max(representative[i], representative[j])
+        if a == b:
+            return _finished(kind, root, single, self_values[a])
+        return _finished(kind, root, single, _from_product(X, row_values, kind, np.dot(X[a], X[b]), a, b))
+    return _finished(kind, root, single, _from_product(X, row_values, kind, product, i, j))
+
+
+@kernel
+def sample_values(X, row_values, kind, root, single, copies, first, second):
+    """The values of the pairs (first[k], second[k]) (first < second), as
+    ``pair_value`` gives them, each product one dot product."""
+    out = np.empty(first.size)
+    for k in range(first.size):
+        i, j = first[k], second[k]
+        out[k] = pair_value(X, row_values, kind, root, single, copies, np.dot(X[i], X[j]), i, j)
+    return out
+
+
+@kernel
+def bin_of(value, binning):
+    """The fine bin of ``value``.  ``binning = (lo, scale, offsets, splits,
+    sub_offsets, sub_splits, sub_lo, sub_scale)``: the value's segment from
+    ``lo`` and ``scale`` (segments per unit of value, ``splits.size`` of
+    them), then the bin of its place in the segment, numbered from
+    ``offsets`` (``splits`` bins a segment), then where that bin was split
+    again (a second count), the sub-bin of its place between the bin's
+    ``sub_lo`` and ``sub_lo + sub_splits / sub_scale`` (numbered from
+    ``sub_offsets``)."""
+    lo, scale, offsets, splits, sub_offsets, sub_splits, sub_lo, sub_scale = binning
+    position = (value - lo) * scale
+    if position < 0.0:
+        position = 0.0
+    segment = min(int(position), splits.size - 1)
+    split = splits[segment]
+    fine = offsets[segment]
+    if split > 1:
+        fine += min(int((position - segment) * split), split - 1)
+    split = sub_splits[fine]
+    if split == 1:
+        return sub_offsets[fine]
+    place = (value - sub_lo[fine]) * sub_scale[fine]
+    return sub_offsets[fine] + min(max(int(place), 0), split - 1)
+
+
+# The columns of a bin in pass 1 (``histogram_task``), six for the rank
+# table made in their place (``to_rank_table``).
+COUNT, LEAST, LARGEST, AT_LEAST, AT_LARGEST = range(5)
+COLUMNS = 6
+# The columns of a fine bin's rank table (``rank_of``).
+TABLE_LEAST, TABLE_LARGEST, FIRST_MIDDLE, SLOPE, RANK_AT_LEAST, RANK_AT_LARGEST = range(6)
+
+
+@kernel
+def add_to_bin(bins, fine, value):
+    """Count ``value`` into fine bin ``fine``: its count, its least and
+    largest value and how many values equal each."""
+    bins[fine, COUNT] += 1.0
+    if value < bins[fine, LEAST]:
+        bins[fine, LEAST] = value
+        bins[fine, AT_LEAST] = 1.0
+    elif value == bins[fine, LEAST]:
+        bins[fine, AT_LEAST] += 1.0
+    if value > bins[fine, LARGEST]:
+        bins[fine, LARGEST] = value
+        bins[fine, AT_LARGEST] = 1.0
+    elif value == bins[fine, LARGEST]:
+        bins[fine, AT_LARGEST] += 1.0
+
+
+@kernel
+def histogram_task(X, row_values, kind, root, single, copies, r0, r1, binning, bins, rows, columns):
+    """Pass 1 over the pairs of rows r0:r1: each value counted into its
+    fine bin f, ``bins[f] = (count, least value, largest value, values at
+    the least, values at the largest)`` (``add_to_bin``; counts start at 0,
+    extremes at +inf and -inf; one row a bin, so a value touches one cache
+    line or two).  Adds to what ``bins`` holds."""
+    n = X.shape[0]
+    buffer = np.empty(min(rows, n) * min(columns, n), X.dtype)
+    for b0 in range(r0, r1, rows):
+        b1 = min(b0 + rows, r1)
+        for c0 in range(b0 + 1, n, columns):
+            c1 = min(c0 + columns, n)
+            products = _block_product(X, X, b0, b1, c0, c1, buffer)
+            for i in range(b0, b1):
+                for j in range(max(c0, i + 1), c1):
+                    value = pair_value(X, row_values, kind, root, single, copies, products[i - b0, j - c0], i, j)
+                    add_to_bin(bins, bin_of(value, binning), value)
+
+
+@kernel
+def to_rank_table(bins, centre):
+    """Turn counted ``bins`` into their rank table, in place, row by row
+    (no temporary): each bin's (least value, largest value, first middle
+    rank, slope, rank at the least, rank at the largest) for ``rank_of``.
+    Ranks are 1-based average ranks less ``centre`` (the mean rank), which
+    keeps the sums of their squares far from cancelling."""
+    before = -centre
+    for f in range(bins.shape[0]):
+        count, least, largest = bins[f, COUNT], bins[f, LEAST], bins[f, LARGEST]
+        at_least, at_largest = bins[f, AT_LEAST], bins[f, AT_LARGEST]
+        if count == 0.0:
+            least = largest = 0.0
+        if least < largest:
+            middle = count - at_least - at_largest
+            rank_at_least = before + (at_least + 1.0) / 2.0
+            slope = (middle - 1.0) / (largest - least) if middle > 1.0 else 0.0
+        else:  # (all equal, or empty)
+            rank_at_least = before + (count + 1.0) / 2.0
+            slope = 0.0
+        bins[f, TABLE_LEAST], bins[f, TABLE_LARGEST] = least, largest
+        bins[f, FIRST_MIDDLE], bins[f, SLOPE] = before + at_least + 1.0, slope
+        bins[f, RANK_AT_LEAST] = rank_at_least
+        bins[f, RANK_AT_LARGEST] = before + count - at_largest + (at_largest + 1.0) / 2.0
+        before += count
+
+
+@kernel
+def rank_of(value, fine, table):
+    """The rank of ``value`` in fine bin f, ``table[f] = (least value,
+    largest value, first middle rank, slope, rank at the least, rank at the
+    largest)``: the values equal to the bin's least or largest value take
+    their average rank, exactly; those between, the first middle rank plus
+    their place between the two, by value."""
+    if value == table[fine, TABLE_LEAST]:
+        return table[fine, RANK_AT_LEAST]
+    if value == table[fine, TABLE_LARGEST]:
+        return table[fine, RANK_AT_LARGEST]
+    return table[fine, FIRST_MIDDLE] + table[fine, SLOPE] * (value - table[fine, TABLE_LEAST])
+
+
+@kernel
+def rank_sums_task(
+    X, values_x, kind_x, root_x, single_x, copies_x, Y, values_y, kind_y, root_y, single_y, copies_y, r0, r1,
+    binning_x, table_x, binning_y, table_y, rows, columns,
+):
+    """Pass 2 over the pairs of rows r0:r1: each pair's two ranks (``rank_of``
+    with each space's ``binning`` and rank table), and returns the five sums
+    (sum r, sum s, sum r^2, sum s^2, sum r s) as float64, summed row by row."""
+    n = X.shape[0]
+    buffer_x = np.empty(min(rows, n) * min(columns, n), X.dtype)
+    buffer_y = np.empty(min(rows, n) * min(columns, n), Y.dtype)
+    sums = np.zeros(5)
+    for b0 in range(r0, r1, rows):
+        b1 = min(b0 + rows, r1)
+        block = np.zeros(5)
+        for c0 in range(b0 + 1, n, columns):
+            c1 = min(c0 + columns, n)
+            products_x = _block_product(X, X, b0, b1, c0, c1, buffer_x)
+            products_y = _block_product(Y, Y, b0, b1, c0, c1, buffer_y)
+            for i in range(b0, b1):
+                s_r = s_s = s_rr = s_ss = s_rs = 0.0
+                for j in range(max(c0, i + 1), c1):
+                    u = pair_value(X, values_x, kind_x, root_x, single_x, copies_x, products_x[i - b0, j - c0], i, j)
+                    v = pair_value(Y, values_y, kind_y, root_y, single_y, copies_y, products_y[i - b0, j - c0], i, j)
+                    fine_x = bin_of(u, binning_x)
+                    fine_y = bin_of(v, binning_y)
+                    r = rank_of(u, fine_x, table_x)
+                    s = rank_of(v, fine_y, table_y)
+                    s_r += r
+                    s_s += s
+                    s_rr += r * r
+                    s_ss += s * s
+                    s_rs += r * s
+                block[0] += s_r
+                block[1] += s_s
+                block[2] += s_rr
+                block[3] += s_ss
+                block[4] += s_rs
+        sums += block
+    return sums
+

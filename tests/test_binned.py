@@ -1,0 +1,202 @@
+"""Binned Spearman rsa: within its guaranteed bound of the exact score, on
+every metric and dtype, tie-heavy data included; its tasks, its plan and
+its refusals."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastrsa
+from fastrsa import _binned, _memory, _tuning, api
+from fastrsa._kernels.binned import histogram_task
+
+from .helpers import correlated_spaces
+
+METRICS = ("cosine", "correlation", "euclidean", "sqeuclidean")
+
+
+def _binned_and_exact(X, Y, metric, tolerance=1e-4):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (a bound above the tolerance at tiny N)
+        binned = fastrsa.rsa(X, Y, "spearman", metric, exact=False, tolerance=tolerance)
+    return binned, fastrsa.rsa(X, Y, "spearman", metric, exact=True)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binned_is_within_its_bound_of_the_exact_score(rng, metric, dtype):
+    X, Y = correlated_spaces(rng, 400, 12, 9)
+    binned, exact = _binned_and_exact(X.astype(dtype), Y.astype(dtype), metric)
+    assert isinstance(binned, fastrsa.ApproximateScore) and type(exact) is float
+    assert abs(binned - exact) <= binned.error_bound
+    assert binned.error_bound <= 1e-4  # 79,800 pairs in 2**18 bins: the tolerance is reached
+    assert abs(binned - exact) < 1e-7  # (measured: a few 1e-9)
+
+
+def test_tie_heavy_spaces(rng):
+    # Binary and count features: most pairs tie.  A bin's values equal to
+    # its least or largest value take their exact average rank; only values
+    # between can be off (cosines equal in exact arithmetic but a few ulps
+    # apart, from different products and lengths, share a bin).
+    X = (rng.random((150, 6)) < 0.4).astype(np.float64)
+    Y = rng.integers(0, 3, (150, 4)).astype(np.float64)
+    X[:, 0] = Y[:, 0] = 1.0  # (no zero rows)
+    binned, exact = _binned_and_exact(X, Y, "cosine")
+    assert abs(binned - exact) <= binned.error_bound < 1e-10
+
+
+def test_blocks_of_equal_rows(rng):
+    base = rng.standard_normal((40, 8))
+    X = np.repeat(base, 5, axis=0)  # 40 rows, 5 copies each
+    Y = X[:, :5] + 0.1 * rng.standard_normal((200, 5))
+    binned, exact = _binned_and_exact(X, Y, "correlation")
+    assert abs(binned - exact) <= binned.error_bound
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(3, 60),
+    d=st.integers(1, 6),
+    metric=st.sampled_from(METRICS),
+    levels=st.sampled_from([2, 3, 0]),
+    seed=st.integers(0, 2**32 - 1),
+    tolerance=st.sampled_from([1e-2, 1e-4]),
+)
+def test_the_bound_is_never_violated(n, d, metric, levels, seed, tolerance):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) if not levels else rng.integers(0, levels, (n, d)).astype(np.float64) + 1.0
+    Y = X + rng.standard_normal((n, d))
+    try:
+        exact = fastrsa.rsa(X, Y, "spearman", metric)
+    except ValueError as refused:  # (values that do not vary, 1-d correlation): binned refuses alike
+        with pytest.raises(ValueError) as caught:
+            fastrsa.rsa(X, Y, "spearman", metric, exact=False)
+        assert str(caught.value).split(" has ")[0] == str(refused).split(" has ")[0]
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        binned = fastrsa.rsa(X, Y, "spearman", metric, exact=False, tolerance=tolerance)
+    assert abs(binned - exact) <= binned.error_bound
+
+
+def test_a_second_count_tightens_the_bound_to_the_tolerance(rng, monkeypatch):
+    X, Y = correlated_spaces(rng, 600, 10, 10)
+    monkeypatch.setattr(_tuning, "BINNED_SEGMENTS", 16)  # a coarse placement: the first count misses
+    monkeypatch.setattr(_tuning, "BINNED_SAMPLE", 8)
+    binned, exact = _binned_and_exact(X, Y, "cosine", tolerance=1e-3)
+    assert binned.passes == 3 and binned.error_bound <= 1e-3
+    assert abs(binned - exact) <= binned.error_bound
+
+
+def test_an_unreachable_tolerance_warns(monkeypatch):
+    X, Y = correlated_spaces(np.random.default_rng(1), 300, 4, 4)
+    monkeypatch.setattr(_tuning, "BINNED_MAX_FINE_BINS", 1 << 12)  # (44,850 pairs: too few bins for 1e-6)
+    with pytest.warns(RuntimeWarning, match="exceeds tolerance=1e-06"):
+        score = fastrsa.rsa(X, Y, "spearman", exact=False, tolerance=1e-6)
+    assert score.error_bound > 1e-6
+
+
+def test_the_result_does_not_depend_on_task_order_or_threads(rng):
+    import numba
+
+    X, Y = correlated_spaces(rng, 300, 7, 5)
+    tasks = _binned.row_ranges(300, task_pairs=5_000)
+    assert len(tasks) > 5
+    one = _binned.space(X, "cosine", 1 << 12)
+    other = _binned.space(X, "cosine", 1 << 12)
+    _binned.count(one, tasks)
+    _binned.count(other, tasks[::-1])  # counts and extremes add exactly, in any order
+    assert np.array_equal(one.bins, other.bins)
+    previous = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        single = _binned.spearman(X, Y, "cosine", 1e-4, tasks=tasks)
+    finally:
+        numba.set_num_threads(previous)
+    assert float(_binned.spearman(X, Y, "cosine", 1e-4, tasks=tasks)) == float(single)
+
+
+def test_row_ranges_cover_every_row_once_in_balanced_tasks():
+    for n in (2, 3, 10, 1000):
+        ranges = _binned.row_ranges(n, task_pairs=997)
+        assert ranges[0][0] == 0 and ranges[-1][1] == n - 1
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+        pairs = [sum(n - 1 - i for i in range(r0, r1)) for r0, r1 in ranges]
+        assert sum(pairs) == n * (n - 1) // 2
+        assert all(p <= 997 + n for p in pairs)
+
+
+def test_a_task_is_a_pure_function_of_its_rows(rng):
+    X = rng.standard_normal((50, 4))
+    s = _binned.space(X, "cosine", 1 << 10)
+
+    def task(r0, r1):
+        bins = np.zeros((s.fine_bins, 5))
+        bins[:, 1], bins[:, 2] = np.inf, -np.inf
+        histogram_task(*s.task_arguments(), r0, r1, s.binning, bins, 8, 16)
+        return bins
+
+    whole = task(0, 49)
+    parts = [task(0, 24), task(24, 49)]  # (blocks of 8 rows from each start: the same blocks as the whole)
+    assert np.array_equal(whole[:, 0], parts[0][:, 0] + parts[1][:, 0])
+    assert whole[:, 0].sum() == 50 * 49 // 2
+    assert np.array_equal(whole[:, 1], np.minimum(parts[0][:, 1], parts[1][:, 1]))
+
+
+def test_the_plan_chooses_binned_where_exact_does_not_fit(rng, monkeypatch):
+    X, Y = correlated_spaces(rng, 4000, 5, 6)
+    assert fastrsa.plan(fastrsa.rsa, X, Y, "spearman").choices["route"] != api.BINNED
+    exact_bytes = fastrsa.plan(fastrsa.rsa, X, Y, "spearman").memory_bytes
+    binned = fastrsa.plan(fastrsa.rsa, X, Y, "spearman", exact=False)
+    assert binned.choices["route"] == api.BINNED and "bins" in binned.path
+    monkeypatch.setattr(_memory, "available_bytes", lambda: binned.memory_bytes + _memory._OVERHEAD + 2**20)
+    monkeypatch.setattr(_memory, "_UNCHECKED", 0)
+    assert exact_bytes > binned.memory_bytes
+    assert fastrsa.plan(fastrsa.rsa, X, Y, "spearman").choices["route"] == api.BINNED
+    with pytest.raises(fastrsa.InsufficientMemoryError, match="exact=False: binned ranks"):
+        fastrsa.rsa(X, Y, "spearman", exact=True)
+
+
+def test_binned_memory_does_not_grow_with_the_pairs(rng):
+    plans = [fastrsa.plan(fastrsa.rsa, np.ones((n, 300)), np.ones((n, 768)), "spearman", exact=False) for n in (25_000, 100_000)]
+    rows = [n * 8 for n in (25_000, 100_000)]  # (cosine: each space's row lengths)
+    bins = [p.memory_bytes - 2 * r for p, r in zip(plans, rows)]
+    assert bins[0] == bins[1]  # everything but the rows' lengths is independent of N
+    assert plans[1].memory_bytes < 1.2 * plans[0].memory_bytes
+    assert plans[1].flops == 16 * plans[0].flops * (100_000 - 1) // (4 * (25_000 - 1)) // 4 or plans[1].flops > 15 * plans[0].flops
+
+
+@pytest.mark.parametrize("bad", [0, 1, -1e-3, "1e-4", True, float("nan")])
+def test_bad_tolerance_is_refused(rng, bad):
+    X, Y = correlated_spaces(rng, 10, 3, 3)
+    with pytest.raises(ValueError, match="tolerance="):
+        fastrsa.rsa(X, Y, "spearman", exact=False, tolerance=bad)
+
+
+def test_bad_exact_and_kendall_are_refused(rng):
+    X, Y = correlated_spaces(rng, 10, 3, 3)
+    with pytest.raises(ValueError, match="exact='yes' is not supported"):
+        fastrsa.rsa(X, Y, "spearman", exact="yes")
+    with pytest.raises(ValueError, match="Kendall's tau has no binned path; use method='spearman'"):
+        fastrsa.rsa(X, Y, "kendall", exact=False)
+    assert fastrsa.rsa(X, Y, exact=False) == fastrsa.rsa(X, Y)  # Pearson: exact at any N
+
+
+def test_constant_pairs_are_refused_by_name(rng):
+    X = np.ones((20, 3))
+    X[:, 0] = np.arange(20)  # varies
+    Y = np.tile([1.0, 2.0], (20, 1))  # every pair the same
+    with pytest.raises(ValueError, match="the similarities of Y has zero variance"):
+        fastrsa.rsa(X, Y, "spearman", exact=False)
+
+
+def test_approximate_score_is_a_float_that_pickles(rng):
+    X, Y = correlated_spaces(rng, 50, 4, 4)
+    score = fastrsa.rsa(X, Y, "spearman", exact=False)
+    again = pickle.loads(pickle.dumps(score))
+    assert again == score and again.error_bound == score.error_bound and isinstance(again, float)
+    assert "within" in repr(score) and float(score) == score
