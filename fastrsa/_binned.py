@@ -51,7 +51,7 @@ from ._kernels.binned import (
 )
 from ._kernels.tiles import SQUARED_DISTANCES
 from ._metrics import of as metric_of
-from ._pairs import _tile_rows, as_distances, copies_of, pairs_dtype
+from ._pairs import _loaded, _tile_rows, as_distances, copies_of, loaded_bytes, pairs_dtype
 from ._plan import Stage
 
 _EPSILON = 2.0**-53
@@ -148,6 +148,7 @@ def value_range(rows, kind, root, distances):
 def space(X, metric, fine_bins):
     """A checked space ready for the tasks, with about ``fine_bins`` fine
     bins placed where a sample of its pairs lies (``_placed``)."""
+    X = _loaded(X, metric)  # (a space on disk, read whole: the rows are O(N D), the pairs never held)
     distances = as_distances(X, metric)
     (rows, row_values, kind), _ = _tile_rows(X, metric, distances)
     root = metric_of(metric).root
@@ -356,11 +357,14 @@ def _rows_bytes(X, metric):
     """Memory of the rows the tasks take beside X (``_pairs._tile_rows``):
     for correlation the centred rows (made in float64, kept in X's dtype),
     for the Euclidean metrics the float64 rows where X is not float64, and
-    the rows less their mean while the range is found (``value_range``)."""
+    the rows less their mean while the range is found (``value_range``);
+    a space on disk read whole first (``loaded_bytes``)."""
     n, d = X.shape
+    itemsize = np.dtype(X.dtype).itemsize
+    loaded = loaded_bytes(X, metric)
     if metric_of(metric).similarity:
-        return n * d * (8 + X.itemsize) if metric_of(metric).centred else n * 8
-    return n * d * 8 * (2 if X.dtype != np.float64 else 1) + n * 8
+        return loaded + (n * d * (8 + itemsize) if metric_of(metric).centred else n * 8)
+    return loaded + n * d * 8 * (2 if X.dtype != np.float64 else 1) + n * 8
 
 
 def bins_bytes(fine_bins, refined_bins):
@@ -377,7 +381,7 @@ def memory_bytes(X, Y, metric, tolerance):
     allow where the tolerance could ask for it), and the block buffers
     (one per space: ``ROWS x COLUMNS`` values)."""
     fine, refined = fine_bins_for(tolerance), refined_bins_for(tolerance)
-    blocks = _tuning.ROWS * _tuning.COLUMNS * (X.itemsize + Y.itemsize)
+    blocks = _tuning.ROWS * _tuning.COLUMNS * (np.dtype(X.dtype).itemsize + np.dtype(Y.dtype).itemsize)
     return _rows_bytes(X, metric) + _rows_bytes(Y, metric) + bins_bytes(fine, refined) + blocks
 
 
@@ -387,7 +391,7 @@ def stages(X, Y, metric, tolerance):
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     pairs = n * (n - 1) // 2
     flops = pairs * (d1 + d2)
-    moved = n * (d1 * X.itemsize + d2 * Y.itemsize) * len(row_ranges(n))
+    moved = n * (d1 * np.dtype(X.dtype).itemsize + d2 * np.dtype(Y.dtype).itemsize) * len(row_ranges(n))
     return [
         Stage("count", f"{metric} pairs in row blocks of {_tuning.ROWS} x {_tuning.COLUMNS}, never stored; "
               f"each space's values counted in {fine_bins:,} bins", 0, flops, moved),

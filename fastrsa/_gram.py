@@ -14,26 +14,27 @@ BLAS and O(D1² + D2² + D1·D2 + B·(D1 + D2)) float64 memory, B = ``_tuning.GR
 
 import numpy as np
 
-from . import _tuning
+from . import _sources, _tuning
 from ._kernels.normalize import normalize_rows_into
 from ._plan import Stage
 
 
 
-def _unit_rows(X, start, stop, centre, out):
+def _unit_rows(X, start, stop, centre, out, read=None):
     """float64 unit-length copies of rows start:stop of X, written into the
     first rows of ``out`` (one buffer for every block: a fresh 25 MB block
-    would be faulted in anew each time)."""
+    would be faulted in anew each time).  A space on disk is read into
+    ``read`` first (``_sources.block``)."""
     unit = out[: min(stop, X.shape[0]) - start]
-    normalize_rows_into(X[start:stop], unit, centre)
+    normalize_rows_into(_sources.block(X, start, stop, read), unit, centre)
     return unit
 
 
-def _mean_unit_row(X, centre, buffer):
+def _mean_unit_row(X, centre, buffer, read=None):
     total = np.zeros(X.shape[1])
     block = len(buffer)
     for start in range(0, X.shape[0], block):
-        total += _unit_rows(X, start, start + block, centre, buffer).sum(axis=0)
+        total += _unit_rows(X, start, start + block, centre, buffer, read).sum(axis=0)
     return total / X.shape[0]
 
 
@@ -54,8 +55,10 @@ def pair_moments(X, Y, centre):
     block = min(n, _tuning.GRAM_BLOCK)
     buffer_x = np.empty((block, X.shape[1]))
     buffer_y = np.empty((block, Y.shape[1]))
-    mean_x = _mean_unit_row(X, centre, buffer_x)
-    mean_y = _mean_unit_row(Y, centre, buffer_y)
+    # Spaces on disk (``_sources.Rows``) are read a block at a time, into these.
+    read_x, read_y = _sources.block_buffer(X, block), _sources.block_buffer(Y, block)
+    mean_x = _mean_unit_row(X, centre, buffer_x, read_x)
+    mean_y = _mean_unit_row(Y, centre, buffer_y, read_y)
     single = X.dtype == np.float32 and Y.dtype == np.float32
     if single:
         single_x = np.empty(buffer_x.shape, np.float32)
@@ -72,8 +75,8 @@ def pair_moments(X, Y, centre):
     # Sums of the diagonal terms t_ii = 2 a_i + |u_i|², which the pairs exclude.
     diagonal = np.zeros(5)  # sum d, sum e, sum d², sum e², sum d e
     for start in range(0, n, block):
-        u = _unit_rows(X, start, start + block, centre, buffer_x)
-        v = _unit_rows(Y, start, start + block, centre, buffer_y)
+        u = _unit_rows(X, start, start + block, centre, buffer_x, read_x)
+        v = _unit_rows(Y, start, start + block, centre, buffer_y, read_y)
         u -= mean_x
         v -= mean_y
         if single:
@@ -133,22 +136,26 @@ def flops(n, d1, d2):
 _ROW_VECTORS = 8  # float64 vectors of one row of each space that pair_moments holds at once, at most
 
 
-def memory_bytes(d1, d2, n, float32=False):
+def memory_bytes(d1, d2, n, float32=False, spaces=()):
     """Peak memory of ``pair_moments`` over n items: the three Gram matrices
     in float64, the largest of them once more (each block's product, and its
     square at the end, is a new matrix before it is added up), one block of
     unit rows of each space in float64 (``buffer_x``, ``buffer_y``),
     where both spaces are float32 (``float32``) their float32 copies, and
     the vectors of one row each (the mean rows, column sums and their
-    temporaries: ``_ROW_VECTORS`` of D1 + D2)."""
+    temporaries: ``_ROW_VECTORS`` of D1 + D2); for the spaces on disk among
+    ``spaces``, the block each is read into (``_sources.block_bytes``)."""
     rows = min(n, _tuning.GRAM_BLOCK)
     single = 4 * rows * (d1 + d2) if float32 else 0
-    return 8 * (d1 * d1 + d2 * d2 + d1 * d2 + max(d1 * d1, d2 * d2, d1 * d2) + (rows + _ROW_VECTORS) * (d1 + d2)) + single
+    read = sum(_sources.block_bytes(space, rows) for space in spaces)
+    return 8 * (d1 * d1 + d2 * d2 + d1 * d2 + max(d1 * d1, d2 * d2, d1 * d2) + (rows + _ROW_VECTORS) * (d1 + d2)) + single + read
 
 
-def stage(n, d1, d2, float32=False):
+def stage(n, d1, d2, float32=False, spaces=()):
     """The plan's stage of the Gram path (docs/performance.md): its
     products' multiply-adds, two passes over the rows that write a unit
-    copy of one block, and ``memory_bytes``."""
+    copy of one block, and ``memory_bytes`` (``spaces``: the two spaces,
+    for those on disk)."""
     path = f"Gram identity: XᵀX, YᵀY, XᵀY over blocks of {min(n, _tuning.GRAM_BLOCK):,} unit rows, no pairs"
-    return Stage("score", path, memory_bytes(d1, d2, n, float32), flops(n, d1, d2), 4 * n * (d1 + d2) * 8)
+    path += _sources.streamed(spaces)
+    return Stage("score", path, memory_bytes(d1, d2, n, float32, spaces), flops(n, d1, d2), 4 * n * (d1 + d2) * 8)

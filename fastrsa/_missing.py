@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from . import _validate
+from . import _sources, _validate
 
 NAN_POLICIES = ("raise", "omit")
 # How many of the omitted items a warning names.
@@ -121,14 +121,20 @@ def items(arrays, names, metric, nan_policy):
     omitted.  Error messages name rows by the caller's numbering."""
     if nan_policy == "raise":
         return _checked(arrays, names, metric), no_items()
-    arrays = [_validate._float_array(X, name, ndim=2, finite=False) for X, name in zip(arrays, names)]
+    # (Spaces on disk are scanned for NaN a block at a time, and read whole
+    # only where some item is left out: the rows left are a new array.)
+    arrays = [
+        _validate.disk_rows(X, name) if _sources.on_disk(X) else _validate._float_array(X, name, ndim=2, finite=False)
+        for X, name in zip(arrays, names)
+    ]
     if len(arrays) == 2 and arrays[0].shape[0] != arrays[1].shape[0]:
         _validate.same_items(*arrays)
     missing = np.zeros(arrays[0].shape[0], bool)
     for X in arrays:
-        missing |= np.isnan(X).any(axis=1)
+        missing |= _sources.nan_rows(X) if isinstance(X, _sources.Rows) else np.isnan(X).any(axis=1)
     if not missing.any():
         return _checked(arrays, names, metric), no_items()  # today's checks and path
+    arrays = [_sources.whole(X) for X in arrays]
     for X, name in zip(arrays, names):
         _refuse_inf(X, name)
     n = missing.size

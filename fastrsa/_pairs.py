@@ -11,7 +11,7 @@ The memory each needs is ``pairs_bytes``, beside them.
 
 import numpy as np
 
-from . import _tuning
+from . import _sources, _tuning
 from ._kernels.duplicates import representatives, self_cosines, unify_copies
 from ._kernels.normalize import norms_into, normalize_rows_into, power_of_two_rows_into, small_integer_rows
 from ._kernels.scale import peak
@@ -55,14 +55,36 @@ def _bytes(X, metric, method):
     needs beside, freed once it is made: the centred rows (correlation) and
     the rows scaled to find copies (``_peaks_at_one``); for the Euclidean
     metrics the float64 rows (where X is not float64) and the mask of
-    underflowed distances (``_finish_pairs``)."""
+    underflowed distances (``_finish_pairs``).  A space on disk is read
+    whole into memory first (``loaded_bytes``), and kept as X would be."""
     n, d = X.shape
     dtype = pairs_dtype(X, metric, method)
     pairs, rows = n * (n - 1) // 2, n * d * dtype.itemsize
     if metric_of(metric).similarity:
-        converted = rows if X.dtype != dtype else 0
+        # (A space on disk is read straight into the pairs' dtype: the copy is the conversion.)
+        converted = rows if X.dtype != dtype or isinstance(X, _sources.Rows) else 0
         return pairs * dtype.itemsize + converted, rows * (2 if metric_of(metric).centred else 1)
-    return pairs * dtype.itemsize, (rows if X.dtype != dtype else 0) + pairs * np.dtype(np.bool_).itemsize
+    loaded = loaded_bytes(X, metric, method)
+    return pairs * dtype.itemsize + loaded, (rows if X.dtype != dtype else 0) + pairs * np.dtype(np.bool_).itemsize
+
+
+def loaded_dtype(X, metric, method=None):
+    """The dtype a pairs path reads a space on disk into: the pairs' for
+    cosine and correlation (``condensed_pair`` converts to it anyway), its
+    own for the Euclidean metrics."""
+    return pairs_dtype(X, metric, method) if metric_of(metric).similarity else X.dtype
+
+
+def loaded_bytes(X, metric, method=None):
+    """Memory of the copy a pairs path reads a space on disk into (``_sources.whole``; 0 in memory)."""
+    if not isinstance(X, _sources.Rows):
+        return 0
+    return X.shape[0] * X.shape[1] * np.dtype(loaded_dtype(X, metric, method)).itemsize
+
+
+def _loaded(X, metric, method=None):
+    """Checked rows in memory: a space on disk read whole (``loaded_dtype``)."""
+    return _sources.whole(X, loaded_dtype(X, metric, method)) if isinstance(X, _sources.Rows) else X
 
 
 def pairs_bytes(X, metric, method=None):
@@ -286,6 +308,7 @@ def condensed_values(X, metric, distances, side, out=None, true_scale=False, nam
     into ``out`` if given (of the dtype ``pairs_dtype`` says).  Distances of
     rows of extreme magnitude come times a power of two that no score sees,
     unless ``true_scale``.  Errors call the rows ``name``."""
+    X = _loaded(X, metric)
     (rows, row_values, kind), exponent = _tile_rows(X, metric, distances)
     dtype = pairs_dtype(X, metric)
     if side:
@@ -331,6 +354,7 @@ def condensed_pair(X, Y, metric, sides, method=None, names=("X", "Y")):
     tiles, their tiles run in one parallel launch (a small call's threads are
     then woken once, and the two spaces' tiles share them evenly).  Errors
     call the spaces ``names``."""
+    X, Y = _loaded(X, metric, method), _loaded(Y, metric, method)
     if metric_of(metric).similarity:
         X, Y = (space.astype(pairs_dtype(space, metric, method), copy=False) for space in (X, Y))
     side_x, side_y = sides
@@ -361,6 +385,7 @@ def stage(name, X, metric, side, method=None):
         path = f"{metric} pairs in square tiles of {side} rows (BLAS on one thread each)"
     else:
         path = f"{metric} pairs in row blocks of {_tuning.ROWS} x {_tuning.COLUMNS} (BLAS on its threads)"
+    path += _sources.read_whole([X])
     return Stage(name, path, pairs_bytes(X, metric, method), pairs * d, pairs * itemsize + n * d * X.itemsize)
 
 
@@ -370,5 +395,6 @@ def pair_stages(X, Y, metric, sides, method):
     x, y = stage("pairs of X", X, metric, sides[0], method), stage("pairs of Y", Y, metric, sides[1], method)
     if sides[0] and sides[1]:
         path = f"{metric} pairs in square tiles of {sides[0]} and {sides[1]} rows, both spaces in one launch"
+        path += _sources.read_whole([X, Y])
         return [Stage("pairs of X and Y", path, x.memory_bytes + y.memory_bytes, x.flops + y.flops, x.bytes_moved + y.bytes_moved)]
     return [x, y]

@@ -8,7 +8,7 @@ import operator
 
 import numpy as np
 
-from . import _metrics
+from . import _metrics, _sources, _tuning
 from ._metrics import of as metric_of
 from .embeddings import Embeddings
 
@@ -75,9 +75,12 @@ def _as_array(values, name, ndim):
     becomes float32), an object holding one RDM (rsatoolbox's ``RDMs``:
     ``.dissimilarities`` of shape (1, n_pairs)) where a vector is expected,
     ``Embeddings`` (their ``.vectors``), a table (pandas: ``.to_numpy()``),
-    or anything ``numpy.asarray`` takes."""
+    or anything ``numpy.asarray`` takes; a path is opened as the memmap of
+    a .npy file (``_sources.open_npy``)."""
     if isinstance(values, np.ndarray):
         return values
+    if _sources.is_path(values):
+        return _sources.open_npy(values, name, ndim)
     if ndim == 1 and hasattr(values, "dissimilarities"):
         values = _one_rdm(values, name)
     elif all(hasattr(values, method) for method in ("detach", "cpu", "numpy")):
@@ -195,26 +198,45 @@ def rng(seed):
     return np.random.default_rng(number)
 
 
-def _not_finite(array, name):
-    """Raise the error for an array holding NaN or inf."""
+def _not_finite(array, name, first_row=0):
+    """Raise the error for an array holding NaN or inf (a block of rows
+    from row ``first_row`` on, for the rows' numbering)."""
     bad = np.argwhere(~np.isfinite(array))[0]
-    where = f"row {bad[0]}, column {bad[1]}" if array.ndim == 2 else f"index {bad[0]}"
+    where = f"row {first_row + bad[0]}, column {bad[1]}" if array.ndim == 2 else f"index {bad[0]}"
     raise ValueError(f"{name} contains NaN or inf (first at {where}); all values must be finite")
 
 
 def items(X, name, metric):
-    """A matrix of items (rows) by features, fit for ``metric``."""
+    """A matrix of items (rows) by features, fit for ``metric``.  A space
+    on disk (a memmap, the path of a .npy file, Embeddings of memory-mapped
+    vectors) is checked a block of rows at a time and comes back as a
+    ``_sources.Rows`` (``_rows_on_disk``)."""
+    vectors = X.vectors if _is_embeddings(X) else X
+    if _sources.on_disk(vectors):
+        return _rows_on_disk(vectors, name, metric)
     X = _float_array(X, name, ndim=2, finite=False)
-    n, d = X.shape
+    _check_shape(X.shape, name)
+    _refuse_row(name, _unusable_row(X, name, metric), metric)
+    return X
+
+
+def _check_shape(shape, name):
+    n, d = shape
     if n < 3:
         raise ValueError(f"{name} has {n} rows; RSA needs at least 3 items (rows)")
     if d < 1:
         raise ValueError(f"{name} has no columns; each item needs at least 1 feature")
+
+
+def _unusable_row(X, name, metric, first_row=0):
+    """The first row of converted rows X (a block from row ``first_row``
+    on) that ``metric`` cannot take (all zeros for cosine, constant for
+    correlation), or None; raises at once for NaN or inf."""
     centred = metric_of(metric).centred
     if not metric_of(metric).similarity:
         if not np.isfinite(X).all():
-            _not_finite(X, name)
-        return X
+            _not_finite(X, name, first_row)
+        return None
     if not centred:
         # The common case in one pass: NaN and inf reach the row sums (and
         # their sum of squares), and a row whose sum is not zero is not all
@@ -223,27 +245,60 @@ def items(X, name, metric):
         with np.errstate(over="ignore", invalid="ignore"):  # (those go to the exact check, silently)
             sums = X.sum(axis=1)
             if np.isfinite(sums @ sums) and sums.all():
-                return X
+                return None
     # Each row's least and greatest value, in one pass each: NaN and inf
     # show in them, and so do the rows cosine or correlation cannot take.
     low, high = X.min(axis=1), X.max(axis=1)
     if not (np.isfinite(low).all() and np.isfinite(high).all()):
-        _not_finite(X, name)
-    if not centred:
-        zero = (low == 0) & (high == 0)
-        if zero.any():
-            raise ValueError(
-                f"{name} row {int(np.argmax(zero))} is all zeros; cosine similarity needs every row "
-                f"to have non-zero length (drop the row, or use metric='euclidean')"
-            )
-    else:
-        constant = low == high
-        if constant.any():
-            raise ValueError(
-                f"{name} row {int(np.argmax(constant))} is constant; correlation between rows needs "
-                f"every row to vary (drop the row, or use metric='euclidean')"
-            )
-    return X
+        _not_finite(X, name, first_row)
+    unusable = (low == 0) & (high == 0) if not centred else low == high
+    return first_row + int(np.argmax(unusable)) if unusable.any() else None
+
+
+def _refuse_row(name, row, metric):
+    """The error for row ``row`` (``_unusable_row``), if there is one."""
+    if row is None:
+        return
+    if not metric_of(metric).centred:
+        raise ValueError(
+            f"{name} row {row} is all zeros; cosine similarity needs every row "
+            f"to have non-zero length (drop the row, or use metric='euclidean')"
+        )
+    raise ValueError(
+        f"{name} row {row} is constant; correlation between rows needs "
+        f"every row to vary (drop the row, or use metric='euclidean')"
+    )
+
+
+def disk_rows(X, name):
+    """A space on disk (a memmap, a .npy path, or ``Rows``) as ``Rows``,
+    its dtype and shape checked as ``_float_array`` checks them (its values
+    not yet)."""
+    if isinstance(X, _sources.Rows):
+        return X
+    array = _sources.open_npy(X, name, 2) if _sources.is_path(X) else X
+    kind = array.dtype.kind
+    if kind not in "iuf" or array.dtype.itemsize > 8:
+        raise ValueError(f"{name} has dtype {array.dtype}; expected {_ACCEPTED_DTYPES}")
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D with shape {_SHAPES[2]}; got shape {array.shape}")
+    return _sources.Rows(array, np.float32 if kind == "f" and array.itemsize == 4 else np.float64, name)
+
+
+def _rows_on_disk(X, name, metric):
+    """``items`` for a space on disk: the same checks and errors, in the
+    same order (NaN or inf anywhere before an unusable row), a block of
+    ``_tuning.GRAM_BLOCK`` rows at a time; the file is named in the errors
+    about its values.  Returns the ``Rows``, read into memory nowhere."""
+    rows = disk_rows(X, name)
+    _check_shape(rows.shape, name)
+    called = f"{name} (in {rows.where()})"
+    first = None
+    for start, values in _sources.blocks(rows, _tuning.GRAM_BLOCK):
+        found = _unusable_row(values, called, metric, start)
+        first = found if first is None else first
+    _refuse_row(called, first, metric)
+    return rows
 
 
 def spaces(X, Y, metric):

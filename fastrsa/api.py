@@ -10,7 +10,7 @@ the stages it names.  ``fastrsa.plan(function, ...)`` returns the plan alone.
 
 import numpy as np
 
-from . import _binned, _correlation, _gram, _memory, _missing, _pairs, _plan, _threads, _tuning, _validate
+from . import _binned, _correlation, _gram, _memory, _missing, _pairs, _plan, _sources, _threads, _tuning, _validate
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.normalize import normalize_rows_into
 from ._kernels.rank import PARTS, doubled_dtype, doubled_ranks_into, rank_scratch, spearman_moments_of_doubled
@@ -40,7 +40,7 @@ def normalize_rows(X):
            [0. , 1. ],
            [1. , 0. ]])
     """
-    X = _validate.items(X, "X", "cosine")
+    X = _sources.whole(_validate.items(X, "X", "cosine"))
     out = np.empty_like(X)
     normalize_rows_into(X, out, False)
     return out
@@ -310,8 +310,8 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
         centre = metric_of(metric).centred
         return _plan.Plan(
             function,
-            lambda: [_gram.stage(n, d1, d2, float32)],
-            _gram.memory_bytes(d1, d2, n, float32) + held,
+            lambda: [_gram.stage(n, d1, d2, float32, (X, Y))],
+            _gram.memory_bytes(d1, d2, n, float32, (X, Y)) + held,
             f"rsa over {n:,} items by the Gram matrices of {d1:,} and {d2:,} features",
             ["use fewer features"],
             work,
@@ -402,7 +402,8 @@ def _rsa_pairs_bytes(X, Y, method, metric, in_turn):
         # One vector (X's unit rows, then Y's), the scratch, integer ranks.
         itemsize = _pairs.pairs_dtype(X, metric).itemsize
         integer = doubled_dtype(pairs).itemsize
-        return pairs * (2 * itemsize + 2 * integer) + n * max(X.shape[1], Y.shape[1]) * itemsize
+        loaded = max(_pairs.loaded_bytes(X, metric), _pairs.loaded_bytes(Y, metric))  # (a space on disk, read whole)
+        return pairs * (2 * itemsize + 2 * integer) + n * max(X.shape[1], Y.shape[1]) * itemsize + loaded
     # Both vectors, then the ranking beside them once the rows' copies are freed.
     ranking = 0
     if method in _validate.RANK_METHODS:
@@ -511,7 +512,7 @@ def _plan_split_half(X, split, method, metric, seed, nan_policy):
         raise ValueError(f"X has {X.shape[1]} column; a split half needs at least 2 features")
     first, second = _split_columns(X.shape[1], split, rng)
     names = _half_names(X.shape[1], split)
-    halves = [_validate.items(X[:, columns], name, metric) for columns, name in zip((first, second), names)]
+    halves = [_validate.items(_sources.columns(X, columns), name, metric) for columns, name in zip((first, second), names)]
     held = sum(half.nbytes for half in halves)  # (the columns of each half, copied)
     return rsa_plan(*halves, method, metric, function="split_half", names=names, held=held)  # errors name the halves
 
@@ -527,7 +528,7 @@ def similarity_summary(X, Y, metric="cosine"):
         similarity is higher in ``Y`` than in ``X``.
     """
     metric = _validate.choice(metric, "metric", _validate.SIMILARITY_METRICS)
-    X, Y = _validate.spaces(X, Y, metric)
+    X, Y = (_sources.whole(space) for space in _validate.spaces(X, Y, metric))
     n = X.shape[0]
     _memory.require(8 * n * (X.shape[1] + Y.shape[1]), f"similarity_summary over {n:,} items", "use fewer items")
     pairs = n * (n - 1) // 2

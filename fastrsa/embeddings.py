@@ -3,6 +3,7 @@
 import os
 import re
 import string
+import struct
 import sys
 import warnings
 import zipfile
@@ -42,7 +43,7 @@ class Embeddings:
 
     def __init__(self, words, vectors):
         words = [str(word) for word in words]
-        vectors = np.asarray(vectors)
+        vectors = vectors if isinstance(vectors, np.memmap) else np.asarray(vectors)  # (a memmap stays on disk)
         if vectors.ndim != 2 or vectors.shape[0] != len(words):
             raise ValueError(
                 f"vectors must be 2-D with one row per word: {len(words)} words but vectors.shape == {vectors.shape}"
@@ -87,7 +88,7 @@ class Embeddings:
 # Loading
 
 
-def load_embeddings(path, format=None, limit=None, dtype=np.float32, key=None, progress=None):
+def load_embeddings(path, format=None, limit=None, dtype=None, key=None, progress=None, mmap=False):
     """Read word vectors from a GloVe, word2vec (text or binary) or .npz file.
 
     Parameters
@@ -99,13 +100,26 @@ def load_embeddings(path, format=None, limit=None, dtype=np.float32, key=None, p
         after it are not text; anything else is GloVe (``word v1 v2 ...``).
     limit : int, optional
         Keep only the first ``limit`` words of the file.
-    dtype : float32 or float64
+    dtype : None, float32 or float64
+        None: float32, or with ``mmap=True`` the dtype stored in the file.
     key : str, optional
         For .npz files holding several spaces beside ``words``: which array.
         Defaults to ``vectors``, or the only 2-D array there is.
     progress : bool, optional
         Draw a progress bar on stderr.  By default only for files over 100 MB
         read with stderr on a terminal.
+    mmap : bool
+        For .npz files: memory-map the vectors instead of reading them
+        (the words are read).  ``vectors`` is then a read-only
+        ``numpy.memmap`` of the file, which fastrsa's functions read a block
+        of rows at a time (docs/index.md, "Inputs on disk").  NumPy cannot
+        map a member of a zip archive; fastrsa maps an uncompressed member
+        (``numpy.savez``) at its offset in the file, and refuses a
+        compressed one (``numpy.savez_compressed``): re-save it with
+        ``numpy.savez``, or load it with ``mmap=False``.  A ``dtype`` other
+        than the stored one, and repeated words (whose rows could not be
+        dropped without a copy), are refused.  Text and word2vec files are
+        parsed, never mapped: ``mmap=True`` refuses them.
 
     Returns
     -------
@@ -113,6 +127,15 @@ def load_embeddings(path, format=None, limit=None, dtype=np.float32, key=None, p
         Text is read as UTF-8, line by line, into one preallocated array:
         memory is about that of the vectors themselves.  A word seen again is
         dropped (the first is kept) with a warning saying how many were.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, fastrsa
+    >>> path = os.path.join(tempfile.mkdtemp(), "emb.npz")
+    >>> np.savez(path, words=np.array(["fox", "dog", "cat"]), vectors=np.eye(3, dtype=np.float32))
+    >>> emb = fastrsa.load_embeddings(path, mmap=True)
+    >>> type(emb.vectors).__name__, emb.vectors.dtype, emb.vectors.flags.writeable
+    ('memmap', dtype('float32'), False)
 
     Raises
     ------
@@ -127,19 +150,33 @@ def load_embeddings(path, format=None, limit=None, dtype=np.float32, key=None, p
         raise ValueError(f"format={format!r} is not supported; use one of {', '.join(map(repr, FORMATS))} or None")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
         raise ValueError(f"limit={limit!r}: expected a positive integer or None")
-    if np.dtype(dtype) not in (np.float32, np.float64):
-        raise ValueError(f"dtype={dtype!r}: expected float32 or float64")
+    if dtype is not None and np.dtype(dtype) not in (np.float32, np.float64):
+        raise ValueError(f"dtype={dtype!r}: expected None, float32 or float64")
+    if not isinstance(mmap, bool):
+        raise ValueError(f"mmap={mmap!r}: expected True or False")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such file")
     if os.path.getsize(path) == 0:
         raise EmbeddingFileError(f"{path}: the file is empty")
     format = format or detect_format(path)
+    if mmap and format != "npz":
+        raise ValueError(
+            f"mmap=True memory-maps the vectors of an .npz file; {path} is {format}, which is parsed into memory "
+            f"(load it with mmap=False, and np.savez(words=..., vectors=...) it once to map it next time)"
+        )
     if format == "npz":
-        words, vectors = _read_npz(path, key)
+        words, vectors = _read_npz(path, key, mmap)
         if limit is not None:
             words, vectors = words[:limit], vectors[:limit]
-        vectors = vectors.astype(dtype)
+        if not mmap:
+            vectors = vectors.astype(np.float32 if dtype is None else dtype)
+        elif dtype is not None and np.dtype(dtype) != vectors.dtype:
+            raise ValueError(
+                f"dtype={np.dtype(dtype).name}: with mmap=True the vectors keep the dtype stored in {path} "
+                f"({vectors.dtype}); pass dtype=None, or mmap=False to convert them in memory"
+            )
     else:
+        dtype = np.float32 if dtype is None else dtype
         show = progress if progress is not None else sys.stderr.isatty()
         bar = _ProgressBar(path) if show and os.path.getsize(path) >= PROGRESS_MIN_BYTES or progress else None
         reader = _read_word2vec_binary if format == "word2vec-binary" else _read_text
@@ -169,9 +206,9 @@ def detect_format(path):
     return "glove"
 
 
-def _read_npz(path, key):
+def _read_npz(path, key, mmap=False):
     try:
-        return _read_npz_archive(path, key)
+        return _read_npz_archive(path, key, mmap)
     except EmbeddingFileError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:
@@ -180,12 +217,16 @@ def _read_npz(path, key):
         raise EmbeddingFileError(f"{path}: an array in the .npz cannot be read ({error})") from None
 
 
-def _read_npz_archive(path, key):
+def _read_npz_archive(path, key, mmap=False):
     with np.load(path, allow_pickle=False) as archive:
         names = archive.files
         if "words" not in names:
             raise EmbeddingFileError(f"{path}: an .npz of embeddings needs a 'words' array; it has {names}")
-        spaces = [name for name in names if name != "words" and archive[name].ndim == 2]
+        if mmap:  # (only the members' headers are read)
+            headers = {name: _member_header(path, name) for name in names if name != "words"}
+            spaces = [name for name in names if name != "words" and len(headers[name][0]) == 2]
+        else:
+            spaces = [name for name in names if name != "words" and archive[name].ndim == 2]
         if key is None:
             if "vectors" in spaces or len(spaces) == 1:
                 key = "vectors" if "vectors" in spaces else spaces[0]
@@ -193,12 +234,57 @@ def _read_npz_archive(path, key):
                 raise EmbeddingFileError(f"{path}: holds several spaces {spaces}; choose one with key=")
         elif key not in spaces:
             raise EmbeddingFileError(f"{path}: no 2-D array {key!r}; the spaces here are {spaces}")
-        words, vectors = archive["words"], archive[key]
+        words = archive["words"]
+        vectors = _mapped_member(path, key, headers[key]) if mmap else archive[key]
     if vectors.shape[0] != len(words):
         raise EmbeddingFileError(f"{path}: {len(words)} words but {key!r} has {vectors.shape[0]} rows")
     if vectors.dtype.kind not in "iuf":
         raise EmbeddingFileError(f"{path}: {key!r} has dtype {vectors.dtype}; expected numbers")
     return [str(word) for word in words], vectors
+
+
+def _member_header(path, name):
+    """``(shape, fortran_order, dtype, data_offset, compressed)`` of the
+    array ``name`` of an .npz, from its .npy header alone: for a stored
+    member, at its data's offset in the file (after the zip entry's local
+    header, whose extra field may differ from the central directory's); for
+    a compressed one, decompressed from its start (offset None)."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(name + ".npy")
+        if info.compress_type != zipfile.ZIP_STORED:
+            with archive.open(info) as member:
+                return (*_npy_header(path, name, member), None, True)
+    with open(path, "rb") as file:
+        file.seek(info.header_offset)
+        local = file.read(30)
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            raise EmbeddingFileError(f"{path}: the zip entry of {name!r} has no local header where its directory says")
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        file.seek(info.header_offset + 30 + name_length + extra_length)
+        return (*_npy_header(path, name, file), file.tell(), False)
+
+
+def _npy_header(path, name, file):
+    """``(shape, fortran_order, dtype)`` of the .npy that starts at ``file``'s position."""
+    version = np.lib.format.read_magic(file)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(file)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(file)
+    raise EmbeddingFileError(f"{path}: {name!r} is a .npy of format version {version}, which cannot be mapped")
+
+
+def _mapped_member(path, name, header):
+    """The read-only memmap of the uncompressed array ``name`` of an .npz."""
+    shape, fortran, dtype, offset, compressed = header
+    if compressed:
+        raise EmbeddingFileError(
+            f"{path}: {name!r} is compressed (numpy.savez_compressed), and NumPy cannot map a compressed member; "
+            f"save it with numpy.savez to memory-map it, or load it with mmap=False"
+        )
+    if dtype.hasobject or dtype.kind not in "iuf":
+        raise EmbeddingFileError(f"{path}: {name!r} has dtype {dtype}; expected numbers")
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
 
 
 def _count_lines(path):
@@ -361,6 +447,11 @@ def _drop_duplicates(path, words, vectors):
     for row, word in enumerate(words):
         first.setdefault(word, row)
     dropped = len(words) - len(first)
+    if dropped and isinstance(vectors, np.memmap):
+        raise EmbeddingFileError(
+            f"{path}: {dropped} repeated words, whose rows cannot be dropped from memory-mapped vectors without "
+            f"a copy; load with mmap=False (the first of each is kept), or save the file without them"
+        )
     if dropped:
         warnings.warn(f"{path}: {dropped} repeated words dropped (the first of each was kept)", stacklevel=3)
         rows = sorted(first.values())

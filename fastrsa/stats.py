@@ -15,7 +15,7 @@ import operator
 import numba
 import numpy as np
 
-from . import _correlation, _gram, _missing, _pairs, _plan, _threads, _tuning, _validate, api
+from . import _correlation, _gram, _missing, _pairs, _plan, _sources, _threads, _tuning, _validate, api
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.resample import (
     bootstrap_pearson,
@@ -517,15 +517,17 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
         return _result(statistic, observed, null, alternative, method, keep_null, omitted_items=omitted)
 
     if method == "pearson" and metric_of(metric).similarity and _gram.flops(n, d1, d2) < _tuning.GATHER_COST * n * (n - 1) // 2:
-        # The Gram path's memory and a permuted copy of Y, with the draws.
-        permuted = n * d2 * Y.itemsize
-        needed = _gram.memory_bytes(d1, d2, n, X.dtype == Y.dtype == np.float32) + permuted + null
+        # The Gram path's memory and a permuted copy of Y, with the draws
+        # (a Y on disk gathered into it a block at a time: _sources.Rows).
+        permuted = n * d2 * Y.itemsize + _sources.gather_bytes(Y)
+        needed = _gram.memory_bytes(d1, d2, n, X.dtype == Y.dtype == np.float32, (X,)) + permuted + null
         stage = _gram.stage(n, d1, d2)
+        gathered = f", Y's rows gathered from {Y.where()}" if isinstance(Y, _sources.Rows) else ""
         stages = [
             *score.stages,
             _plan.Stage(
                 "null",
-                f"{permutations:,} permutations of Y's rows, each by the Gram identity",
+                f"{permutations:,} permutations of Y's rows, each by the Gram identity{gathered}",
                 permuted + null,
                 permutations * stage.flops,
                 permutations * stage.bytes_moved,
@@ -542,6 +544,7 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
 
     kernel = _null_kernel(n, permutations, available)
     needed, null = _pairs_null_bytes(n, permutations, alternative, kernel, method)
+    needed += _pairs.loaded_bytes(X, metric, method) + _pairs.loaded_bytes(Y, metric, method)  # (spaces on disk)
     sides = score.choices["sides"]
     pairs = n * (n - 1) // 2
     stages = _pairs.pair_stages(X, Y, metric, sides, method)
@@ -702,6 +705,7 @@ def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_polic
     work = _resampling_work(n, d1 + d2, method, n_boot)
     threads = _threads.threads_of(work)
     needed, kept, batch = _bootstrap_bytes(n, n_boot, method, threads)
+    needed += _pairs.loaded_bytes(X, metric, method) + _pairs.loaded_bytes(Y, metric, method)  # (spaces on disk)
     sides = score.choices["sides"]
     stages = _pairs.pair_stages(X, Y, metric, sides, method)
     by_gram = score.choices["route"] == api.GRAM

@@ -1,0 +1,267 @@
+"""Spaces on disk (issue 19, item 5): np.memmap arrays and paths to .npy
+files give the in-memory results bit for bit, are checked a block of rows
+at a time with the in-memory errors, are never written to, and the Gram
+path holds a few blocks of them, not the files (measured in a child
+process, as tests/test_plan_memory.py measures)."""
+
+import hashlib
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastrsa
+from fastrsa import _tuning
+from tests.helpers import DTYPES, correlated_spaces
+from tests.test_plan_memory import MIB, _ROOT, _can_measure, within
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of 16 rows: every on-disk call below reads several."""
+    monkeypatch.setattr(_tuning, "GRAM_BLOCK", 16)
+
+
+def _saved(tmp_path, name, array):
+    path = tmp_path / f"{name}.npy"
+    np.save(path, array)
+    return path
+
+
+def _three_ways(tmp_path, X, Y):
+    """(in memory, .npy paths as str and Path, memmaps)."""
+    px, py = _saved(tmp_path, "x", X), _saved(tmp_path, "y", Y)
+    return [(X, Y), (str(px), py), (np.load(px, mmap_mode="r"), np.load(py, mmap_mode="r"))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rsa_and_rdm_from_disk_equal_in_memory_bit_for_bit(tmp_path, rng, dtype, small_blocks):
+    X, Y = correlated_spaces(rng, 61, 7, 5, dtype)
+    ways = _three_ways(tmp_path, X, Y)
+    for method in ("pearson", "spearman"):
+        for metric in ("cosine", "correlation", "euclidean"):
+            expected = fastrsa.rsa(X, Y, method, metric)
+            for a, b in ways[1:]:
+                assert fastrsa.rsa(a, b, method, metric) == expected, (method, metric, type(a))
+            assert fastrsa.rsa(ways[2][0], Y, method, metric) == expected  # one on disk, one in memory
+    assert fastrsa.plan(fastrsa.rsa, *ways[1]).choices["route"] == "gram"
+    for metric in ("cosine", "euclidean"):
+        for a, _ in ways[1:]:
+            np.testing.assert_array_equal(fastrsa.rdm(a, metric), fastrsa.rdm(X, metric))
+            assert fastrsa.rdm(a, metric).dtype == fastrsa.rdm(X, metric).dtype
+    np.testing.assert_array_equal(fastrsa.rsm(ways[1][0]), fastrsa.rsm(X))
+    assert fastrsa.split_half(ways[2][0], method="spearman") == fastrsa.split_half(X, method="spearman")
+    np.testing.assert_array_equal(fastrsa.normalize_rows(ways[1][0]), fastrsa.normalize_rows(X))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_inference_from_disk_equals_in_memory_bit_for_bit(tmp_path, rng, dtype, small_blocks):
+    # 200 items of 4 and 5 features: the Gram null; 40 of 30 and 25: the pairs' null.
+    for n, d1, d2 in ((200, 4, 5), (40, 30, 25)):
+        X, Y = correlated_spaces(rng, n, d1, d2, dtype)
+        ways = _three_ways(tmp_path, X, Y)
+        for method in ("pearson", "spearman"):
+            kwargs = dict(method=method, seed=3)
+            test = fastrsa.permutation_test(X, Y, permutations=19, keep_null=True, **kwargs)
+            boot = fastrsa.bootstrap_ci(X, Y, n_boot=9, **kwargs)
+            for a, b in ways[1:]:
+                on_disk = fastrsa.permutation_test(a, b, permutations=19, keep_null=True, **kwargs)
+                assert (on_disk.statistic, on_disk.pvalue) == (test.statistic, test.pvalue)
+                np.testing.assert_array_equal(on_disk.null_distribution, test.null_distribution)
+                resampled = fastrsa.bootstrap_ci(a, b, n_boot=9, **kwargs)
+                assert (resampled.statistic, resampled.low, resampled.high) == (boot.statistic, boot.low, boot.high)
+                np.testing.assert_array_equal(resampled.bootstrap_distribution, boot.bootstrap_distribution)
+        null = fastrsa.plan(fastrsa.permutation_test, *ways[1], permutations=19).choices["null"]
+        assert null == ("gram" if n == 200 else "square")
+
+
+def test_vectors_from_disk_for_compare_and_mantel(tmp_path, rng):
+    X, Y = correlated_spaces(rng, 30, 6, 4)
+    a, b = fastrsa.rdm(X), fastrsa.rdm(Y)
+    pa, pb = _saved(tmp_path, "a", a), _saved(tmp_path, "b", b)
+    for method in ("pearson", "spearman", "kendall"):
+        assert fastrsa.compare(pa, np.load(pb, mmap_mode="r"), method) == fastrsa.compare(a, b, method)
+    expected = fastrsa.mantel(a, b, permutations=99, seed=1)
+    assert tuple(fastrsa.mantel(str(pa), str(pb), permutations=99, seed=1)) == tuple(expected)
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda X: np.asfortranarray(X),
+        lambda X: X.astype(np.float16),
+        lambda X: np.rint(X * 10).astype(np.int32),
+        lambda X: X.astype(">f4"),
+    ],
+    ids=["fortran", "float16", "int32", "big-endian"],
+)
+def test_other_layouts_and_dtypes_on_disk_convert_as_in_memory(tmp_path, rng, convert, small_blocks):
+    X, Y = correlated_spaces(rng, 45, 6, 4)
+    X2 = convert(X)
+    path = _saved(tmp_path, "x", X2)
+    for method in ("pearson", "spearman"):
+        assert fastrsa.rsa(path, Y, method) == fastrsa.rsa(X2, Y, method)
+    assert fastrsa.split_half(path) == fastrsa.split_half(X2)
+    assert fastrsa.permutation_test(path, Y, permutations=9, seed=0).statistic == fastrsa.rsa(X2, Y)
+
+
+def test_checks_run_block_by_block_with_the_in_memory_errors(tmp_path, rng, small_blocks):
+    X, Y = correlated_spaces(rng, 60, 5, 4)
+    zero, nan = X.copy(), X.copy()
+    zero[40] = 0
+    nan[50, 2] = np.nan
+    both = zero.copy()
+    both[50, 2] = np.nan  # NaN in a later block than the zero row: the NaN is named, as in memory
+    cases = [(zero, "cosine", "row 40 is all zeros"), (nan, "cosine", "row 50, column 2"),
+             (both, "cosine", "row 50, column 2"), (nan, "euclidean", "row 50, column 2")]
+    constant = X.copy()
+    constant[33] = 7.0
+    cases.append((constant, "correlation", "row 33 is constant"))
+    for array, metric, message in cases:
+        path = _saved(tmp_path, "bad", array)
+        with pytest.raises(ValueError, match=message) as in_memory:
+            fastrsa.rsa(array, Y, metric=metric)
+        for given in (path, np.load(path, mmap_mode="r")):
+            with pytest.raises(ValueError, match=message) as on_disk:
+                fastrsa.rsa(given, Y, metric=metric)
+            assert str(on_disk.value).replace(" (in 'bad.npy')", "") == str(in_memory.value)
+    with pytest.raises(ValueError, match="X has 2 rows"):
+        fastrsa.rsa(_saved(tmp_path, "two", X[:2]), Y[:2])
+    with pytest.raises(ValueError, match="X.shape\\[0\\] == 60 while Y.shape\\[0\\] == 59"):
+        fastrsa.rsa(_saved(tmp_path, "x", X), _saved(tmp_path, "y", Y[:59]))
+
+
+def test_nan_policy_omit_on_disk(tmp_path, rng, small_blocks):
+    X, Y = correlated_spaces(rng, 50, 5, 4)
+    X[[3, 37]] = np.nan
+    path = _saved(tmp_path, "x", X)
+    with pytest.warns(fastrsa.OmittedWarning, match="rows 3, 37"):
+        on_disk = fastrsa.rsa(path, Y, nan_policy="omit")
+    with pytest.warns(fastrsa.OmittedWarning):
+        assert on_disk == fastrsa.rsa(X, Y, nan_policy="omit")
+    X[[3, 37]] = 1.0
+    assert fastrsa.rsa(_saved(tmp_path, "x", X), Y, nan_policy="omit") == fastrsa.rsa(X, Y)  # no NaN: streamed
+
+
+def test_bad_files_are_refused_naming_the_argument_and_file(tmp_path, rng):
+    X, Y = correlated_spaces(rng, 20, 5, 4)
+    text = tmp_path / "x.txt"
+    text.write_text("1 2 3\n")
+    objects = tmp_path / "objects.npy"
+    np.save(objects, np.array([[1, None, 3]] * 5, dtype=object), allow_pickle=True)
+    cases = [
+        (str(tmp_path / "missing.npy"), "X='.*missing.npy': no such file"),
+        (text, "X='.*x.txt' is a path, but not to a .npy file"),
+        (_saved(tmp_path, "flat", X.ravel()), "X='.*flat.npy' holds an array of shape \\(100,\\); expected"),
+        (_saved(tmp_path, "complex", X.astype(complex)), "X='.*complex.npy' holds an array of dtype complex128"),
+        (objects, "X='.*objects.npy' cannot be read as a .npy array of numbers"),
+    ]
+    for given, message in cases:
+        with pytest.raises(ValueError, match=message):
+            fastrsa.rsa(given, Y)
+        with pytest.raises(ValueError, match=message):
+            fastrsa.plan(fastrsa.bootstrap_ci, given, Y)
+    with pytest.raises(ValueError, match="a='.*x.npy' holds an array of shape \\(20, 5\\); expected an array of shape \\(n_values,\\)"):
+        fastrsa.compare(_saved(tmp_path, "x", X), fastrsa.rsm(X))
+    with pytest.raises(ValueError, match="Y='.*missing.npy': no such file"):
+        fastrsa.permutation_test(X, tmp_path / "missing.npy", nan_policy="omit")
+
+
+def test_files_and_memmaps_are_never_written_to(tmp_path, rng):
+    X, Y = correlated_spaces(rng, 40, 6, 4)
+    X[5] *= 1e5
+    px, py = _saved(tmp_path, "x", X), _saved(tmp_path, "y", Y)
+    before = [hashlib.sha256(path.read_bytes()).hexdigest() for path in (px, py)]
+    copy_on_write = np.load(px, mmap_mode="c")  # (writable in memory: never released, never written)
+    for metric in ("cosine", "correlation", "euclidean", "sqeuclidean"):
+        for method in ("pearson", "spearman"):
+            fastrsa.rsa(px, py, method, metric)
+            fastrsa.rsa(copy_on_write, py, method, metric)
+        fastrsa.permutation_test(px, py, metric=metric, permutations=5, seed=0)
+        fastrsa.bootstrap_ci(px, py, metric=metric, n_boot=5, seed=0)
+    np.testing.assert_array_equal(copy_on_write, X)
+    assert [hashlib.sha256(path.read_bytes()).hexdigest() for path in (px, py)] == before
+
+
+def test_the_plan_says_what_is_read_and_counts_the_copies(tmp_path, rng):
+    X, Y = correlated_spaces(rng, 300, 20, 30, np.float32)
+    px, py = _saved(tmp_path, "x", X), _saved(tmp_path, "y", Y)
+    gram = fastrsa.plan(fastrsa.rsa, px, py)
+    assert "reading X from 'x.npy' and Y from 'y.npy' a block of rows at a time" in gram.path
+    rows = min(300, _tuning.GRAM_BLOCK)
+    # Each space on disk adds its block buffer and one block of its pages.
+    assert gram.memory_bytes - fastrsa.plan(fastrsa.rsa, X, Y).memory_bytes == rows * (20 + 30) * (4 + 4)
+    for function, kwargs in ((fastrsa.rsa, dict(method="spearman")), (fastrsa.bootstrap_ci, {})):
+        pairs = fastrsa.plan(function, px, Y, **kwargs)
+        assert "reading X from 'x.npy' whole into memory (the pairs need every row)" in pairs.path
+        copy = 300 * 20 * (4 if kwargs else 8)  # (Pearson's pairs are float64: X is read into float64)
+        assert pairs.memory_bytes - fastrsa.plan(function, X, Y, **kwargs).memory_bytes == copy
+
+
+def test_load_embeddings_memory_maps_npz(tmp_path, rng):
+    words = np.array([f"w{i}" for i in range(40)])
+    vectors = rng.standard_normal((40, 6))
+    path = tmp_path / "emb.npz"
+    np.savez(path, words=words, vectors=vectors, small=vectors[:, :3].astype(np.float32))
+    emb = fastrsa.load_embeddings(path, mmap=True)
+    assert isinstance(emb.vectors, np.memmap) and not emb.vectors.flags.writeable
+    assert emb.vectors.dtype == np.float64 and emb.words == list(words)
+    np.testing.assert_array_equal(emb.vectors, vectors)
+    small = fastrsa.load_embeddings(path, mmap=True, key="small", limit=30)
+    assert small.vectors.dtype == np.float32 and small.vectors.shape == (30, 3)
+    in_memory = fastrsa.load_embeddings(path, dtype=np.float64)
+    assert fastrsa.rsa(emb, in_memory) == fastrsa.rsa(in_memory, in_memory)  # rows matched by word, streamed
+    assert "a block of rows at a time" in fastrsa.plan(fastrsa.rsa, emb, emb).path
+    compressed = tmp_path / "compressed.npz"
+    np.savez_compressed(compressed, words=words, vectors=vectors)
+    with pytest.raises(fastrsa.EmbeddingFileError, match="'vectors' is compressed .* save it with numpy.savez"):
+        fastrsa.load_embeddings(compressed, mmap=True)
+    with pytest.raises(ValueError, match="with mmap=True the vectors keep the dtype stored"):
+        fastrsa.load_embeddings(path, mmap=True, dtype=np.float32)
+    glove = tmp_path / "glove.txt"
+    glove.write_text("a 1 2\nb 3 4\n")
+    with pytest.raises(ValueError, match="mmap=True memory-maps the vectors of an .npz file"):
+        fastrsa.load_embeddings(glove, mmap=True)
+    np.savez(tmp_path / "twice.npz", words=np.array(["a", "b", "a"]), vectors=np.eye(3))
+    with pytest.raises(fastrsa.EmbeddingFileError, match="1 repeated words"):
+        fastrsa.load_embeddings(tmp_path / "twice.npz", mmap=True)
+
+
+# The memory of the streamed Gram path, measured.
+
+_CHILD = """
+import json, sys
+import numpy as np, fastrsa
+from tests.test_plan_memory import _warm_blas, measured_bytes, predicted_bytes
+x, y, warm_x, warm_y = sys.argv[1:]
+_warm_blas()
+fastrsa.rsa(warm_x, warm_y)
+predicted = predicted_bytes(fastrsa.rsa, x, y)
+rss, _, _ = measured_bytes(fastrsa.rsa, x, y)
+print(json.dumps({"predicted": predicted, "rss": rss}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not _can_measure(), reason="reads /proc/self/status (Linux)")
+def test_pearson_rsa_from_files_holds_blocks_not_the_files(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 200_000
+    paths = []
+    for name, rows, d in (("x", n, 64), ("y", n, 96), ("warm_x", 5000, 64), ("warm_y", 5000, 96)):
+        path = tmp_path / f"{name}.npy"
+        np.save(path, rng.standard_normal((rows, d), np.float32))
+        paths.append(str(path))
+    files = sum(os.path.getsize(path) for path in paths[:2])  # 128 MB
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")])),
+               MALLOC_MMAP_THRESHOLD_=str(MIB), OPENBLAS_NUM_THREADS="1")
+    child = subprocess.run([sys.executable, "-c", _CHILD, *paths], capture_output=True, text=True, env=env,
+                           cwd=_ROOT, timeout=300)
+    assert child.returncode == 0, child.stderr
+    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    predicted, rss = figures["predicted"], figures["rss"]
+    assert rss < files / 8, f"measured {rss / MIB:.1f} MiB for {files / MIB:.0f} MiB of files"
+    assert predicted < files / 8 and within(predicted, rss), f"predicted {predicted / MIB:.1f}, measured {rss / MIB:.1f} MiB"
