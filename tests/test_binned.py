@@ -200,3 +200,12 @@ def test_approximate_score_is_a_float_that_pickles(rng):
     again = pickle.loads(pickle.dumps(score))
     assert again == score and again.error_bound == score.error_bound and isinstance(again, float)
     assert "within" in repr(score) and float(score) == score
+
+
+def test_spaces_on_disk_give_the_same_binned_score(rng, tmp_path):
+    X, Y = correlated_spaces(rng, 120, 6, 5)
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", Y)
+    in_memory = fastrsa.rsa(X, Y, "spearman", exact=False)
+    on_disk = fastrsa.rsa(str(tmp_path / "x.npy"), tmp_path / "y.npy", "spearman", exact=False)
+    assert float(on_disk) == float(in_memory) and on_disk.error_bound == in_memory.error_bound
