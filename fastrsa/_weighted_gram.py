@@ -19,7 +19,7 @@ derives every line.  The shift is the same for every resample, so the
 shifted rows are made once; a resample's weighted mean lies within its
 sampling spread of the shift's, and its sums stay well conditioned.
 
-Only the items a resample draws (about 63 % of them) enter its products:
+Only the items a resample draws (about 1 - 1/e of them) enter its products:
 their rows [u_i, v_i, 1, a_i, b_i] times √c_i, stacked in blocks of
 ``_tuning.GRAM_BLOCK``, go through one symmetric product (SYRK) per block,
 whose blocks are UᵀCU, VᵀCV and UᵀCV and whose last three columns are
@@ -46,7 +46,7 @@ _EPS = np.finfo(np.float64).eps
 
 def items_drawn(n):
     """The expected number of distinct items a resample of n draws holds:
-    n (1 - (1 - 1/n)^n), about 63 % of n."""
+    n (1 - (1 - 1/n)^n), about (1 - 1/e) n."""
     return n * -np.expm1(n * np.log1p(-1.0 / n)) if n > 1 else float(n)
 
 

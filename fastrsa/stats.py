@@ -626,6 +626,13 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     resample from one sort of each vector.  A resample with fewer than two
     varying pairs is drawn again.
 
+    Pearson with cosine or correlation runs without pairs, by a weighted
+    Gram identity (O(N (D1^2 + D2^2 + D1 D2)) a resample), where that costs
+    fewer multiply-adds than the pairs or the pairs do not fit: the same
+    draws, and the same interval to about 1e-13.  Spearman and the
+    Euclidean metrics resample the pairs.  ``fastrsa.plan`` shows the
+    route (``choices["route"]``); docs/statistics.md has both.
+
     Parameters
     ----------
     X, Y, method, metric
