@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _tuning, _validate
+from . import _sources, _tuning, _validate
 from ._kernels.binned import (
     AT_LARGEST, AT_LEAST, COLUMNS, COUNT, LARGEST, LEAST, histogram_task, rank_sums_task, sample_values, to_rank_table,
 )
@@ -394,7 +394,7 @@ def stages(X, Y, metric, tolerance):
     moved = n * (d1 * np.dtype(X.dtype).itemsize + d2 * np.dtype(Y.dtype).itemsize) * len(row_ranges(n))
     return [
         Stage("count", f"{metric} pairs in row blocks of {_tuning.ROWS} x {_tuning.COLUMNS}, never stored; "
-              f"each space's values counted in {fine_bins:,} bins", 0, flops, moved),
+              f"each space's values counted in {fine_bins:,} bins" + _sources.read_whole_for_rows((X, Y)), 0, flops, moved),
         Stage("refine", f"where the bound asks: counted again, in up to {refined:,} bins", 0, 0, 0),
         Stage("ranks", "each pair's ranks read from the bins; the ranks' Pearson summed", 0, flops, moved),
     ]

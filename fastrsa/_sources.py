@@ -202,3 +202,8 @@ def read_whole(spaces):
     path reads whole into memory ("" where none is)."""
     named = [f"{X.name} from {X.where()}" for X in spaces if isinstance(X, Rows)]
     return f"; reading {' and '.join(named)} whole into memory (the pairs need every row)" if named else ""
+
+
+def read_whole_for_rows(spaces):
+    """``read_whole``'s words for a path that needs every row but no pair (binned Spearman, the weighted bootstrap)."""
+    return read_whole(spaces).replace("the pairs need every row", "every row at once")

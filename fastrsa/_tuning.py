@@ -1,7 +1,8 @@
 """Every tunable of fastrsa, with the reason for its value.
 
 None of these changes a result: each moves the line between two paths that
-give the same answer bit for bit, or sizes a buffer or a batch.  The
+give the same answer bit for bit (the bootstrap's two Pearson paths: to about
+1e-13), or sizes a buffer or a batch.  The
 planner (``fastrsa._plan``) and the kernels read them from here; tests that
 need a given path choose it through the plan or by setting a value here.
 Measurements behind the values are in docs/performance.md.
@@ -86,9 +87,25 @@ SQUARE_BYTES = 1 << 28
 BLOCKED_ITEMS = 200
 PERMUTATIONS_PER_BLOCK = 64  # their inverses, 4n bytes each, stay in L2
 DRAWS_PER_BATCH = 1 << 20  # items drawn per batch of permutations or resamples: bounds the batch's memory
-# A pair's gather from the condensed vector costs about this many BLAS
-# multiply-adds; it decides between the two Pearson permutation paths.
+# A pair's gather from a cached vector (b's square matrix, row by row or
+# blocked, or a condensed vector that fits in the cache) costs about this many
+# BLAS multiply-adds; it decides between the two Pearson permutation paths.
 GATHER_COST = 16
+# A condensed vector larger than this (the last-level cache of a server core's
+# share, or less) is gathered from memory: each pair's gather misses the cache
+# and waits on memory's latency, not the core's loads, and costs about
+# MISSED_GATHER_COST multiply-adds instead (docs/performance.md).
+CACHE_BYTES = 1 << 25
+MISSED_GATHER_COST = 256
+# A pair's share of a pairs-based Pearson resample (its weight written, then
+# read with its two values in both passes of the weighted Pearson: a dozen
+# scalar operations and about 56 bytes streamed) costs about this many BLAS
+# multiply-adds; and the NumPy calls of one resample by the weighted Gram
+# identity (a dozen, and the blocks' products) about RESAMPLE_CALL_COST.  They
+# decide between the two Pearson bootstrap paths, whose intervals agree to
+# about 1e-13 (not bit for bit: the sums are taken in another order).
+RESAMPLE_PAIR_COST = 64
+RESAMPLE_CALL_COST = 1 << 20
 
 # --- Binned Spearman (fastrsa/_binned.py) -----------------------------------------
 

@@ -15,7 +15,7 @@ import operator
 import numba
 import numpy as np
 
-from . import _correlation, _gram, _missing, _pairs, _plan, _sources, _threads, _tuning, _validate, api
+from . import _correlation, _gram, _missing, _pairs, _plan, _sources, _threads, _tuning, _validate, _weighted_gram, api
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.resample import (
     bootstrap_pearson,
@@ -494,12 +494,22 @@ def permutation_test(
 GRAM_NULL = "gram"
 
 
+def _gather_cost(n, kernel):
+    """Multiply-adds a pair's gather costs in the null's ``kernel``: from b's
+    square matrix, or a condensed vector the cache holds, ``GATHER_COST``;
+    from a condensed vector past ``CACHE_BYTES``, a miss: ``MISSED_GATHER_COST``."""
+    if kernel == CONDENSED and n * (n - 1) // 2 * 8 > _tuning.CACHE_BYTES:
+        return _tuning.MISSED_GATHER_COST
+    return _tuning.GATHER_COST
+
+
 @_plan.planner(permutation_test)
 def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null, nan_policy):
     """The plan of ``permutation_test``: rsa's own plan for the statistic
     (its score, bit for bit), then the null by the Gram identity (Pearson of
-    similarities where its O(N D1 D2) a permutation costs less than
-    ``_tuning.GATHER_COST`` a pair) or over the condensed vectors."""
+    similarities where its O(N D1 D2) a permutation costs less than the
+    pairs' gathers, ``_gather_cost`` a pair by the kernel that null would
+    take) or over the condensed vectors."""
     method, permutations = _check_resampling(method, permutations, "permutations")
     alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
@@ -516,7 +526,9 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
     def result(statistic, observed, null):
         return _result(statistic, observed, null, alternative, method, keep_null, omitted_items=omitted)
 
-    if method == "pearson" and metric_of(metric).similarity and _gram.flops(n, d1, d2) < _tuning.GATHER_COST * n * (n - 1) // 2:
+    kernel = _null_kernel(n, permutations, available)
+    gathers = _gather_cost(n, kernel) * n * (n - 1) // 2
+    if method == "pearson" and metric_of(metric).similarity and _gram.flops(n, d1, d2) < gathers:
         # The Gram path's memory and a permuted copy of Y, with the draws
         # (a Y on disk gathered into it a block at a time: _sources.Rows).
         permuted = n * d2 * Y.itemsize + _sources.gather_bytes(Y)
@@ -542,7 +554,6 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
         choices = {"null": GRAM_NULL, "score": score.choices}
         return _plan.Plan("permutation_test", stages, needed, what, [_null_advice(needed, null)], work, execute, choices, available)
 
-    kernel = _null_kernel(n, permutations, available)
     needed, null = _pairs_null_bytes(n, permutations, alternative, kernel, method)
     needed += _pairs.loaded_bytes(X, metric, method) + _pairs.loaded_bytes(Y, metric, method)  # (spaces on disk)
     sides = score.choices["sides"]
@@ -618,6 +629,13 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     resample from one sort of each vector.  A resample with fewer than two
     varying pairs is drawn again.
 
+    Pearson with cosine or correlation runs without pairs, by a weighted
+    Gram identity (O(N (D1^2 + D2^2 + D1 D2)) a resample), where that costs
+    fewer multiply-adds than the pairs or the pairs do not fit: the same
+    draws, and the same interval to about 1e-13.  Spearman and the
+    Euclidean metrics resample the pairs.  ``fastrsa.plan`` shows the
+    route (``choices["route"]``); docs/statistics.md has both.
+
     Parameters
     ----------
     X, Y, method, metric
@@ -688,10 +706,51 @@ def _bootstrap_bytes(n, n_boot, method, threads):
     return needed, kept, batch
 
 
+# Routes of bootstrap_ci's resamples (``Plan.choices["route"]``): the pairs'
+# weights over the condensed vectors (api.PAIRS), or the weighted Gram identity.
+WEIGHTED_GRAM = "weighted gram"
+
+
+def _bootstrap_route(n, d1, d2, method, metric, n_boot, pairs_needed, available):
+    """How ``bootstrap_ci`` resamples: by the weighted Gram identity for
+    Pearson of similarities where its multiply-adds (``_weighted_gram.flops``
+    and ``_tuning.RESAMPLE_CALL_COST`` a resample) are fewer than the pairs'
+    (built once, then ``_tuning.RESAMPLE_PAIR_COST`` a pair and resample), or
+    where the pairs' ``pairs_needed`` bytes do not fit; over the pairs
+    otherwise."""
+    if method != "pearson" or not metric_of(metric).similarity:
+        return api.PAIRS
+    pairs = n * (n - 1) // 2
+    by_pairs = pairs * (d1 + d2) + n_boot * pairs * _tuning.RESAMPLE_PAIR_COST
+    by_gram = n * (d1 + d2) + n_boot * (_weighted_gram.flops(n, d1, d2) + _tuning.RESAMPLE_CALL_COST)
+    return WEIGHTED_GRAM if by_gram < by_pairs or not available.fit(pairs_needed) else api.PAIRS
+
+
+def _weighted_bootstrap_bytes(n, d1, d2, n_boot, score_bytes):
+    """``(needed, held, resampling)``: the peak memory of the bootstrap by
+    the weighted Gram identity, what of it the shifted rows hold
+    (``_weighted_gram.memory_bytes``) and what the resamples add beside
+    them.  While the batches run: the rows, the statistics (8 bytes a
+    resample), and a batch of counts as it is drawn, or in use with the
+    rows' working memory; then as much again as the statistics while they
+    are joined, and their mask of those drawn again.  Last, with the rows
+    freed: rsa's own statistic (``score_bytes``) beside the statistics, and
+    the quantiles' sorted copy."""
+    rows = min(n_boot, max(1, _tuning.DRAWS_PER_BATCH // n))
+    held, working = _weighted_gram.memory_bytes(n, d1, d2)
+    batch = max(_batch_bytes(n, n_boot, _RESAMPLE_ITEM_BYTES), rows * n * 8 + working)
+    resampling = n_boot * 8 + max(batch, n_boot * 9)
+    needed = max(held + resampling, n_boot * 8 + max(score_bytes, n_boot * 8))
+    return needed, held, resampling
+
+
 @_plan.planner(bootstrap_ci)
 def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_policy):
-    """The plan of ``bootstrap_ci``: the pairs as rsa's plan takes them,
-    and the statistic rsa's where rsa takes the Gram identity."""
+    """The plan of ``bootstrap_ci``: its ``choices`` are rsa's (``score``)
+    and the resamples' ``route`` (``_bootstrap_route``).  Over the pairs:
+    the pairs as rsa's plan takes them, and the statistic rsa's where rsa
+    takes the Gram identity.  By the weighted Gram identity: the shifted
+    rows, and the statistic rsa's own."""
     method, n_boot = _check_resampling(method, n_boot, "n_boot")
     confidence = _confidence(confidence)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
@@ -705,7 +764,34 @@ def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_polic
     work = _resampling_work(n, d1 + d2, method, n_boot)
     threads = _threads.threads_of(work)
     needed, kept, batch = _bootstrap_bytes(n, n_boot, method, threads)
-    needed += _pairs.loaded_bytes(X, metric, method) + _pairs.loaded_bytes(Y, metric, method)  # (spaces on disk)
+    loaded = _pairs.loaded_bytes(X, metric, method) + _pairs.loaded_bytes(Y, metric, method)  # (spaces on disk)
+    needed += loaded
+    what = f"bootstrap_ci over {n:,} items with {n_boot:,} resamples"
+    route = _bootstrap_route(n, d1, d2, method, metric, n_boot, needed, available)
+    choices = {"score": score.choices, "route": route}
+    if route == WEIGHTED_GRAM:
+        needed, held, resampling = _weighted_bootstrap_bytes(n, d1, d2, n_boot, score.memory_bytes)
+        needed += loaded  # (spaces on disk, read whole: the Resampler takes arrays)
+        drawn = int(round(_weighted_gram.items_drawn(n)))
+        block = min(n, _tuning.GRAM_BLOCK)
+        path = (
+            f"weighted Gram identity: UᵀCU, VᵀCV, UᵀCV and the first-order sums in one SYRK of the about"
+            f" {drawn:,} items each draws, in blocks of {block:,} rows; no pairs"
+        )
+        stages = [
+            _plan.Stage("rows", "unit rows of X and Y less their mean rows, in float64" + _sources.read_whole((X, Y)), held, 2 * n * (d1 + d2), 8 * 3 * n * (d1 + d2)),
+            _plan.Stage(
+                "distribution",
+                f"{n_boot:,} resamples of the items: {path}",
+                resampling,
+                n_boot * _weighted_gram.flops(n, d1, d2),
+                n_boot * _weighted_gram.bytes_moved(n, d1, d2),
+            ),
+            _plan.Stage("statistic", "rsa's own: " + score.stages[0].path, score.memory_bytes, score.flops, score.bytes_moved),
+        ]
+        advice = "use fewer resamples (n_boot)" if n_boot * 17 > held else "use fewer features, or fewer items"
+        run = functools.partial(_weighted_bootstrap_ci, X, Y, metric, n_boot, confidence, rng, omitted, score)
+        return _plan.Plan("bootstrap_ci", stages, needed, what, [advice], work, run, choices, available)
     sides = score.choices["sides"]
     stages = _pairs.pair_stages(X, Y, metric, sides, method)
     by_gram = score.choices["route"] == api.GRAM
@@ -718,14 +804,42 @@ def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_polic
     stages.append(_plan.Stage("distribution", f"{n_boot:,} resamples of the items: {path}", needed - kept, pairs * n_boot * 3, pairs * n_boot * per_pair))
     advice = "use fewer resamples (n_boot)" if n_boot * 17 > kept + batch else "use fewer items, or fewer Numba threads (numba.set_num_threads)"
     run = functools.partial(_bootstrap_ci, X, Y, method, metric, n_boot, confidence, rng, omitted, sides, score if by_gram else None)
-    what = f"bootstrap_ci over {n:,} items with {n_boot:,} resamples"
-    return _plan.Plan("bootstrap_ci", stages, needed, what, [advice], work, run, {"score": score.choices}, available)
+    return _plan.Plan("bootstrap_ci", stages, needed, what, [advice], work, run, choices, available)
+
+
+def _distribution(n, n_boot, rng, statistics):
+    """``n_boot`` resamples' statistics (``statistics(counts)``: one per row
+    of a batch of counts), each NaN one drawn again, from ``rng`` in order."""
+    distribution = np.concatenate([statistics(counts) for counts in _resample_counts(n, n_boot, rng)])
+    for attempt in range(_REDRAWS + 1):
+        degenerate = np.flatnonzero(np.isnan(distribution))
+        if degenerate.size == 0:
+            break
+        if attempt == _REDRAWS:
+            raise ValueError(
+                f"X and Y have {n} items: too few for a bootstrap, whose resamples keep drawing fewer than "
+                f"two varying pairs; use more items"
+            )
+        for counts in _resample_counts(n, degenerate.size, rng):
+            distribution[degenerate[: len(counts)]] = statistics(counts)
+            degenerate = degenerate[len(counts) :]
+    return distribution
+
+
+def _weighted_bootstrap_ci(X, Y, metric, n_boot, confidence, rng, omitted, score):
+    """``bootstrap_ci`` of two checked spaces by the weighted Gram identity,
+    as planned: the draws of ``_bootstrap_ci``, each resample's Pearson from
+    ``_weighted_gram``; the statistic rsa's own (``score``: its plan)."""
+    resampler = _weighted_gram.Resampler(_pairs._loaded(X, metric), _pairs._loaded(Y, metric), metric_of(metric).centred)
+    distribution = _distribution(X.shape[0], n_boot, rng, resampler.statistics)
+    del resampler  # (before rsa's score, whose memory the plan counts after it)
+    return _interval(score.execute(), distribution, confidence, "pearson", omitted)
 
 
 def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted, sides, score):
-    """``bootstrap_ci`` of two checked spaces as planned (``omitted``: the
-    items nan_policy left out; ``score``: rsa's plan where the statistic is
-    rsa's own, else None)."""
+    """``bootstrap_ci`` of two checked spaces over their pairs, as planned
+    (``omitted``: the items nan_policy left out; ``score``: rsa's plan where
+    the statistic is rsa's own, else None)."""
     n = X.shape[0]
     by_gram = score is not None
     a, b = _pairs.condensed_pair(X, Y, metric, sides, method)
@@ -744,22 +858,14 @@ def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted, sides,
         layout = None
     else:  # sorted once, uncentred: the order and ties rsa ranks
         layout = _spearman_layout(a, b)
-    resamples = _resample_counts(n, n_boot, rng)
-    distribution = np.concatenate([_bootstrap(a, b, layout, counts) for counts in resamples])
-    for attempt in range(_REDRAWS + 1):
-        degenerate = np.flatnonzero(np.isnan(distribution))
-        if degenerate.size == 0:
-            break
-        if attempt == _REDRAWS:
-            raise ValueError(
-                f"X and Y have {n} items: too few for a bootstrap, whose resamples keep drawing fewer than "
-                f"two varying pairs; use more items"
-            )
-        for counts in _resample_counts(n, degenerate.size, rng):
-            distribution[degenerate[: len(counts)]] = _bootstrap(a, b, layout, counts)
-            degenerate = degenerate[len(counts) :]
+    distribution = _distribution(n, n_boot, rng, lambda counts: _bootstrap(a, b, layout, counts))
     if by_gram:  # rsa's own score, bit for bit; last, so its BLAS threads cannot slow the resamples
         statistic = score.execute()
+    return _interval(statistic, distribution, confidence, method, omitted)
+
+
+def _interval(statistic, distribution, confidence, method, omitted):
+    """The percentile interval of ``distribution`` around ``statistic``."""
     low, high = np.quantile(distribution, [(1 - confidence) / 2, (1 + confidence) / 2])
     return BootstrapResult(
         statistic=statistic,

@@ -135,3 +135,47 @@ def test_the_plan_shows_each_path(rng, monkeypatch):
     monkeypatch.setattr(_tuning, "SQUARE_BYTES", 0)
     assert fastrsa.plan(fastrsa.mantel, a, b).choices["null"] == stats.CONDENSED
     assert fastrsa.plan(fastrsa.rsm, small[0]).threads == 1  # a small call: one thread
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pearson_inference_at_20000_items_takes_the_gram_identities(dtype):
+    # issue 19's sizes (benchmarks/data.py's spaces: only their shapes matter to a plan).
+    X = np.random.default_rng(0).standard_normal((20_000, 300)).astype(dtype)
+    Y = np.random.default_rng(1).standard_normal((20_000, 768)).astype(dtype)
+    n, pairs = 20_000, 20_000 * 19_999 // 2
+    test = fastrsa.plan(fastrsa.permutation_test, X, Y, permutations=999, seed=1)
+    # The pairs' null would gather from a 1.6 GB condensed vector, each gather a cache miss.
+    assert stats._null_kernel(n, 999, _memory_free()) == stats.CONDENSED
+    assert stats._gather_cost(n, stats.CONDENSED) == _tuning.MISSED_GATHER_COST
+    assert fastrsa._gram.flops(n, 300, 768) < _tuning.MISSED_GATHER_COST * pairs
+    assert test.choices["null"] == stats.GRAM_NULL and "each by the Gram identity" in test.path
+    boot = fastrsa.plan(fastrsa.bootstrap_ci, X, Y, n_boot=1000, seed=1)
+    assert boot.choices["route"] == stats.WEIGHTED_GRAM and "weighted Gram identity" in boot.path
+    assert boot.memory_bytes < 2**30 and "no pairs" in boot.path
+    # The flops it states: the products over the ~63 % of items each resample draws.
+    drawn = round(stats._weighted_gram.items_drawn(n))
+    assert abs(drawn - 0.632 * n) < 0.001 * n
+    assert boot.flops >= 1000 * drawn * (300**2 + 768**2 + 300 * 768)
+
+
+def _memory_free():
+    return fastrsa._plan.Available()
+
+
+def test_the_bootstrap_route_follows_the_cost_and_the_memory(rng, monkeypatch):
+    X, Y = correlated_spaces(rng, 3000, 300, 300)
+    tall = correlated_spaces(rng, 3000, 8, 6)
+    # Few items, many features: each resample's Gram products cost more than its pairs.
+    assert fastrsa.plan(fastrsa.bootstrap_ci, X, Y, n_boot=200).choices["route"] == api.PAIRS
+    assert fastrsa.plan(fastrsa.bootstrap_ci, *tall, n_boot=200).choices["route"] == stats.WEIGHTED_GRAM
+    assert fastrsa.plan(fastrsa.bootstrap_ci, *tall, metric="correlation").choices["route"] == stats.WEIGHTED_GRAM
+    # Euclidean metrics and Spearman keep the pairs.
+    for kwargs in ({"metric": "euclidean"}, {"metric": "sqeuclidean"}, {"method": "spearman"}):
+        assert fastrsa.plan(fastrsa.bootstrap_ci, *tall, n_boot=200, **kwargs).choices["route"] == api.PAIRS
+    # Where the pairs do not fit, the Gram identity, whatever the flops.
+    monkeypatch.setattr(_memory, "available_bytes", lambda: _memory.Available(GIB // 8, "a test's limit"))
+    monkeypatch.setattr(_memory, "_UNCHECKED", 0)  # every call checks
+    assert not fastrsa.plan(fastrsa.bootstrap_ci, X, Y, metric="euclidean", n_boot=200).fits
+    assert not fastrsa.plan(fastrsa.bootstrap_ci, X, Y, method="spearman", n_boot=200).fits
+    by_gram = fastrsa.plan(fastrsa.bootstrap_ci, X, Y, n_boot=200)
+    assert by_gram.choices["route"] == stats.WEIGHTED_GRAM and by_gram.fits

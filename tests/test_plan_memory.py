@@ -317,8 +317,10 @@ CASES = {
     "permutation_test spearman": Case(
         "permutation_test", _spaces(50, 50, method="spearman", permutations=10, seed=1), 4000, 900
     ),
-    # bootstrap_ci.
-    "bootstrap_ci pearson": Case("bootstrap_ci", _spaces(50, 50, n_boot=10, seed=1), 3000, 900),
+    # bootstrap_ci: Pearson over the pairs (few items for their features), or
+    # by the weighted Gram identity (many items, few features).
+    "bootstrap_ci pearson": Case("bootstrap_ci", _spaces(400, 400, n_boot=10, seed=1), 3000, 1500),
+    "bootstrap_ci pearson weighted gram": Case("bootstrap_ci", _spaces(64, 64, n_boot=4, seed=1), 150_000, 5000),
     "bootstrap_ci spearman": Case("bootstrap_ci", _spaces(50, 50, method="spearman", n_boot=4, seed=1), 2000, 900),
     # split_half: rsa of two halves of X's columns.
     "split_half spearman": Case("split_half", _space(200, method="spearman"), 4000, 800),

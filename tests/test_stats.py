@@ -203,6 +203,68 @@ def test_bootstrap_redraws_resamples_whose_pairs_do_not_vary():
     assert np.isfinite(result.distribution).all() and result.distribution.size == 200
 
 
+def _take_route(monkeypatch, route):
+    """Make bootstrap_ci's planner take ``route`` for Pearson of similarities."""
+    if route == stats.WEIGHTED_GRAM:
+        monkeypatch.setattr(_tuning, "RESAMPLE_PAIR_COST", 1 << 40)
+    else:
+        monkeypatch.setattr(_tuning, "RESAMPLE_CALL_COST", 1 << 60)
+
+
+def _by_both_routes(monkeypatch, X, Y, metric, **kwargs):
+    """``bootstrap_ci(X, Y, "pearson", metric, **kwargs)`` over the pairs and
+    by the weighted Gram identity, each route checked in the plan."""
+    results = []
+    for route in (api.PAIRS, stats.WEIGHTED_GRAM):
+        with monkeypatch.context() as patched:
+            _take_route(patched, route)
+            assert fastrsa.plan(fastrsa.bootstrap_ci, X, Y, "pearson", metric, **kwargs).choices["route"] == route
+            results.append(fastrsa.bootstrap_ci(X, Y, "pearson", metric, **kwargs))
+    return results
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("metric", ["cosine", "correlation"])
+@pytest.mark.parametrize("n", [3, 7, 1000])
+def test_weighted_gram_bootstrap_gives_the_pairs_interval(rng, monkeypatch, dtype, metric, n):
+    X, Y = correlated_spaces(rng, n, 12, 9, noise=1.5)
+    X, Y = (X + 1.0).astype(dtype), (Y + 4.0).astype(dtype)  # cosines crowd near their mean
+    pairs, gram = _by_both_routes(monkeypatch, X, Y, metric, n_boot=40, seed=3)
+    # The same draws (three items drawn again until all three are distinct).
+    np.testing.assert_allclose(gram.distribution, pairs.distribution, rtol=0, atol=1e-10)
+    assert abs(gram.low - pairs.low) <= 1e-10 and abs(gram.high - pairs.high) <= 1e-10
+    assert gram.statistic == pairs.statistic == fastrsa.rsa(X, Y, metric=metric)
+    assert np.isfinite(gram.distribution).all() and gram.distribution.size == 40
+
+
+def test_weighted_gram_bootstrap_over_many_blocks_of_rows(rng, monkeypatch):
+    X, Y = correlated_spaces(rng, 200, 6, 5, noise=1.0)
+    monkeypatch.setattr(_tuning, "GRAM_BLOCK", 7)  # the drawn rows in 7-row blocks, the last one short
+    pairs, gram = _by_both_routes(monkeypatch, X, Y, "cosine", n_boot=30, seed=2)
+    np.testing.assert_allclose(gram.distribution, pairs.distribution, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("metric", ["cosine", "correlation"])
+def test_weighted_gram_bootstrap_matches_reference_resamples(rng, monkeypatch, dtype, metric):
+    _take_route(monkeypatch, stats.WEIGHTED_GRAM)
+    X, Y = correlated_spaces(rng, 14, 5, 6, dtype=dtype, noise=1.5)
+    got = fastrsa.bootstrap_ci(X, Y, "pearson", metric, n_boot=60, confidence=0.9, seed=4)
+    samples = np.random.default_rng(4).integers(0, 14, size=(60, 14))
+    expected = reference.bootstrap(X.astype(np.float64), Y.astype(np.float64), samples, "pearson", metric)
+    np.testing.assert_allclose(got.distribution, expected, rtol=0, atol=1e-10)
+    assert got.statistic == fastrsa.rsa(X, Y, metric=metric)
+    assert (got.low, got.high) == tuple(np.quantile(got.distribution, [(1 - 0.9) / 2, (1 + 0.9) / 2]))
+
+
+def test_weighted_gram_bootstrap_redraws_resamples_whose_pairs_do_not_vary(monkeypatch):
+    _take_route(monkeypatch, stats.WEIGHTED_GRAM)
+    X = np.array([[1.0, 0], [0, 1], [1, 1], [1, -1]])
+    Y = X + [[0.1, 0], [0, 0.2], [0.3, 0], [0, 0]]
+    pairs, gram = _by_both_routes(monkeypatch, X, Y, "cosine", n_boot=200, seed=0)
+    assert np.isfinite(gram.distribution).all() and gram.distribution.size == 200
+    np.testing.assert_allclose(gram.distribution, pairs.distribution, rtol=0, atol=1e-10)
+
 def _serial_and_parallel(run):
     """What ``run()`` returns on one thread, and on all of Numba's threads."""
     before = numba.get_num_threads()
@@ -230,6 +292,23 @@ def test_bootstrap_distributions_do_not_depend_on_the_thread_count(rng):
         lambda: fastrsa.bootstrap_ci(X, Y, "spearman", n_boot=200, seed=1).distribution
     )
     assert np.array_equal(serial, parallel)
+
+
+def test_weighted_gram_bootstrap_does_not_depend_on_the_thread_count(rng, monkeypatch):
+    _take_route(monkeypatch, stats.WEIGHTED_GRAM)
+    X, Y = correlated_spaces(rng, 3000, 40, 30, noise=1.0)  # Numba's and BLAS's threads both at work
+
+    def run():
+        return fastrsa.bootstrap_ci(X, Y, n_boot=6, seed=1).distribution
+
+    serial, parallel = _serial_and_parallel(run)
+    assert np.array_equal(serial, parallel)
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1, "blas"):
+        one = run()
+    with threadpoolctl.threadpool_limits(2, "blas"):
+        two = run()
+    assert np.array_equal(one, two) and np.array_equal(one, serial)
 
 
 # Input checks ----------------------------------------------------------------
