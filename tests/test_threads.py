@@ -13,12 +13,12 @@ from numba.core.registry import CPUDispatcher
 
 import fastrsa
 from fastrsa import _kernels, _threads, _tuning
-from fastrsa._kernels import correlate, duplicates, kendall, normalize, rank, resample, scale, tiles
+from fastrsa._kernels import binned, correlate, duplicates, kendall, normalize, rank, resample, scale, tiles
 
 from .helpers import correlated_spaces
 
 
-@pytest.mark.parametrize("module", [correlate, duplicates, kendall, normalize, rank, resample, scale, tiles])
+@pytest.mark.parametrize("module", [binned, correlate, duplicates, kendall, normalize, rank, resample, scale, tiles])
 def test_every_kernel_releases_the_gil(module):
     kernels = [f for _, f in inspect.getmembers(module) if isinstance(f, CPUDispatcher)]
     assert kernels, module
@@ -31,13 +31,13 @@ def test_concurrent_calls_give_the_serial_results(rng):
     # Sizes that take every parallel path: rank buckets, parallel moments and
     # normalisation, and the Gram path.
     tasks = []
-    for n, method in [(200, "spearman"), (60, "pearson"), (300, "spearman"), (2000, "pearson")]:
+    for n, method, exact in [(200, "spearman", None), (60, "pearson", None), (300, "spearman", None), (2000, "pearson", None), (300, "spearman", False)]:
         X, Y = correlated_spaces(rng, n, 40, 30)
-        tasks.append((X, Y, method))
+        tasks.append((X, Y, method, exact))
     tasks *= 3
-    serial = [fastrsa.rsa(X, Y, method=method) for X, Y, method in tasks]
+    serial = [fastrsa.rsa(X, Y, method=method, exact=exact) for X, Y, method, exact in tasks]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        concurrent = list(pool.map(lambda task: fastrsa.rsa(task[0], task[1], method=task[2]), tasks))
+        concurrent = list(pool.map(lambda task: fastrsa.rsa(task[0], task[1], method=task[2], exact=task[3]), tasks))
     assert concurrent == serial
 
 
@@ -46,7 +46,7 @@ def test_kernels_package_has_only_kernel_modules():
     import pkgutil
 
     names = {m.name for m in pkgutil.iter_modules(_kernels.__path__)}
-    assert names == {"_jit", "correlate", "duplicates", "kendall", "normalize", "rank", "resample", "scale", "tiles"}
+    assert names == {"_jit", "binned", "correlate", "duplicates", "kendall", "normalize", "rank", "resample", "scale", "tiles"}
 
 
 _FORK_POOL = """
