@@ -96,18 +96,23 @@ def integer_correlation_of(product, sums, d, n, i, j):
 
 
 @kernel
+def squared_difference(X, i, j):
+    """|x_i - x_j|^2 summed from the differences."""
+    value = 0.0
+    for k in range(X.shape[1]):
+        difference = X[i, k] - X[j, k]
+        value += difference * difference
+    return value
+
+
+@kernel
 def squared_distance_of(X, squared_norms, product, i, j):
     """|x_i - x_j|^2 from the rows' product and squared lengths, recomputed
     from the differences where that formula cancels (distance small next to
     the norms), so it keeps full relative precision."""
     norms = squared_norms[i] + squared_norms[j]
     value = norms - 2.0 * product
-    if value < 1e-3 * norms:
-        value = 0.0
-        for k in range(X.shape[1]):
-            difference = X[i, k] - X[j, k]
-            value += difference * difference
-    return value
+    return squared_difference(X, i, j) if value < 1e-3 * norms else value
 
 
 @kernel
@@ -153,7 +158,10 @@ def _distance_pairs(X, squared_norms, products, r0, r1, c0, c1, out):
     for i in range(r0, r1):
         base = condensed_index(i, 0, n)
         for j in range(max(c0, i + 1), c1):
-            out[base + j] = squared_distance_of(X, squared_norms, products[i - r0, j - c0], i, j)
+            # (squared_distance_of, written out: the loop then vectorises)
+            norms = squared_norms[i] + squared_norms[j]
+            value = norms - 2.0 * products[i - r0, j - c0]
+            out[base + j] = squared_difference(X, i, j) if value < 1e-3 * norms else value
 
 
 # What the tiles and blocks write for each pair i < j (their ``kind``
