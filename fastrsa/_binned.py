@@ -43,9 +43,10 @@ import math
 import warnings
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from . import _sources, _tuning, _validate
+from . import _sources, _threads, _tuning, _validate
 from ._kernels.binned import (
     AT_LARGEST, AT_LEAST, COLUMNS, COUNT, LARGEST, LEAST, histogram_task, rank_sums_task, sample_values, to_rank_table,
 )
@@ -102,14 +103,15 @@ class _Space:
     kind: int
     root: bool
     single: bool
-    copies: tuple  # (representative, copied, self values): pair_value's
+    copies: tuple  # (representative, copied, self values, rows copied): pair_value's
     binning: tuple
     bins: np.ndarray = None  # (fine bins, 6): the columns of _kernels.binned.add_to_bin
 
     @property
     def fine_bins(self):
-        sub_offsets, sub_splits = self.binning[4], self.binning[5]
-        return int(sub_offsets[-1] + sub_splits[-1])
+        segments, sub_bins = self.binning[2], self.binning[3]
+        last = sub_bins[-1] if sub_bins.shape[0] else segments[-1]
+        return int(last[0] + last[1])
 
     def task_arguments(self):
         return (self.rows, self.row_values, self.kind, self.root, self.single, self.copies)
@@ -159,21 +161,20 @@ def space(X, metric, fine_bins):
 
 def _copies(rows, kind):
     """``pair_value``'s copies: each row's representative, whether its row
-    has copies, and the values of pairs of two copies (``copies_of``)."""
+    has copies, the values of pairs of two copies (``copies_of``), and the
+    rows with copies, ascending."""
     n = rows.shape[0]
     found = copies_of(rows, kind)
     if found is None:
-        return np.arange(n), np.zeros(n, np.bool_), np.zeros(n)
+        return np.arange(n), np.zeros(n, np.bool_), np.zeros(n), np.zeros(0, np.int64)
     representative, copies, self_values = found
     copied = np.zeros(n, np.bool_)
     copied[copies] = True
     copied[representative[copies]] = True
-    return representative, copied, self_values
+    return representative, copied, self_values, np.flatnonzero(copied)
 
 
-def _unsplit(fine):
-    """The second level of a binning whose ``fine`` bins are not split again."""
-    return np.arange(fine, dtype=np.int64), np.ones(fine, np.int64), np.zeros(fine), np.zeros(fine)
+_UNSPLIT = np.zeros((0, 4))  # the sub-bins of a binning whose bins are not split again
 
 
 def _placed(arguments, value_range_, fine_bins):
@@ -203,18 +204,26 @@ def _placed(arguments, value_range_, fine_bins):
     where = np.minimum(((sample - lo) * scale).astype(np.int64).clip(0), segments - 1)
     splits = np.maximum(1, np.round(np.bincount(where, minlength=segments) * (fine_bins / size))).astype(np.int64)
     offsets = np.concatenate([[0], np.cumsum(splits)[:-1]]).astype(np.int64)
-    return (lo, scale, offsets, splits, *_unsplit(int(splits.sum())))
+    return (lo, scale, np.stack([offsets, splits], axis=1), _UNSPLIT)
 
 
 _SAMPLE_SEED = 0x5EED
 
 
-def count(space_, tasks):
-    """Pass 1 over ``space_``'s pairs: its fine bins' counts and extremes."""
-    bins = np.zeros((space_.fine_bins, COLUMNS))  # 48 bytes a fine bin (the rank table is made in their place)
-    bins[:, LEAST], bins[:, LARGEST] = np.inf, -np.inf
+def _empty_bins(shape):
+    """Bins that have counted nothing, of ``shape`` (..., fine bins): 48 bytes a bin."""
+    bins = np.zeros((*shape, COLUMNS))
+    bins[..., LEAST], bins[..., LARGEST] = np.inf, -np.inf
+    return bins
+
+
+def count(space_, tasks, runs):
+    """Pass 1 over ``space_``'s pairs: its fine bins' counts and extremes,
+    each task's blocks on ``runs`` threads (``_runs``)."""
+    bins = _empty_bins((space_.fine_bins,))  # (the rank table is made in their place)
+    parts = _empty_bins((runs, space_.fine_bins))  # the threads' own
     for r0, r1 in tasks:
-        histogram_task(*space_.task_arguments(), r0, r1, space_.binning, bins, _tuning.ROWS, _tuning.COLUMNS)
+        histogram_task(*space_.task_arguments(), r0, r1, space_.binning, bins, parts, _tuning.ROWS, _tuning.COLUMNS)
     space_.bins = bins
 
 
@@ -268,14 +277,14 @@ def _refined(space_, fine_bins):
     split = space_.middle() > 1
     sub_splits = np.ones(len(b), np.int64)
     sub_splits[split] = np.maximum(np.ceil(counts[split] / per_bin), np.minimum(counts[split], _REFINE_AT_LEAST))
-    sub_offsets = np.concatenate([[0], np.cumsum(sub_splits)[:-1]]).astype(np.int64)
     sub_lo = np.where(split, least, 0.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         sub_scale = np.where(split, sub_splits / np.where(split, largest - least, 1.0), 0.0)
     unsplittable = ~np.isfinite(sub_scale)  # (bins too narrow to divide stay whole)
     sub_splits[unsplittable], sub_scale[unsplittable] = 1, 0.0
     sub_offsets = np.concatenate([[0], np.cumsum(sub_splits)[:-1]]).astype(np.int64)
-    return _Space(*space_.task_arguments(), (*space_.binning[:4], sub_offsets, sub_splits, sub_lo, sub_scale))
+    sub_bins = np.stack([sub_offsets, sub_splits, sub_lo, sub_scale], axis=1).astype(np.float64)  # 32 bytes a bin
+    return _Space(*space_.task_arguments(), (*space_.binning[:3], sub_bins))
 
 
 _REFINE_AT_LEAST = 64
@@ -295,20 +304,16 @@ def refined_bins_for(tolerance):
     return min(_tuning.BINNED_REFINE * fine_bins_for(tolerance), _tuning.BINNED_MAX_FINE_BINS)
 
 
-def spearman(X, Y, metric, tolerance, names=("the similarities of X", "the similarities of Y"), tasks=None):
-    """Binned Spearman rsa of two checked spaces: an ApproximateScore whose
-    ``error_bound`` is at most ``tolerance`` where the fine bins allowed
-    (``refined_bins_for``) can reach it; above it, a warning says so.
-    A space whose values are all equal (up to rounding) is refused, naming
-    it ``names``, as the exact path refuses it."""
+def _counted(X, Y, metric, tolerance, names, tasks, runs):
+    """Both spaces counted (refined where the bound asks): ``(spaces,
+    their rank_error, passes so far)``."""
     n = X.shape[0]
-    tasks = tasks or row_ranges(n)
+    m = n * (n - 1) // 2
     fine_bins = fine_bins_for(tolerance)
     spaces = [space(X, metric, fine_bins), space(Y, metric, fine_bins)]
     for s, name, Z in zip(spaces, names, (X, Y)):
-        count(s, tasks)
+        count(s, tasks, runs)
         low, high = float(s.least.min()), float(s.largest.max())
-        m = n * (n - 1) // 2
         _validate.varies((high - low) ** 2 * m, m, max(abs(low), abs(high)), pairs_dtype(Z, metric), name)
     passes = 2
     errors = [rank_error(s) for s in spaces]
@@ -318,23 +323,45 @@ def spearman(X, Y, metric, tolerance, names=("the similarities of X", "the simil
             if share > tolerance / 2:  # (two spaces at most half each: within the tolerance)
                 wanted = s.fine_bins * 2.0 * share / tolerance
                 refined = _refined(s, min(wanted, refined_bins_for(tolerance)))
-                count(refined, tasks)
+                count(refined, tasks, runs)
                 if _angle(*rank_error(refined)) < share:  # (kept only where it tightens the bound)
                     spaces[k], errors[k] = refined, rank_error(refined)
                 del refined
         passes = 3
+    return spaces, errors, passes
+
+
+def _rank_sums(spaces, n, tasks, runs):
+    """Pass 2: the five sums of the ranks' Pearson, the tasks' added in order."""
     m = n * (n - 1) // 2
     centre = (m + 1) / 2.0
-    tables = []
     for s in spaces:
         to_rank_table(s.bins, centre)
-        tables.append(s.bins)
     sums = np.zeros(5)
     for r0, r1 in tasks:
         sums += rank_sums_task(
             *spaces[0].task_arguments(), *spaces[1].task_arguments(), r0, r1,
-            spaces[0].binning, tables[0], spaces[1].binning, tables[1], _tuning.ROWS, _tuning.COLUMNS,
+            spaces[0].binning, spaces[0].bins, spaces[1].binning, spaces[1].bins, runs, _tuning.ROWS, _tuning.COLUMNS,
         )
+    return sums
+
+
+def spearman(X, Y, metric, tolerance, names=("the similarities of X", "the similarities of Y"), tasks=None):
+    """Binned Spearman rsa of two checked spaces: an ApproximateScore whose
+    ``error_bound`` is at most ``tolerance`` where the fine bins allowed
+    (``refined_bins_for``) can reach it; above it, a warning says so.
+    A space whose values are all equal (up to rounding) is refused, naming
+    it ``names``, as the exact path refuses it."""
+    n = X.shape[0]
+    tasks = tasks or row_ranges(n)
+    with _threads.blas_on_one_thread() as one_thread:
+        # Each task's blocks on all of Numba's threads, each block's BLAS
+        # product on its own thread; where BLAS cannot be kept on one
+        # thread, on one run (its products then take BLAS's threads).
+        runs = numba.get_num_threads() if one_thread else 1
+        spaces, errors, passes = _counted(X, Y, metric, tolerance, names, tasks, runs)
+        sums = _rank_sums(spaces, n, tasks, runs)
+    m = n * (n - 1) // 2
     s_r, s_s, s_rr, s_ss, s_rs = sums
     var_r, var_s = s_rr - s_r * s_r / m, s_ss - s_s * s_s / m
     rho = max(-1.0, min(1.0, (s_rs - s_r * s_s / m) / math.sqrt(var_r * var_s)))
@@ -371,8 +398,10 @@ def bins_bytes(fine_bins, refined_bins):
     """Memory of both spaces' bins at their largest, 48 bytes a bin (the
     rank table is made in their place): a space's first count beside its
     second (``refined_bins``; 0 where it is never refined) and the other
-    space's, refined too."""
-    return 48 * (fine_bins + 2 * max(fine_bins, refined_bins))
+    space's, refined too, each refined space's sub-bin table (32 bytes a
+    bin of the first count) beside."""
+    refined = 32 * fine_bins if refined_bins else 0
+    return 48 * (fine_bins + 2 * max(fine_bins, refined_bins)) + 2 * refined
 
 
 def memory_bytes(X, Y, metric, tolerance):

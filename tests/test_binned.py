@@ -108,8 +108,8 @@ def test_the_result_does_not_depend_on_task_order_or_threads(rng):
     assert len(tasks) > 5
     one = _binned.space(X, "cosine", 1 << 12)
     other = _binned.space(X, "cosine", 1 << 12)
-    _binned.count(one, tasks)
-    _binned.count(other, tasks[::-1])  # counts and extremes add exactly, in any order
+    _binned.count(one, tasks, 1)
+    _binned.count(other, tasks[::-1], 2)  # counts and extremes add exactly, in any order
     assert np.array_equal(one.bins, other.bins)
     previous = numba.get_num_threads()
     try:
@@ -137,7 +137,9 @@ def test_a_task_is_a_pure_function_of_its_rows(rng):
     def task(r0, r1):
         bins = np.zeros((s.fine_bins, 5))
         bins[:, 1], bins[:, 2] = np.inf, -np.inf
-        histogram_task(*s.task_arguments(), r0, r1, s.binning, bins, 8, 16)
+        parts = np.zeros((2, s.fine_bins, 6))
+        parts[:, :, 1], parts[:, :, 2] = np.inf, -np.inf
+        histogram_task(*s.task_arguments(), r0, r1, s.binning, bins, parts, 8, 16)
         return bins
 
     whole = task(0, 49)

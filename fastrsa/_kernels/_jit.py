@@ -67,6 +67,12 @@ def kernel(function):
     return numba.njit(cache=True, nogil=True)(function)
 
 
+def inline_kernel(function):
+    """Compile a small serial kernel that its callers take inline (Numba's
+    own inlining: a call inside a hot loop then passes no tuple of arrays)."""
+    return numba.njit(cache=True, nogil=True, inline="always")(function)
+
+
 def parallel_kernel(function):
     """Compile a kernel whose ``prange`` loops run on all of Numba's threads."""
     return numba.njit(cache=True, nogil=True, parallel=True)(function)

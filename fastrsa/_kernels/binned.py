@@ -29,7 +29,9 @@ Assumes checked input: the rows, row values and kinds of
 
 import numpy as np
 
-from ._jit import kernel
+from numba import prange
+
+from ._jit import inline_kernel, kernel, parallel_kernel
 from .tiles import (
     COSINE_DISTANCES,
     COSINES,
@@ -42,7 +44,7 @@ from .tiles import (
 )
 
 
-@kernel
+@inline_kernel
 def _finished(kind, root, single, value):
     """A pair's value in its kind's terms (a cosine or correlation, 1 less
     it for the distance kinds, a squared distance) as ``condensed`` gives
@@ -55,7 +57,7 @@ def _finished(kind, root, single, value):
     return value if kind == COSINE_DISTANCES or kind == INTEGER_CORRELATION_DISTANCES else -value
 
 
-@kernel
+@inline_kernel
 def _from_product(X, row_values, kind, product, i, j):
     """The value of the pair (i, j) in its kind's terms from its product."""
     if kind == SQUARED_DISTANCES:
@@ -68,21 +70,52 @@ def _from_product(X, row_values, kind, product, i, j):
 
 
 @kernel
+def _copies_pair_value(X, row_values, kind, root, single, copies, i, j):
+    """``pair_value`` of a pair whose rows have copies: the pair of the two
+    rows they copy, its product one dot product (or, for two copies of one
+    row, its ``self_values``).  Out of line: the common case then stays small."""
+    representative, self_values = copies[0], copies[2]
+    a, b = min(representative[i], representative[j]), max(representative[i], representative[j])
+    if a == b:
+        return _finished(kind, root, single, self_values[a])
+    return _finished(kind, root, single, _from_product(X, row_values, kind, np.dot(X[a], X[b]), a, b))
+
+
+@inline_kernel
 def pair_value(X, row_values, kind, root, single, copies, product, i, j):
     """The value ``condensed`` gives the pair (i, j) of X (``_finished``),
     from ``product``, its entry in a block product -- unless i or j has a
     copy (``copies = (representative, copied, self_values)``, as
-    ``_pairs.copies_of`` gives them): then the pair of the two rows they
-    copy, its product one dot product, so every pair those two rows stand
-    for gets the same value, as ``condensed`` gives them; two copies of one
-    row take its ``self_values``."""
-    representative, copied, self_values = copies
+    ``_pairs.copies_of`` gives them): then that of the pair of the two rows
+    they copy (``_copies_pair_value``), so every pair those two rows stand
+    for gets the same value, as ``condensed`` gives them."""
+    copied = copies[1]
     if copied[i] or copied[j]:
-        a, b = min(representative[i], representative[j]), max(representative[i], representative[j])
-        if a == b:
-            return _finished(kind, root, single, self_values[a])
-        return _finished(kind, root, single, _from_product(X, row_values, kind, np.dot(X[a], X[b]), a, b))
+        return _copies_pair_value(X, row_values, kind, root, single, copies, i, j)
     return _finished(kind, root, single, _from_product(X, row_values, kind, product, i, j))
+
+
+@kernel
+def row_values_into(X, row_values, kind, root, single, copies, products, i, start, stop, c0, out):
+    """``pair_value`` of the pairs (i, j), j in start:stop, into ``out[:stop
+    - start]``, from ``products`` (row i of a block whose columns start at
+    c0): first every pair from its product, in a loop without a branch on
+    copies (the common case, which then runs several times faster), then
+    the pairs with a copied row rewritten."""
+    for j in range(start, stop):
+        out[j - start] = _finished(kind, root, single, _from_product(X, row_values, kind, products[j - c0], i, j))
+    copied, sorted_copied = copies[1], copies[3]
+    if sorted_copied.size == 0:
+        return
+    if copied[i]:
+        for j in range(start, stop):
+            out[j - start] = _copies_pair_value(X, row_values, kind, root, single, copies, i, j)
+        return
+    for k in range(np.searchsorted(sorted_copied, start), sorted_copied.size):
+        j = sorted_copied[k]
+        if j >= stop:
+            break
+        out[j - start] = _copies_pair_value(X, row_values, kind, root, single, copies, i, j)
 
 
 @kernel
@@ -96,30 +129,25 @@ def sample_values(X, row_values, kind, root, single, copies, first, second):
     return out
 
 
-@kernel
+@inline_kernel
 def bin_of(value, binning):
-    """The fine bin of ``value``.  ``binning = (lo, scale, offsets, splits,
-    sub_offsets, sub_splits, sub_lo, sub_scale)``: the value's segment from
-    ``lo`` and ``scale`` (segments per unit of value, ``splits.size`` of
-    them), then the bin of its place in the segment, numbered from
-    ``offsets`` (``splits`` bins a segment), then where that bin was split
-    again (a second count), the sub-bin of its place between the bin's
-    ``sub_lo`` and ``sub_lo + sub_splits / sub_scale`` (numbered from
-    ``sub_offsets``)."""
-    lo, scale, offsets, splits, sub_offsets, sub_splits, sub_lo, sub_scale = binning
-    position = (value - lo) * scale
-    if position < 0.0:
-        position = 0.0
-    segment = min(int(position), splits.size - 1)
-    split = splits[segment]
-    fine = offsets[segment]
-    if split > 1:
-        fine += min(int((position - segment) * split), split - 1)
-    split = sub_splits[fine]
-    if split == 1:
-        return sub_offsets[fine]
-    place = (value - sub_lo[fine]) * sub_scale[fine]
-    return sub_offsets[fine] + min(max(int(place), 0), split - 1)
+    """The fine bin of ``value``.  ``binning = (lo, scale, segments,
+    sub_bins)``: the value's segment from ``lo`` and ``scale`` (segments per
+    unit of value), then the bin of its place in the segment (``segments[s]
+    = (first bin, bins)``), then, where the bins were split again (a second
+    count; ``sub_bins`` is empty otherwise), the sub-bin of its place in the
+    bin (``sub_bins[f] = (first sub-bin, sub-bins, least value, sub-bins per
+    unit of value)``).  Two small tables, one row of each read a value."""
+    lo, scale, segments, sub_bins = binning
+    # (No branch on the splits: a segment or bin of one split adds 0.)
+    position = max((value - lo) * scale, 0.0)
+    segment = min(int(position), segments.shape[0] - 1)
+    split = segments[segment, 1]
+    fine = segments[segment, 0] + min(int((position - segment) * split), split - 1)
+    if sub_bins.shape[0] == 0:
+        return fine
+    place = max((value - sub_bins[fine, 2]) * sub_bins[fine, 3], 0.0)
+    return int(sub_bins[fine, 0]) + min(int(place), int(sub_bins[fine, 1]) - 1)
 
 
 # The columns of a bin in pass 1 (``histogram_task``), six for the rank
@@ -130,7 +158,7 @@ COLUMNS = 6
 TABLE_LEAST, TABLE_LARGEST, FIRST_MIDDLE, SLOPE, RANK_AT_LEAST, RANK_AT_LARGEST = range(6)
 
 
-@kernel
+@inline_kernel
 def add_to_bin(bins, fine, value):
     """Count ``value`` into fine bin ``fine``: its count, its least and
     largest value and how many values equal each."""
@@ -148,23 +176,59 @@ def add_to_bin(bins, fine, value):
 
 
 @kernel
-def histogram_task(X, row_values, kind, root, single, copies, r0, r1, binning, bins, rows, columns):
+def merge_bins(into, bins):
+    """Add counted ``bins`` to ``into``: counts added, extremes the lesser
+    and the greater with the counts at them (added where they are equal).
+    Exact, and the same in any order: what the tasks' and the threads'
+    counts are reduced by."""
+    for f in range(bins.shape[0]):
+        into[f, COUNT] += bins[f, COUNT]
+        if bins[f, LEAST] < into[f, LEAST]:
+            into[f, LEAST], into[f, AT_LEAST] = bins[f, LEAST], bins[f, AT_LEAST]
+        elif bins[f, LEAST] == into[f, LEAST]:
+            into[f, AT_LEAST] += bins[f, AT_LEAST]
+        if bins[f, LARGEST] > into[f, LARGEST]:
+            into[f, LARGEST], into[f, AT_LARGEST] = bins[f, LARGEST], bins[f, AT_LARGEST]
+        elif bins[f, LARGEST] == into[f, LARGEST]:
+            into[f, AT_LARGEST] += bins[f, AT_LARGEST]
+
+
+@parallel_kernel
+def histogram_task(X, row_values, kind, root, single, copies, r0, r1, binning, bins, parts, rows, columns):
     """Pass 1 over the pairs of rows r0:r1: each value counted into its
     fine bin f, ``bins[f] = (count, least value, largest value, values at
-    the least, values at the largest)`` (``add_to_bin``; counts start at 0,
-    extremes at +inf and -inf; one row a bin, so a value touches one cache
-    line or two).  Adds to what ``bins`` holds."""
+    the least, values at the largest)`` (``add_to_bin``; one row a bin, so a
+    value touches one cache line or two).  Adds to what ``bins`` holds.
+
+    The task's blocks of ``rows`` rows are dealt to ``parts.shape[0]`` runs
+    in turn (block k to run k mod runs), each run on a thread of its own
+    with its own set of bins in ``parts`` (empty, and left empty), merged
+    into ``bins`` at the end: the counts do not depend on the runs.  With
+    more than one run, SciPy's BLAS must be on one thread
+    (``_threads.blas_on_one_thread``)."""
     n = X.shape[0]
-    buffer = np.empty(min(rows, n) * min(columns, n), X.dtype)
-    for b0 in range(r0, r1, rows):
-        b1 = min(b0 + rows, r1)
-        for c0 in range(b0 + 1, n, columns):
-            c1 = min(c0 + columns, n)
-            products = _block_product(X, X, b0, b1, c0, c1, buffer)
-            for i in range(b0, b1):
-                for j in range(max(c0, i + 1), c1):
-                    value = pair_value(X, row_values, kind, root, single, copies, products[i - b0, j - c0], i, j)
-                    add_to_bin(bins, bin_of(value, binning), value)
+    runs = parts.shape[0]
+    blocks = -(-(r1 - r0) // rows)
+    for run in prange(runs):
+        buffer = np.empty(min(rows, n) * min(columns, n), X.dtype)
+        values = np.empty(min(columns, n))
+        own = parts[run]
+        for k in range(run, blocks, runs):
+            b0 = r0 + k * rows
+            b1 = min(b0 + rows, r1)
+            for c0 in range(b0 + 1, n, columns):
+                c1 = min(c0 + columns, n)
+                products = _block_product(X, X, b0, b1, c0, c1, buffer)
+                for i in range(b0, b1):
+                    start = max(c0, i + 1)
+                    row_values_into(X, row_values, kind, root, single, copies, products[i - b0], i, start, c1, c0, values)
+                    for j in range(c1 - start):
+                        add_to_bin(own, bin_of(values[j], binning), values[j])
+    for run in range(runs):
+        merge_bins(bins, parts[run])
+        parts[run, :, :] = 0.0
+        parts[run, :, LEAST] = np.inf
+        parts[run, :, LARGEST] = -np.inf
 
 
 @kernel
@@ -194,7 +258,7 @@ def to_rank_table(bins, centre):
         before += count
 
 
-@kernel
+@inline_kernel
 def rank_of(value, fine, table):
     """The rank of ``value`` in fine bin f, ``table[f] = (least value,
     largest value, first middle rank, slope, rank at the least, rank at the
@@ -208,44 +272,51 @@ def rank_of(value, fine, table):
     return table[fine, FIRST_MIDDLE] + table[fine, SLOPE] * (value - table[fine, TABLE_LEAST])
 
 
-@kernel
+@parallel_kernel
 def rank_sums_task(
-    X, values_x, kind_x, root_x, single_x, copies_x, Y, values_y, kind_y, root_y, single_y, copies_y, r0, r1,
-    binning_x, table_x, binning_y, table_y, rows, columns,
+    X, values_x_, kind_x, root_x, single_x, copies_x, Y, values_y_, kind_y, root_y, single_y, copies_y, r0, r1,
+    binning_x, table_x, binning_y, table_y, runs, rows, columns,
 ):
     """Pass 2 over the pairs of rows r0:r1: each pair's two ranks (``rank_of``
     with each space's ``binning`` and rank table), and returns the five sums
-    (sum r, sum s, sum r^2, sum s^2, sum r s) as float64, summed row by row."""
+    (sum r, sum s, sum r^2, sum s^2, sum r s) as float64.  Each row's are
+    summed over its columns of a block, the rows' added in order into their
+    block's, and the blocks' in order: the task's blocks are dealt to
+    ``runs`` threads as ``histogram_task`` deals them, and the sums do not
+    depend on the runs."""
     n = X.shape[0]
-    buffer_x = np.empty(min(rows, n) * min(columns, n), X.dtype)
-    buffer_y = np.empty(min(rows, n) * min(columns, n), Y.dtype)
+    blocks = -(-(r1 - r0) // rows)
+    block_sums = np.zeros((blocks, 5))
+    for run in prange(runs):
+        buffer_x = np.empty(min(rows, n) * min(columns, n), X.dtype)
+        buffer_y = np.empty(min(rows, n) * min(columns, n), Y.dtype)
+        values_x, values_y = np.empty(min(columns, n)), np.empty(min(columns, n))
+        for k in range(run, blocks, runs):
+            b0 = r0 + k * rows
+            b1 = min(b0 + rows, r1)
+            for c0 in range(b0 + 1, n, columns):
+                c1 = min(c0 + columns, n)
+                products_x = _block_product(X, X, b0, b1, c0, c1, buffer_x)
+                products_y = _block_product(Y, Y, b0, b1, c0, c1, buffer_y)
+                for i in range(b0, b1):
+                    start = max(c0, i + 1)
+                    row_values_into(X, values_x_, kind_x, root_x, single_x, copies_x, products_x[i - b0], i, start, c1, c0, values_x)
+                    row_values_into(Y, values_y_, kind_y, root_y, single_y, copies_y, products_y[i - b0], i, start, c1, c0, values_y)
+                    s_r = s_s = s_rr = s_ss = s_rs = 0.0
+                    for j in range(c1 - start):
+                        r = rank_of(values_x[j], bin_of(values_x[j], binning_x), table_x)
+                        s = rank_of(values_y[j], bin_of(values_y[j], binning_y), table_y)
+                        s_r += r
+                        s_s += s
+                        s_rr += r * r
+                        s_ss += s * s
+                        s_rs += r * s
+                    block_sums[k, 0] += s_r
+                    block_sums[k, 1] += s_s
+                    block_sums[k, 2] += s_rr
+                    block_sums[k, 3] += s_ss
+                    block_sums[k, 4] += s_rs
     sums = np.zeros(5)
-    for b0 in range(r0, r1, rows):
-        b1 = min(b0 + rows, r1)
-        block = np.zeros(5)
-        for c0 in range(b0 + 1, n, columns):
-            c1 = min(c0 + columns, n)
-            products_x = _block_product(X, X, b0, b1, c0, c1, buffer_x)
-            products_y = _block_product(Y, Y, b0, b1, c0, c1, buffer_y)
-            for i in range(b0, b1):
-                s_r = s_s = s_rr = s_ss = s_rs = 0.0
-                for j in range(max(c0, i + 1), c1):
-                    u = pair_value(X, values_x, kind_x, root_x, single_x, copies_x, products_x[i - b0, j - c0], i, j)
-                    v = pair_value(Y, values_y, kind_y, root_y, single_y, copies_y, products_y[i - b0, j - c0], i, j)
-                    fine_x = bin_of(u, binning_x)
-                    fine_y = bin_of(v, binning_y)
-                    r = rank_of(u, fine_x, table_x)
-                    s = rank_of(v, fine_y, table_y)
-                    s_r += r
-                    s_s += s
-                    s_rr += r * r
-                    s_ss += s * s
-                    s_rs += r * s
-                block[0] += s_r
-                block[1] += s_s
-                block[2] += s_rr
-                block[3] += s_ss
-                block[4] += s_rs
-        sums += block
+    for k in range(blocks):
+        sums += block_sums[k]
     return sums
-
