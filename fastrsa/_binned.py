@@ -46,9 +46,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from . import _sources, _threads, _tuning, _validate
+from . import _progress, _sources, _threads, _tuning, _validate
 from ._kernels.binned import (
-    AT_LARGEST, AT_LEAST, COLUMNS, COUNT, LARGEST, LEAST, histogram_task, rank_sums_task, sample_values, to_rank_table,
+    AT_LARGEST, AT_LEAST, COLUMNS, COUNT, LARGEST, LEAST, histogram_task, merge_bins, rank_sums_task, sample_values, to_rank_table,
 )
 from ._kernels.tiles import SQUARED_DISTANCES
 from ._metrics import of as metric_of
@@ -217,14 +217,22 @@ def _empty_bins(shape):
     return bins
 
 
-def count(space_, tasks, runs):
+def pairs_of(n, r0, r1):
+    """The pairs (i, j), i in r0:r1, j > i, of n items."""
+    return (r1 - r0) * (2 * n - r0 - r1 - 1) // 2
+
+
+def count(space_, tasks, runs, progress=_progress.SILENT):
     """Pass 1 over ``space_``'s pairs: its fine bins' counts and extremes,
-    each task's blocks on ``runs`` threads (``_runs``)."""
-    bins = _empty_bins((space_.fine_bins,))  # (the rank table is made in their place)
+    each task's blocks on ``runs`` threads, the threads' bins merged."""
+    n = space_.rows.shape[0]
     parts = _empty_bins((runs, space_.fine_bins))  # the threads' own
     for r0, r1 in tasks:
-        histogram_task(*space_.task_arguments(), r0, r1, space_.binning, bins, parts, _tuning.ROWS, _tuning.COLUMNS)
-    space_.bins = bins
+        histogram_task(*space_.task_arguments(), r0, r1, space_.binning, parts, _tuning.ROWS, _tuning.COLUMNS)
+        progress.advance(pairs_of(n, r0, r1))
+    for run in range(1, runs):
+        merge_bins(parts[0], parts[run])
+    space_.bins = parts[0].copy() if runs > 1 else parts[0]  # (the rank table is made in their place)
 
 
 def rank_error(space_):
@@ -304,7 +312,7 @@ def refined_bins_for(tolerance):
     return min(_tuning.BINNED_REFINE * fine_bins_for(tolerance), _tuning.BINNED_MAX_FINE_BINS)
 
 
-def _counted(X, Y, metric, tolerance, names, tasks, runs):
+def _counted(X, Y, metric, tolerance, names, tasks, runs, progress):
     """Both spaces counted (refined where the bound asks): ``(spaces,
     their rank_error, passes so far)``."""
     n = X.shape[0]
@@ -312,7 +320,7 @@ def _counted(X, Y, metric, tolerance, names, tasks, runs):
     fine_bins = fine_bins_for(tolerance)
     spaces = [space(X, metric, fine_bins), space(Y, metric, fine_bins)]
     for s, name, Z in zip(spaces, names, (X, Y)):
-        count(s, tasks, runs)
+        count(s, tasks, runs, progress)
         low, high = float(s.least.min()), float(s.largest.max())
         _validate.varies((high - low) ** 2 * m, m, max(abs(low), abs(high)), pairs_dtype(Z, metric), name)
     passes = 2
@@ -323,7 +331,8 @@ def _counted(X, Y, metric, tolerance, names, tasks, runs):
             if share > tolerance / 2:  # (two spaces at most half each: within the tolerance)
                 wanted = s.fine_bins * 2.0 * share / tolerance
                 refined = _refined(s, min(wanted, refined_bins_for(tolerance)))
-                count(refined, tasks, runs)
+                progress.total += m
+                count(refined, tasks, runs, progress)
                 if _angle(*rank_error(refined)) < share:  # (kept only where it tightens the bound)
                     spaces[k], errors[k] = refined, rank_error(refined)
                 del refined
@@ -331,7 +340,7 @@ def _counted(X, Y, metric, tolerance, names, tasks, runs):
     return spaces, errors, passes
 
 
-def _rank_sums(spaces, n, tasks, runs):
+def _rank_sums(spaces, n, tasks, runs, progress):
     """Pass 2: the five sums of the ranks' Pearson, the tasks' added in order."""
     m = n * (n - 1) // 2
     centre = (m + 1) / 2.0
@@ -343,10 +352,11 @@ def _rank_sums(spaces, n, tasks, runs):
             *spaces[0].task_arguments(), *spaces[1].task_arguments(), r0, r1,
             spaces[0].binning, spaces[0].bins, spaces[1].binning, spaces[1].bins, runs, _tuning.ROWS, _tuning.COLUMNS,
         )
+        progress.advance(pairs_of(n, r0, r1))
     return sums
 
 
-def spearman(X, Y, metric, tolerance, names=("the similarities of X", "the similarities of Y"), tasks=None):
+def spearman(X, Y, metric, tolerance, names=("the similarities of X", "the similarities of Y"), tasks=None, progress=False):
     """Binned Spearman rsa of two checked spaces: an ApproximateScore whose
     ``error_bound`` is at most ``tolerance`` where the fine bins allowed
     (``refined_bins_for``) can reach it; above it, a warning says so.
@@ -354,14 +364,20 @@ def spearman(X, Y, metric, tolerance, names=("the similarities of X", "the simil
     it ``names``, as the exact path refuses it."""
     n = X.shape[0]
     tasks = tasks or row_ranges(n)
-    with _threads.blas_on_one_thread() as one_thread:
-        # Each task's blocks on all of Numba's threads, each block's BLAS
-        # product on its own thread; where BLAS cannot be kept on one
-        # thread, on one run (its products then take BLAS's threads).
-        runs = numba.get_num_threads() if one_thread else 1
-        spaces, errors, passes = _counted(X, Y, metric, tolerance, names, tasks, runs)
-        sums = _rank_sums(spaces, n, tasks, runs)
     m = n * (n - 1) // 2
+    # Each space counted, then both ranked: three passes over the pairs (a fourth where one is refined).
+    progress = _progress.Progress(f"binned Spearman rsa over {m:,} pairs", 3 * m) if progress else _progress.SILENT
+    try:
+        with _threads.blas_on_one_thread() as one_thread:
+            # Each task's blocks on all of Numba's threads, each block's BLAS
+            # product on its own thread; where BLAS cannot be kept on one
+            # thread, on one run (its products then take BLAS's threads).
+            # Between tasks (well under a second each) Ctrl-C is seen.
+            runs = numba.get_num_threads() if one_thread else 1
+            spaces, errors, passes = _counted(X, Y, metric, tolerance, names, tasks, runs, progress)
+            sums = _rank_sums(spaces, n, tasks, runs, progress)
+    finally:
+        progress.close()
     s_r, s_s, s_rr, s_ss, s_rs = sums
     var_r, var_s = s_rr - s_r * s_r / m, s_ss - s_s * s_s / m
     rho = max(-1.0, min(1.0, (s_rs - s_r * s_s / m) / math.sqrt(var_r * var_s)))
@@ -377,7 +393,7 @@ def spearman(X, Y, metric, tolerance, names=("the similarities of X", "the simil
     return ApproximateScore(rho, error, (spaces[0].fine_bins, spaces[1].fine_bins), passes)
 
 
-DEFAULT_TOLERANCE = 1e-4  # rsa's default (its signature says it too)
+DEFAULT_TOLERANCE = 1e-3  # rsa's default (its signature says it too)
 
 
 def _rows_bytes(X, metric):
@@ -394,24 +410,27 @@ def _rows_bytes(X, metric):
     return loaded + n * d * 8 * (2 if X.dtype != np.float64 else 1) + n * 8
 
 
-def bins_bytes(fine_bins, refined_bins):
+def bins_bytes(fine_bins, refined_bins, runs=1):
     """Memory of both spaces' bins at their largest, 48 bytes a bin (the
-    rank table is made in their place): a space's first count beside its
-    second (``refined_bins``; 0 where it is never refined) and the other
-    space's, refined too, each refined space's sub-bin table (32 bytes a
-    bin of the first count) beside."""
-    refined = 32 * fine_bins if refined_bins else 0
-    return 48 * (fine_bins + 2 * max(fine_bins, refined_bins)) + 2 * refined
+    rank table is made in their place).  A space is counted by ``runs``
+    threads, each into its own bins, then merged and copied out: ``runs +
+    1`` sets beside the other space's; where a space is refined
+    (``refined_bins``, 0 where it never is), its first count and sub-bin
+    table (32 bytes a first bin) stay beside its second."""
+    last = max(fine_bins, refined_bins)
+    refined = (48 + 32) * fine_bins if refined_bins else 0
+    return 48 * (last + (runs + 1) * last) + refined
 
 
 def memory_bytes(X, Y, metric, tolerance):
     """The memory binned Spearman adds: each space's rows as the tasks
     take them, the bins of both spaces (refined to the most the tunables
     allow where the tolerance could ask for it), and the block buffers
-    (one per space: ``ROWS x COLUMNS`` values)."""
+    (one per space and thread: ``ROWS x COLUMNS`` values)."""
     fine, refined = fine_bins_for(tolerance), refined_bins_for(tolerance)
+    runs = numba.get_num_threads()
     blocks = _tuning.ROWS * _tuning.COLUMNS * (np.dtype(X.dtype).itemsize + np.dtype(Y.dtype).itemsize)
-    return _rows_bytes(X, metric) + _rows_bytes(Y, metric) + bins_bytes(fine, refined) + blocks
+    return _rows_bytes(X, metric) + _rows_bytes(Y, metric) + bins_bytes(fine, refined, runs) + runs * blocks
 
 
 def stages(X, Y, metric, tolerance):

@@ -110,8 +110,8 @@ RESAMPLE_CALL_COST = 1 << 20
 # --- Binned Spearman (fastrsa/_binned.py) -----------------------------------------
 
 # Pairs per task of the two passes: enough tasks to spread over a cluster's
-# workers, few enough that each pays its start (and a block buffer) many times over.
-BINNED_TASK_PAIRS = 1 << 26
+# workers, each long enough to pay its start (and a block buffer) many times over.
+BINNED_TASK_PAIRS = 1 << 24  # (Ctrl-C and the progress line are seen between tasks: well under a second each)
 # Pairs of each space whose values place its bins, and the equal segments of
 # their range the bins are placed in (each split into fine bins in
 # proportion to the sample's values in it).
@@ -121,3 +121,9 @@ BINNED_SEGMENTS = 1 << 12
 # the bound falls about as 7 / fine bins.
 BINNED_MAX_FINE_BINS = 1 << 24
 BINNED_REFINE = 4  # a second count takes at most this many times the first's fine bins
+
+# --- Progress (fastrsa/_progress.py) -------------------------------------------------
+
+# Calls of at least this many multiply-adds show a progress line by default
+# where stderr is a terminal (about half a minute of work on a laptop).
+PROGRESS_WORK = 1 << 40

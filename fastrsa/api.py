@@ -10,7 +10,7 @@ the stages it names.  ``fastrsa.plan(function, ...)`` returns the plan alone.
 
 import numpy as np
 
-from . import _binned, _correlation, _gram, _memory, _missing, _pairs, _plan, _sources, _threads, _tuning, _validate
+from . import _binned, _correlation, _gram, _memory, _missing, _pairs, _plan, _progress, _sources, _threads, _tuning, _validate
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.normalize import normalize_rows_into
 from ._kernels.rank import PARTS, doubled_dtype, doubled_ranks_into, rank_scratch, spearman_moments_of_doubled
@@ -204,7 +204,7 @@ def _plan_compare(a, b, method, nan_policy):
     )
 
 
-def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None, tolerance=1e-4):
+def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None, tolerance=1e-3, progress=None):
     """Representational similarity analysis of two spaces over the same items.
 
     Correlates the condensed similarity vectors of ``X`` and ``Y``.  For
@@ -249,6 +249,10 @@ def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None,
         for it, and counted again finer where the first count's bound
         exceeds it; a warning says so where even the finest bins allowed
         cannot reach it.
+    progress : {None, True, False}
+        For binned ranks: a progress line on stderr (pairs done, time left).
+        None: where stderr is a terminal and the work is large.  The other
+        paths are fast at any size they fit.
 
     Returns
     -------
@@ -266,24 +270,27 @@ def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None,
     >>> round(fastrsa.rsa(X, Y), 4), round(fastrsa.rsa(X, Y, method="spearman"), 4)
     (0.7734, 0.7578)
     """
-    return _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance).execute()
+    return _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance, progress).execute()
 
 
 @_plan.planner(rsa)
-def _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance):
+def _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance, progress):
     method = _validate.choice(method, "method", _validate.METHODS)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     nan_policy = _missing.policy(nan_policy)
     exact, tolerance = _validate.exactness(exact, tolerance, method)
     X, Y, _ = _missing.spaces(X, Y, metric, nan_policy)
-    return rsa_plan(X, Y, method, metric, exact=exact, tolerance=tolerance)
+    if progress not in (None, True, False):
+        raise ValueError(f"progress={progress!r} is not supported; use None (on a terminal, for long calls), True or False")
+    return rsa_plan(X, Y, method, metric, exact=exact, tolerance=tolerance, progress=progress)
 
 
 # Routes of rsa (``Plan.choices["route"]``).
 GRAM, PAIRS, SPEARMAN_IN_TURN, BINNED = "gram", "pairs", "spearman in turn", "binned spearman"
 
 
-def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "Y"), held=0, exact=True, tolerance=None):
+def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "Y"), held=0, exact=True, tolerance=None,
+             progress=False):
     """The plan of ``rsa`` for two checked spaces and checked arguments.
 
     Its ``choices``: ``route`` (GRAM: Pearson of similarities by the Gram
@@ -296,7 +303,8 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
     where it has one; ``names``: what errors call the two spaces; ``held``:
     memory the caller's planner made for the call that it holds throughout
     (copies of its input), added to the plan's; ``exact`` and ``tolerance``
-    as rsa takes them (the inference functions' statistic is always exact)."""
+    as rsa takes them (the inference functions' statistic is always exact),
+    and ``progress`` for the binned path."""
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     sides = (_pairs.tile_side(n, d1), _pairs.tile_side(n, d2))
     similarity = metric_of(metric).similarity
@@ -320,7 +328,7 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
             available=available,
         )
     if method == "spearman" and (exact is False or exact is None and not available.fit(pairs_needed)):
-        return _binned_plan(X, Y, metric, function, available, held, tolerance, pairs_needed, names)
+        return _binned_plan(X, Y, metric, function, available, held, tolerance, pairs_needed, names, progress)
     floor = metric_of(metric).rounding_floor
     if in_turn:
 
@@ -366,11 +374,12 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
     )
 
 
-def _binned_plan(X, Y, metric, function, available, held, tolerance, exact_bytes, names):
+def _binned_plan(X, Y, metric, function, available, held, tolerance, exact_bytes, names, progress):
     """The plan of binned Spearman rsa (``_binned``)."""
     n = X.shape[0]
     tolerance = _binned.DEFAULT_TOLERANCE if tolerance is None else tolerance
     fine = _binned.fine_bins_for(tolerance)
+    work = _threads.pair_work(n, X.shape[1] + Y.shape[1], ranked=True) * 2  # (two passes)
     return _plan.Plan(
         function,
         lambda: _binned.stages(X, Y, metric, tolerance),
@@ -382,8 +391,8 @@ def _binned_plan(X, Y, metric, function, available, held, tolerance, exact_bytes
             "method='pearson' with metric='cosine' or 'correlation' needs no pairs and fits"
             f" (about {_gram.memory_bytes(X.shape[1], Y.shape[1], n, X.dtype == Y.dtype == np.float32) / 2**20:.0f} MiB)",
         ],
-        _threads.pair_work(n, X.shape[1] + Y.shape[1], ranked=True) * 2,
-        lambda: _binned.spearman(X, Y, metric, tolerance, pair_names(names)),
+        work,
+        lambda: _binned.spearman(X, Y, metric, tolerance, pair_names(names), progress=_progress.wanted(progress, work)),
         choices={"route": BINNED, "fine_bins": fine, "tolerance": tolerance, "exact_bytes": exact_bytes},
         available=available,
     )

@@ -211,3 +211,49 @@ def test_spaces_on_disk_give_the_same_binned_score(rng, tmp_path):
     in_memory = fastrsa.rsa(X, Y, "spearman", exact=False)
     on_disk = fastrsa.rsa(str(tmp_path / "x.npy"), tmp_path / "y.npy", "spearman", exact=False)
     assert float(on_disk) == float(in_memory) and on_disk.error_bound == in_memory.error_bound
+
+
+def test_progress_shows_on_stderr(rng, capsys):
+    X, Y = correlated_spaces(rng, 200, 5, 5)
+    fastrsa.rsa(X, Y, "spearman", exact=False, progress=True)
+    line = capsys.readouterr().err
+    assert "binned Spearman rsa over 19,900 pairs" in line and "100.0% done" in line and line.endswith("\n")
+    fastrsa.rsa(X, Y, "spearman", exact=False, progress=False)
+    assert capsys.readouterr().err == ""
+    with pytest.raises(ValueError, match="progress='yes' is not supported"):
+        fastrsa.rsa(X, Y, "spearman", progress="yes")
+
+
+_INTERRUPTED = """
+import sys, time, numpy as np, fastrsa
+from fastrsa import _threads
+X = np.random.default_rng(0).standard_normal((40_000, 8))
+fastrsa.rsa(X[:300], X[:300] + 1, "spearman", exact=False)  # (compiled, or loaded from the cache)
+get = _threads._OPENBLAS[0][0] if _threads._OPENBLAS and _threads._OPENBLAS[0] else (lambda: -1)
+before = get()
+print("started", flush=True)
+try:
+    fastrsa.rsa(X, X ** 2, "spearman", exact=False)
+except KeyboardInterrupt:
+    print("interrupted", time.perf_counter(), before, get(), flush=True)
+    sys.exit(130)
+print("finished", flush=True)
+"""
+
+
+def test_ctrl_c_stops_a_binned_call_promptly_and_restores_blas():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", _INTERRUPTED], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "started"
+    time.sleep(1.0)  # (the call is running: 800 million pairs, three passes)
+    sent = time.perf_counter()
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    word, at, before, after = out.split()
+    assert word == "interrupted" and float(at) - sent < 2.0  # (the child's clock: CLOCK_MONOTONIC, shared)
+    assert before == after  # SciPy's BLAS has its threads back

@@ -194,18 +194,17 @@ def merge_bins(into, bins):
 
 
 @parallel_kernel
-def histogram_task(X, row_values, kind, root, single, copies, r0, r1, binning, bins, parts, rows, columns):
+def histogram_task(X, row_values, kind, root, single, copies, r0, r1, binning, parts, rows, columns):
     """Pass 1 over the pairs of rows r0:r1: each value counted into its
     fine bin f, ``bins[f] = (count, least value, largest value, values at
     the least, values at the largest)`` (``add_to_bin``; one row a bin, so a
-    value touches one cache line or two).  Adds to what ``bins`` holds.
+    value touches one cache line or two).
 
     The task's blocks of ``rows`` rows are dealt to ``parts.shape[0]`` runs
     in turn (block k to run k mod runs), each run on a thread of its own
-    with its own set of bins in ``parts`` (empty, and left empty), merged
-    into ``bins`` at the end: the counts do not depend on the runs.  With
-    more than one run, SciPy's BLAS must be on one thread
-    (``_threads.blas_on_one_thread``)."""
+    adding to its own set of bins in ``parts``; ``merge_bins`` reduces them,
+    and the counts do not depend on the runs.  With more than one run,
+    SciPy's BLAS must be on one thread (``_threads.blas_on_one_thread``)."""
     n = X.shape[0]
     runs = parts.shape[0]
     blocks = -(-(r1 - r0) // rows)
@@ -224,11 +223,6 @@ def histogram_task(X, row_values, kind, root, single, copies, r0, r1, binning, b
                     row_values_into(X, row_values, kind, root, single, copies, products[i - b0], i, start, c1, c0, values)
                     for j in range(c1 - start):
                         add_to_bin(own, bin_of(values[j], binning), values[j])
-    for run in range(runs):
-        merge_bins(bins, parts[run])
-        parts[run, :, :] = 0.0
-        parts[run, :, LEAST] = np.inf
-        parts[run, :, LARGEST] = -np.inf
 
 
 @kernel
