@@ -56,6 +56,8 @@ class Progress:
 class _Silent:
     """A Progress that shows nothing."""
 
+    total = 0  # (added to where a call's work grows; never read)
+
     def advance(self, amount):
         pass
 

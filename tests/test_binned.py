@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import fastrsa
 from fastrsa import _binned, _memory, _tuning, api
-from fastrsa._kernels.binned import histogram_task
+from fastrsa._kernels.binned import histogram_task, merge_bins
 
 from .helpers import correlated_spaces
 
@@ -135,12 +135,11 @@ def test_a_task_is_a_pure_function_of_its_rows(rng):
     s = _binned.space(X, "cosine", 1 << 10)
 
     def task(r0, r1):
-        bins = np.zeros((s.fine_bins, 5))
-        bins[:, 1], bins[:, 2] = np.inf, -np.inf
-        parts = np.zeros((2, s.fine_bins, 6))
+        parts = np.zeros((2, s.fine_bins, 6))  # (two runs: two threads' bins)
         parts[:, :, 1], parts[:, :, 2] = np.inf, -np.inf
-        histogram_task(*s.task_arguments(), r0, r1, s.binning, bins, parts, 8, 16)
-        return bins
+        histogram_task(*s.task_arguments(), r0, r1, s.binning, parts, 8, 16)
+        merge_bins(parts[0], parts[1])
+        return parts[0]
 
     whole = task(0, 49)
     parts = [task(0, 24), task(24, 49)]  # (blocks of 8 rows from each start: the same blocks as the whole)
