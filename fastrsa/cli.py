@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from . import api, stats
+from ._binned import ApproximateScore
 from ._metrics import of as metric_of
 from .embeddings import EmbeddingFileError, align, load_embeddings, sample_embeddings
 
@@ -65,9 +66,15 @@ def _parser():
     compare.add_argument(
         "--seed", type=_non_negative, help="seed of the permutations and resamples (repeatable results)"
     )
+    compare.add_argument(
+        "--binned", action="store_true",
+        help="Spearman from binned ranks even where the exact ones fit (taken anyway where they do not): adds error_bound",
+    )
     compare.add_argument("--plot", metavar="PNG", help="write the two similarity matrices and the scatter here")
     compare.add_argument("--json", action="store_true", help="print one JSON object")
-    compare.add_argument("--progress", action="store_true", help="progress bar while loading, even off a terminal")
+    compare.add_argument(
+        "--progress", action="store_true", help="progress bar while loading (and over binned ranks), even off a terminal"
+    )
 
     split = commands.add_parser("split-half", help="RSA between two halves of one space's dimensions")
     split.add_argument("a", help="embeddings file")
@@ -114,6 +121,8 @@ def _check_options(args):
             args,
             f"--permutations and --bootstrap take --method pearson or --method spearman, not --method {args.method}",
         )
+    if getattr(args, "binned", False) and args.method != "spearman":
+        _usage_error(args, f"--binned is for --method spearman (--method {args.method} has no binned path)")
 
 
 def _usage_error(args, message):
@@ -255,7 +264,10 @@ def _compare(args):
     fewer = "--top K, --words or --limit K"
     with _named_vectors(args.metric, spaces, names):
         with _memory_for(f"--method {args.method} over {n:,} words", _rank_advice(args.method, fewer)):
-            score = api.rsa(aligned.x, aligned.y, method=args.method, metric=args.metric)
+            exact = False if args.binned else None
+            score = api.rsa(
+                aligned.x, aligned.y, method=args.method, metric=args.metric, exact=exact, progress=True if args.progress else None
+            )
             summary = api.similarity_summary(aligned.x, aligned.y, metric=args.metric)
         inference = {}
         if args.permutations:
@@ -273,8 +285,10 @@ def _compare(args):
                 )
             inference.update(ci_low=interval.low, ci_high=interval.high, confidence=interval.confidence)
     seconds = time.perf_counter() - start
+    binned = isinstance(score, ApproximateScore)
     result = {
-        "score": score,
+        "score": float(score),
+        **({"error_bound": score.error_bound} if binned else {}),
         **inference,
         "method": args.method,
         "metric": args.metric,
@@ -291,6 +305,9 @@ def _compare(args):
         print(json.dumps(result))
         return
     print(f"{args.method} RSA ({args.metric} similarities): {score:.4f}")
+    if binned:
+        why = "as asked (--binned)" if args.binned else "the exact ranks of every pair do not fit in memory"
+        print(f"binned ranks ({why}): within {score.error_bound:.2g} of the exact score, guaranteed")
     if args.permutations:
         print(f"p-value (Mantel test, {args.permutations:,} permutations, two-sided): {inference['pvalue']:.4g}")
     if args.bootstrap:

@@ -325,3 +325,17 @@ def test_constant_similarities_are_named_by_file(small_files):
     line = one_line_error(run("split-half", halves, "--split", "halves"), 1)
     assert line.startswith(f"fastrsa: error: the similarities of the words in {halves}, in their first half of the "
                            f"dimensions, has zero variance")
+
+
+def test_compare_binned_says_so_and_reports_its_bound(two_files):
+    a, b = two_files
+    done = run("compare", a, b, "--method", "spearman", "--binned", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    exact = json.loads(run("compare", a, b, "--method", "spearman", "--json").stdout)
+    assert "error_bound" not in exact and 0 < result["error_bound"] <= 1e-3
+    assert abs(result["score"] - exact["score"]) <= result["error_bound"]
+    text = run("compare", a, b, "--method", "spearman", "--binned")
+    assert "binned ranks (as asked (--binned)): within" in text.stdout
+    refused = run("compare", a, b, "--binned")
+    assert refused.returncode == 2 and "--binned is for --method spearman" in refused.stderr
