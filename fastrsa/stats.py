@@ -15,7 +15,7 @@ import operator
 import numba
 import numpy as np
 
-from . import _correlation, _gram, _missing, _pairs, _plan, _sources, _threads, _tuning, _validate, _weighted_gram, api
+from . import _correlation, _gram, _memory, _missing, _pairs, _plan, _sources, _threads, _tuning, _validate, _weighted_gram, api
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.resample import (
     bootstrap_pearson,
@@ -257,6 +257,27 @@ def _null_advice(needed, null):
     """What to change where a test whose null takes ``null`` of the
     ``needed`` bytes does not fit."""
     return "use fewer permutations" if 2 * null > needed else "use fewer items"
+
+
+def _subset_advice(n, needed, available):
+    """Where a call over the pairs of n items needs ``needed`` bytes and
+    does not fit: the items of a random subset that would (the pairs' memory
+    grows as the square of the items), or None where the memory available
+    is not known."""
+    room = available()
+    if room is None or needed <= 0:
+        return None
+    room = max(room - _memory._OVERHEAD, 0)
+    items = max(3, int(n * (0.8 * room / needed) ** 0.5))  # (its linear terms are a few per cent of it)
+    return (
+        f"run it on a random subset of about {items:,} of the {n:,} items, which fits (rng.choice({n}, {items}, "
+        f"replace=False) as row indices of X and Y)"
+    )
+
+
+def _pairs_advice(n, needed, first, available):
+    """``first`` (what to change), then a subset that fits where one is known: the alternatives of a pairs path."""
+    return lambda: [first] + [advice for advice in [_subset_advice(n, needed, available)] if advice]
 
 
 def _pairs_null_bytes(n, permutations, alternative, kernel, method):
@@ -576,7 +597,8 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
         return result(statistic, observed, null)
 
     choices = {"null": kernel, "score": score.choices}
-    return _plan.Plan("permutation_test", stages, needed, what, [_null_advice(needed, null)], work, execute, choices, available)
+    advice = _pairs_advice(n, needed, _null_advice(needed, null), available)
+    return _plan.Plan("permutation_test", stages, needed, what, advice, work, execute, choices, available)
 
 
 def _resample_counts(n, count, rng):
@@ -804,7 +826,7 @@ def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_polic
     stages.append(_plan.Stage("distribution", f"{n_boot:,} resamples of the items: {path}", needed - kept, pairs * n_boot * 3, pairs * n_boot * per_pair))
     advice = "use fewer resamples (n_boot)" if n_boot * 17 > kept + batch else "use fewer items, or fewer Numba threads (numba.set_num_threads)"
     run = functools.partial(_bootstrap_ci, X, Y, method, metric, n_boot, confidence, rng, omitted, sides, score if by_gram else None)
-    return _plan.Plan("bootstrap_ci", stages, needed, what, [advice], work, run, choices, available)
+    return _plan.Plan("bootstrap_ci", stages, needed, what, _pairs_advice(n, needed, advice, available), work, run, choices, available)
 
 
 def _distribution(n, n_boot, rng, statistics):

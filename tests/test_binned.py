@@ -256,3 +256,18 @@ def test_ctrl_c_stops_a_binned_call_promptly_and_restores_blas():
     word, at, before, after = out.split()
     assert word == "interrupted" and float(at) - sent < 2.0  # (the child's clock: CLOCK_MONOTONIC, shared)
     assert before == after  # SciPy's BLAS has its threads back
+
+
+def test_spearman_inference_beyond_memory_names_a_subset_that_fits(rng, monkeypatch):
+    X, Y = correlated_spaces(rng, 3000, 5, 6)
+    needed = fastrsa.plan(fastrsa.permutation_test, X, Y, "spearman", permutations=9).memory_bytes
+    monkeypatch.setattr(_memory, "available_bytes", lambda: _memory._OVERHEAD + needed // 4)
+    monkeypatch.setattr(_memory, "_UNCHECKED", 0)
+    import re
+
+    for call, options in ((fastrsa.permutation_test, {"permutations": 9}), (fastrsa.bootstrap_ci, {"n_boot": 9})):
+        with pytest.raises(fastrsa.InsufficientMemoryError, match=r"random subset of about [0-9,]+ of the 3,000 items") as caught:
+            call(X, Y, "spearman", **options)
+        items = int(re.search(r"about ([0-9,]+) of the", str(caught.value)).group(1).replace(",", ""))
+        assert 100 < items < 3000
+        assert fastrsa.plan(call, X[:items], Y[:items], "spearman", **options).fits  # the subset named fits
