@@ -312,7 +312,7 @@ def refined_bins_for(tolerance):
     return min(_tuning.BINNED_REFINE * fine_bins_for(tolerance), _tuning.BINNED_MAX_FINE_BINS)
 
 
-def _counted(X, Y, metric, tolerance, names, tasks, runs, progress):
+def _counted(X, Y, metric, tolerance, names, tasks, runs, progress, room):
     """Both spaces counted (refined where the bound asks): ``(spaces,
     their rank_error, passes so far)``."""
     n = X.shape[0]
@@ -330,7 +330,10 @@ def _counted(X, Y, metric, tolerance, names, tasks, runs, progress):
             share = _angle(*errors[k])
             if share > tolerance / 2:  # (two spaces at most half each: within the tolerance)
                 wanted = s.fine_bins * 2.0 * share / tolerance
-                refined = _refined(s, min(wanted, refined_bins_for(tolerance)))
+                allowed = refinable_bins(tolerance, room, runs)
+                if allowed <= s.fine_bins:
+                    continue  # (no room to count finer)
+                refined = _refined(s, min(wanted, allowed))
                 progress.total += m
                 count(refined, tasks, runs, progress)
                 if _angle(*rank_error(refined)) < share:  # (kept only where it tightens the bound)
@@ -356,10 +359,12 @@ def _rank_sums(spaces, n, tasks, runs, progress):
     return sums
 
 
-def spearman(X, Y, metric, tolerance, names=("the similarities of X", "the similarities of Y"), tasks=None, progress=False):
+def spearman(X, Y, metric, tolerance, names=("the similarities of X", "the similarities of Y"), tasks=None, progress=False,
+             room=None):
     """Binned Spearman rsa of two checked spaces: an ApproximateScore whose
     ``error_bound`` is at most ``tolerance`` where the fine bins allowed
-    (``refined_bins_for``) can reach it; above it, a warning says so.
+    (``refined_bins_for``, within ``room`` bytes beyond the plan's memory:
+    ``refinable_bins``) can reach it; above it, a warning says so.
     A space whose values are all equal (up to rounding) is refused, naming
     it ``names``, as the exact path refuses it."""
     n = X.shape[0]
@@ -374,7 +379,7 @@ def spearman(X, Y, metric, tolerance, names=("the similarities of X", "the simil
             # thread, on one run (its products then take BLAS's threads).
             # Between tasks (well under a second each) Ctrl-C is seen.
             runs = numba.get_num_threads() if one_thread else 1
-            spaces, errors, passes = _counted(X, Y, metric, tolerance, names, tasks, runs, progress)
+            spaces, errors, passes = _counted(X, Y, metric, tolerance, names, tasks, runs, progress, room)
             sums = _rank_sums(spaces, n, tasks, runs, progress)
     finally:
         progress.close()
@@ -385,7 +390,7 @@ def spearman(X, Y, metric, tolerance, names=("the similarities of X", "the simil
     if error > tolerance:
         warnings.warn(
             f"binned Spearman: the error bound {error:.2g} exceeds tolerance={tolerance:.2g} with the finest bins "
-            f"allowed ({refined_bins_for(tolerance):,} a space, for {m:,} pairs); use exact=True where it fits, "
+            f"allowed ({refinable_bins(tolerance, room, runs):,} a space, for {m:,} pairs); use exact=True where it fits, "
             f"or a larger tolerance",
             RuntimeWarning,
             stacklevel=4,
@@ -410,27 +415,41 @@ def _rows_bytes(X, metric):
     return loaded + n * d * 8 * (2 if X.dtype != np.float64 else 1) + n * 8
 
 
-def bins_bytes(fine_bins, refined_bins, runs=1):
-    """Memory of both spaces' bins at their largest, 48 bytes a bin (the
-    rank table is made in their place).  A space is counted by ``runs``
-    threads, each into its own bins, then merged and copied out: ``runs +
-    1`` sets beside the other space's; where a space is refined
-    (``refined_bins``, 0 where it never is), its first count and sub-bin
-    table (32 bytes a first bin) stay beside its second."""
-    last = max(fine_bins, refined_bins)
-    refined = (48 + 32) * fine_bins if refined_bins else 0
-    return 48 * (last + (runs + 1) * last) + refined
+def bins_bytes(fine_bins, runs=1):
+    """Memory of both spaces' bins counted in ``fine_bins`` bins, 48 bytes
+    a bin (the rank table is made in their place): a space is counted by
+    ``runs`` threads, each into its own bins, then merged and copied out --
+    ``runs + 1`` sets beside the other space's."""
+    return 48 * fine_bins * (runs + 2)
+
+
+def refine_bytes(fine_bins, refined_bins, runs=1):
+    """Memory a second count of one space adds to the call's first-count
+    peak (``bins_bytes``): its threads' bins and its copy out, and its
+    sub-bin table (32 bytes a first bin), beside the first count's bins."""
+    return 48 * refined_bins * (runs + 1) + 32 * fine_bins - 48 * fine_bins * runs
+
+
+def refinable_bins(tolerance, room, runs=1):
+    """The fine bins a second count may take for ``tolerance`` within
+    ``room`` bytes beyond the plan's memory (None: unknown, no limit but
+    the tunables'): at least the first count's (else no refinement)."""
+    fine, wanted = fine_bins_for(tolerance), refined_bins_for(tolerance)
+    if room is None:
+        return wanted
+    fits = (room + 48 * fine * runs - 32 * fine) // (48 * (runs + 1))
+    return int(max(min(wanted, fits), 0))
 
 
 def memory_bytes(X, Y, metric, tolerance):
     """The memory binned Spearman adds: each space's rows as the tasks
-    take them, the bins of both spaces (refined to the most the tunables
-    allow where the tolerance could ask for it), and the block buffers
-    (one per space and thread: ``ROWS x COLUMNS`` values)."""
-    fine, refined = fine_bins_for(tolerance), refined_bins_for(tolerance)
+    take them, the bins of both spaces, and the block buffers (one per
+    space and thread: ``ROWS x COLUMNS`` values).  A second count, where
+    the bound asks for one, takes only memory left beyond this
+    (``refinable_bins``)."""
     runs = numba.get_num_threads()
     blocks = _tuning.ROWS * _tuning.COLUMNS * (np.dtype(X.dtype).itemsize + np.dtype(Y.dtype).itemsize)
-    return _rows_bytes(X, metric) + _rows_bytes(Y, metric) + bins_bytes(fine, refined, runs) + runs * blocks
+    return _rows_bytes(X, metric) + _rows_bytes(Y, metric) + bins_bytes(fine_bins_for(tolerance), runs) + runs * blocks
 
 
 def stages(X, Y, metric, tolerance):
@@ -443,6 +462,6 @@ def stages(X, Y, metric, tolerance):
     return [
         Stage("count", f"{metric} pairs in row blocks of {_tuning.ROWS} x {_tuning.COLUMNS}, never stored; "
               f"each space's values counted in {fine_bins:,} bins" + _sources.read_whole_for_rows((X, Y)), 0, flops, moved),
-        Stage("refine", f"where the bound asks: counted again, in up to {refined:,} bins", 0, 0, 0),
+        Stage("refine", f"where the bound asks: counted again, in up to {refined:,} bins as memory allows", 0, 0, 0),
         Stage("ranks", "each pair's ranks read from the bins; the ranks' Pearson summed", 0, flops, moved),
     ]

@@ -125,5 +125,5 @@ BINNED_REFINE = 4  # a second count takes at most this many times the first's fi
 # --- Progress (fastrsa/_progress.py) -------------------------------------------------
 
 # Calls of at least this many multiply-adds show a progress line by default
-# where stderr is a terminal (about half a minute of work on a laptop).
+# where stderr is a terminal: calls long enough that silence would leave one wondering.
 PROGRESS_WORK = 1 << 40

@@ -380,10 +380,18 @@ def _binned_plan(X, Y, metric, function, available, held, tolerance, exact_bytes
     tolerance = _binned.DEFAULT_TOLERANCE if tolerance is None else tolerance
     fine = _binned.fine_bins_for(tolerance)
     work = _threads.pair_work(n, X.shape[1] + Y.shape[1], ranked=True) * 2  # (two passes)
+    needed = _binned.memory_bytes(X, Y, metric, tolerance) + held
+    available = available or _plan.Available()
+
+    def room():
+        """Memory beyond the plan's, for a second count (the figure the plan read)."""
+        known = available()
+        return None if known is None else max(known - _memory._OVERHEAD - needed, 0)
+
     return _plan.Plan(
         function,
         lambda: _binned.stages(X, Y, metric, tolerance),
-        _binned.memory_bytes(X, Y, metric, tolerance) + held,
+        needed,
         f"binned Spearman rsa(metric={metric!r}) over {n:,} items",
         lambda: [
             f"tolerance={100 * tolerance:g} (fewer bins): about "
@@ -392,7 +400,9 @@ def _binned_plan(X, Y, metric, function, available, held, tolerance, exact_bytes
             f" (about {_gram.memory_bytes(X.shape[1], Y.shape[1], n, X.dtype == Y.dtype == np.float32) / 2**20:.0f} MiB)",
         ],
         work,
-        lambda: _binned.spearman(X, Y, metric, tolerance, pair_names(names), progress=_progress.wanted(progress, work)),
+        lambda: _binned.spearman(
+            X, Y, metric, tolerance, pair_names(names), progress=_progress.wanted(progress, work), room=room(),
+        ),
         choices={"route": BINNED, "fine_bins": fine, "tolerance": tolerance, "exact_bytes": exact_bytes},
         available=available,
     )

@@ -285,6 +285,8 @@ CASES = {
     "rsa pearson pairs blocks": Case("rsa", _spaces(1000, 1000), 3000, 300),
     "rsa spearman in turn": Case("rsa", _spaces(100, 100, method="spearman"), 4000, 800),
     "rsa spearman tiles": Case("rsa", _spaces(2, 2, method="spearman"), 4096, 1500),
+    # Binned Spearman: bins (48 bytes each, per space and thread), block buffers, the rows as taken.
+    "rsa spearman binned": Case("rsa", _spaces(64, 64, method="spearman", exact=False, tolerance=1e-5), 2000, 300),
     "rsa kendall": Case("rsa", _spaces(50, 50, method="kendall"), 2800, 900),
     "rsa euclidean blocks": Case("rsa", _spaces(100, 100, np.float32, metric="euclidean"), 4000, 600),
     # rsm and rdm: one condensed vector.
