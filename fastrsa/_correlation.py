@@ -99,6 +99,13 @@ def check_varies(values, name, floor):
     _validate.varies(sum_of_squares, values.size, max(abs(mean), floor * scale), values.dtype, name)
 
 
+def pearson_of_moments(count, sum_x, sum_y, sum_xx, sum_yy, sum_xy):
+    """Pearson from the pair sums of ``_gram.pair_moments`` (no check)."""
+    ss_x = sum_xx - sum_x * sum_x / count
+    ss_y = sum_yy - sum_y * sum_y / count
+    return float(pearson_from_moments(ss_x, ss_y, sum_xy - sum_x * sum_y / count))
+
+
 def gram_pearson(X, Y, centre, names=("the similarities of X", "the similarities of Y"), check=True):
     """Pearson correlation of the pairs' cosines (of centred rows with
     ``centre``) of two checked spaces, by the Gram identity (``_gram``):

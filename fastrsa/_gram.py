@@ -128,6 +128,92 @@ def pair_moments(X, Y, centre):
     )
 
 
+class PermutedMoments:
+    """``pair_moments(X, Y[p], centre)`` for many permutations p of Y's rows.
+
+    Under a permutation only the terms that pair X's rows with Y's change:
+    UᵀV_p, Σ a_i b_p(i), Uᵀb_p, V_pᵀa and Σ d_i e_p(i) (``pair_moments``'s
+    names); XᵀX's and YᵀY's terms, the sums and the means are the same for
+    every p.  So the shifted unit rows U and V are made once (the means are
+    over all rows, which no permutation changes) and the invariant terms
+    summed once; a permutation then costs the one product (U[p⁻¹])ᵀV,
+    N·D1·D2 multiply-adds, with the smaller space's rows gathered
+    (UᵀV_p = Σ u_i v_p(i)ᵀ = Σ_j u_p⁻¹(j) v_jᵀ).  float32 spaces take that
+    product in float32, as ``pair_moments`` does.  The sums are those of
+    ``pair_moments`` taken in another order: equal to about 1e-15, not bit
+    for bit.  Memory: ``permuted_memory_bytes``."""
+
+    def __init__(self, X, Y, centre):
+        n = X.shape[0]
+        block = min(n, _tuning.GRAM_BLOCK)
+        buffer_x, buffer_y = np.empty((block, X.shape[1])), np.empty((block, Y.shape[1]))
+        read_x, read_y = _sources.block_buffer(X, block), _sources.block_buffer(Y, block)
+        U, V = np.empty(X.shape), np.empty(Y.shape)  # 8 N (D1 + D2) bytes
+        for start in range(0, n, block):
+            U[start : start + block] = _unit_rows(X, start, start + block, centre, buffer_x, read_x)
+            V[start : start + block] = _unit_rows(Y, start, start + block, centre, buffer_y, read_y)
+        del buffer_x, buffer_y
+        mean_x, mean_y = U.mean(axis=0), V.mean(axis=0)
+        U -= mean_x
+        V -= mean_y
+        self.a, self.b = U @ mean_x, V @ mean_y
+        self.d = 2.0 * self.a + np.einsum("ij,ij->i", U, U)
+        self.e = 2.0 * self.b + np.einsum("ij,ij->i", V, V)
+        single = X.dtype == np.float32 and Y.dtype == np.float32
+        self.single = single
+        sum_u, sum_v = U.sum(axis=0), V.sum(axis=0)
+        alpha, beta = sum_u @ mean_x, sum_v @ mean_y
+        gram_u, gram_v = (U.astype(np.float32), V.astype(np.float32)) if single else (U, V)
+        full_x = 2 * n * alpha + sum_u @ sum_u
+        full_y = 2 * n * beta + sum_v @ sum_v
+        full_xx = 2 * n * (self.a @ self.a) + 2 * alpha**2 + 4 * (U.T @ self.a) @ sum_u + np.sum((gram_u.T @ gram_u).astype(np.float64) ** 2)
+        full_yy = 2 * n * (self.b @ self.b) + 2 * beta**2 + 4 * (V.T @ self.b) @ sum_v + np.sum((gram_v.T @ gram_v).astype(np.float64) ** 2)
+        self.n, self.alpha, self.beta, self.sum_u, self.sum_v = n, alpha, beta, sum_u, sum_v
+        self.fixed = (n * (n - 1) / 2, (full_x - self.d.sum()) / 2, (full_y - self.e.sum()) / 2,
+                      (full_xx - self.d @ self.d) / 2, (full_yy - self.e @ self.e) / 2)
+        # The rows gathered per permutation: the smaller space's (U by p⁻¹, or V by p).
+        self.gather_u = X.shape[1] <= Y.shape[1]
+        self.U, self.V = (gram_u, gram_v) if single else (U, V)
+        self.U64, self.V64 = U, V
+        self.gathered = np.empty(X.shape if self.gather_u else Y.shape, self.U.dtype)
+
+    def __call__(self, p):
+        """``(count, sum_x, sum_y, sum_xx, sum_yy, sum_xy)`` for Y[p]."""
+        inverse = np.empty_like(p)
+        inverse[p] = np.arange(p.size)
+        if self.gather_u:
+            np.take(self.U, inverse, axis=0, out=self.gathered)
+            cross = self.gathered.T @ self.V
+        else:
+            np.take(self.V, p, axis=0, out=self.gathered)
+            cross = self.U.T @ self.gathered
+        b_p, e_p = self.b[p], self.e[p]
+        full_xy = (
+            2 * self.n * (self.a @ b_p)
+            + 2 * self.alpha * self.beta
+            + 2 * (self.V64.T @ self.a[inverse]) @ self.sum_v  # (V_pᵀa = Vᵀ a[p⁻¹])
+            + 2 * (self.U64.T @ b_p) @ self.sum_u
+            + np.sum(cross.astype(np.float64) ** 2)
+        )
+        return (*self.fixed, (full_xy - self.d @ e_p) / 2)
+
+
+def permuted_memory_bytes(n, d1, d2, float32=False):
+    """Peak memory of ``PermutedMoments``: U and V in float64 and, for
+    float32 spaces, their float32 copies; the gathered rows of the smaller
+    space; the four per-row vectors and a permutation's gathered b, e and
+    inverse and a[p⁻¹]; and a Gram product and its square at a time (D1²,
+    D2² or D1·D2 float64, twice)."""
+    small = min(d1, d2)
+    single = 4 * n * (d1 + d2 + small) if float32 else 8 * n * small
+    return 8 * n * (d1 + d2) + single + 8 * n * (4 + 4) + 16 * max(d1 * d1, d2 * d2, d1 * d2)
+
+
+def permuted_flops(n, d1, d2):
+    """Multiply-adds of one permutation of ``PermutedMoments``: the cross product."""
+    return n * d1 * d2 + 2 * n * (d1 + d2)
+
+
 def flops(n, d1, d2):
     """Multiply-adds of the Gram path (the three products dominate)."""
     return n * (d1 * d1 + d2 * d2 + d1 * d2)

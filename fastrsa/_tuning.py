@@ -106,6 +106,12 @@ MISSED_GATHER_COST = 256
 # about 1e-13 (not bit for bit: the sums are taken in another order).
 RESAMPLE_PAIR_COST = 64
 RESAMPLE_CALL_COST = 1 << 20
+# The NumPy calls of one permutation of the Gram null (a gather, a product,
+# a few vector sums: _gram.PermutedMoments) cost about this many BLAS
+# multiply-adds beyond the product, where the pairs' null runs a whole
+# batch of permutations in one compiled call; it keeps small tests on the
+# pairs' null.
+PERMUTATION_CALL_COST = 1 << 20
 
 # --- Binned Spearman (fastrsa/_binned.py) -----------------------------------------
 

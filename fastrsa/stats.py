@@ -204,16 +204,18 @@ def _blocked(a, square_b, batch, out):
 
 
 def _gram_null(X, Y, centre, permutations, rng):
-    """The observed statistic and the null by the Gram identity, O(N D1 D2)
-    per permutation and no pairs in memory.  The spaces' pairs are checked
-    once, for the observed statistic (the caller's rsa plan has checked
-    them before: a permutation does not change their spread)."""
+    """The observed statistic and the null by the Gram identity, no pairs in
+    memory: the terms no permutation changes once (``_gram.PermutedMoments``),
+    then O(N D1 D2) a permutation.  The spaces' pairs are checked once, for
+    the observed statistic (the caller's rsa plan has checked them before:
+    a permutation does not change their spread)."""
     observed = _correlation.gram_pearson(X, Y, centre)
+    moments = _gram.PermutedMoments(X, Y, centre)
     null = np.empty(permutations)
     done = 0
     for batch in _permutations(X.shape[0], permutations, rng):
         for p in batch:
-            null[done] = _correlation.gram_pearson(X, Y[p], centre, check=False)
+            null[done] = _correlation.pearson_of_moments(*moments(p))
             done += 1
     return observed, null
 
@@ -549,21 +551,24 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
 
     kernel = _null_kernel(n, permutations, available)
     gathers = _gather_cost(n, kernel) * n * (n - 1) // 2
-    if method == "pearson" and metric_of(metric).similarity and _gram.flops(n, d1, d2) < gathers:
-        # The Gram path's memory and a permuted copy of Y, with the draws
-        # (a Y on disk gathered into it a block at a time: _sources.Rows).
-        permuted = n * d2 * Y.itemsize + _sources.gather_bytes(Y)
-        needed = _gram.memory_bytes(d1, d2, n, X.dtype == Y.dtype == np.float32, (X,)) + permuted + null
-        stage = _gram.stage(n, d1, d2)
-        gathered = f", Y's rows gathered from {Y.where()}" if isinstance(Y, _sources.Rows) else ""
+    gram_null = _gram.permuted_flops(n, d1, d2) + _tuning.PERMUTATION_CALL_COST
+    if method == "pearson" and metric_of(metric).similarity and gram_null < gathers:
+        # rsa's Gram path (the observed statistic), then the permutations'
+        # shifted unit rows and gathers (spaces on disk read a block at a time), with the draws.
+        float32 = X.dtype == Y.dtype == np.float32
+        rows = min(n, _tuning.GRAM_BLOCK)
+        permuted = _gram.permuted_memory_bytes(n, d1, d2, float32) + _sources.block_bytes(X, rows) + _sources.block_bytes(Y, rows)
+        needed = max(_gram.memory_bytes(d1, d2, n, float32, (X, Y)), permuted) + null
+        read = _sources.streamed((X, Y))
         stages = [
             *score.stages,
             _plan.Stage(
                 "null",
-                f"{permutations:,} permutations of Y's rows, each by the Gram identity{gathered}",
+                f"{permutations:,} permutations of Y's rows by the Gram identity: the terms no permutation changes"
+                f" once, then one product (the smaller space's rows gathered) a permutation{read}",
                 permuted + null,
-                permutations * stage.flops,
-                permutations * stage.bytes_moved,
+                permutations * _gram.permuted_flops(n, d1, d2),
+                permutations * 8 * n * (min(d1, d2) + d1 + d2),
             ),
         ]
 

@@ -60,8 +60,8 @@ def test_rsa_and_rdm_from_disk_equal_in_memory_bit_for_bit(tmp_path, rng, dtype,
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_inference_from_disk_equals_in_memory_bit_for_bit(tmp_path, rng, dtype, small_blocks):
-    # 200 items of 4 and 5 features: the Gram null; 40 of 30 and 25: the pairs' null.
-    for n, d1, d2 in ((200, 4, 5), (40, 30, 25)):
+    # 2,000 items of 4 and 5 features: the Gram null; 40 of 30 and 25: the pairs' null.
+    for n, d1, d2 in ((2000, 4, 5), (40, 30, 25)):
         X, Y = correlated_spaces(rng, n, d1, d2, dtype)
         ways = _three_ways(tmp_path, X, Y)
         for method in ("pearson", "spearman"):
@@ -76,7 +76,7 @@ def test_inference_from_disk_equals_in_memory_bit_for_bit(tmp_path, rng, dtype, 
                 assert (resampled.statistic, resampled.low, resampled.high) == (boot.statistic, boot.low, boot.high)
                 np.testing.assert_array_equal(resampled.bootstrap_distribution, boot.bootstrap_distribution)
         null = fastrsa.plan(fastrsa.permutation_test, *ways[1], permutations=19).choices["null"]
-        assert null == ("gram" if n == 200 else "square")
+        assert null == ("gram" if n == 2000 else "square")
 
 
 def test_vectors_from_disk_for_compare_and_mantel(tmp_path, rng):
