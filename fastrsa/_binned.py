@@ -406,16 +406,15 @@ def _rows_bytes(X, metric):
     for correlation the centred rows (made in float64, kept in X's dtype),
     for the Euclidean metrics the float64 rows where X is not float64, and
     the rows less their mean while the range is found (``value_range``);
-    the copy the copies are found from; a space on disk read whole first
+    the hashes copies are found by; a space on disk read whole first
     (``loaded_bytes``)."""
     n, d = X.shape
     itemsize = np.dtype(X.dtype).itemsize
     loaded = loaded_bytes(X, metric)
-    # Copies are found (``copies_of``) from each row's hash, for cosines
-    # of the rows scaled by a power of two (a copy of the rows, freed after).
+    # Copies are found (``copies_of``) from each row's hash: a few vectors of N.
     if metric_of(metric).similarity:
         kept = n * d * (8 + itemsize) if metric_of(metric).centred else n * 8
-        return loaded + kept + n * d * itemsize + 3 * n * 8
+        return loaded + kept + 3 * n * 8
     return loaded + n * d * 8 * (2 if X.dtype != np.float64 else 1) + 4 * n * 8
 
 

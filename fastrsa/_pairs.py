@@ -52,8 +52,8 @@ def _bytes(X, metric, method):
     """``(kept, working)``: the memory of X's condensed vector that stays
     while the call holds it (the vector, and for cosine and correlation X
     converted to the pairs' dtype: ``condensed_pair``) and what making it
-    needs beside, freed once it is made: the centred rows (correlation) and
-    the rows scaled to find copies (``_peaks_at_one``); for the Euclidean
+    needs beside, freed once it is made: the centred rows (correlation; rows
+    of extreme magnitude take a copy scaled by powers of two more); for the Euclidean
     metrics the float64 rows (where X is not float64) and the mask of
     underflowed distances (``_finish_pairs``).  A space on disk is read
     whole into memory first (``loaded_bytes``), and kept as X would be."""
@@ -63,7 +63,7 @@ def _bytes(X, metric, method):
     if metric_of(metric).similarity:
         # (A space on disk is read straight into the pairs' dtype: the copy is the conversion.)
         converted = rows if X.dtype != dtype or isinstance(X, _sources.Rows) else 0
-        return pairs * dtype.itemsize + converted, rows * (2 if metric_of(metric).centred else 1)
+        return pairs * dtype.itemsize + converted, rows if metric_of(metric).centred else 0
     loaded = loaded_bytes(X, metric, method)
     return pairs * dtype.itemsize + loaded, (rows if X.dtype != dtype else 0) + pairs * np.dtype(np.bool_).itemsize
 
@@ -194,16 +194,6 @@ def _centred(X):
     return (rows - rows.mean(axis=1, keepdims=True)).astype(X.dtype, copy=False)
 
 
-def _peaks_at_one(rows):
-    """Each row times the power of two that brings its largest value into
-    [1, 2): rows that are power-of-two multiples of each other (x and 2x)
-    become bitwise equal.  Their cosines with any row are equal in SciPy,
-    whose per-pair loops scale exactly, so they are copies here too."""
-    scaled = np.empty_like(rows)
-    power_of_two_rows_into(rows, scaled)
-    return scaled
-
-
 def copies_of(rows, kind):
     """``(representative, copies, self_values)`` of rows as the tiles take
     them (``kind``), or None where no row copies another: each row's first
@@ -213,10 +203,10 @@ def copies_of(rows, kind):
     squared, clipped to 1), exactly 1 for the correlations of small
     integers, or distance 0 (in the kind's own terms: 1 - cosine for cosine
     distances).  For cosines, rows that are power-of-two multiples of each
-    other (``_peaks_at_one``) are copies too: SciPy's per-pair loops scale
-    exactly, so their cosines with any row are equal there."""
+    other are copies too (``representatives(..., scaled=True)``): SciPy's
+    per-pair loops scale exactly, so their cosines with any row are equal there."""
     cosines = kind in (COSINES, COSINE_DISTANCES)
-    found = representatives(_peaks_at_one(rows) if cosines else rows)
+    found = representatives(rows, scaled=cosines)
     if found is None:
         return None
     representative, copies = found

@@ -167,7 +167,7 @@ def test_spearman_in_turn_needs_less_memory_than_both_vectors(rng):
     pairs = 300 * 299 // 2
     assert fastrsa.plan(fastrsa.rsa, X, Y, "spearman").memory_bytes == pairs * (8 + 8 + 4 + 4) + 300 * 400 * 8
     assert route_of(X, Y.astype(np.float32), "spearman") != api.SPEARMAN_IN_TURN  # pairs of two dtypes
-    assert fastrsa.plan(fastrsa.rsa, X, Y.astype(np.float32), "spearman").memory_bytes > pairs * (8 + 4 + 8 + 4)
+    assert fastrsa.plan(fastrsa.rsa, X, Y.astype(np.float32), "spearman").memory_bytes >= pairs * (8 + 4 + 8 + 4)
 
 
 def test_rsa_is_the_same_with_one_thread_and_all(rng):

@@ -57,14 +57,14 @@ def test_spearman_error_names_the_path_that_fits(rng, little_memory):
 
 
 def test_pearson_falls_back_to_the_gram_path_when_pairs_do_not_fit(rng, monkeypatch):
-    # 60 features over 120 items: the pairs path is cheaper, so rsa() takes it
+    # 60 features over 170 items: the pairs path is cheaper, so rsa() takes it
     # unless memory is short; the Gram path gives the same score.  Blocks of
     # 8 rows make the Gram path need less memory than the pairs.
-    X, Y = correlated_spaces(rng, 120, 60, 60)
+    X, Y = correlated_spaces(rng, 170, 60, 60)
     expected = fastrsa.rsa(X, Y)
     monkeypatch.setattr(_tuning, "GRAM_BLOCK", 8)
-    gram, pairs = _gram.memory_bytes(60, 60, 120), fastrsa.plan(fastrsa.rsa, X, Y, "pearson").memory_bytes
-    assert not api._prefer_gram(120, 60, 60) and gram < pairs
+    gram, pairs = _gram.memory_bytes(60, 60, 170), fastrsa.plan(fastrsa.rsa, X, Y, "pearson").memory_bytes
+    assert not api._prefer_gram(170, 60, 60) and gram < pairs
     _pretend_available(monkeypatch, _memory._OVERHEAD + (gram + pairs) // 2)
     assert not _memory.fits(pairs)  # the pairs really do not fit
     assert fastrsa.rsa(X, Y) == pytest.approx(expected, abs=1e-10)

@@ -20,6 +20,7 @@ Assumes checked input: C-contiguous float32 or float64 rows.
 import numpy as np
 
 from ._jit import kernel
+from .normalize import power_of_two_row_into
 from .tiles import condensed_index
 
 
@@ -30,25 +31,63 @@ def row_hashes(words):
     on one another, mixed at the end.  Rows with equal words get equal
     hashes; the rest collide rarely, and every collision is checked."""
     hashes = np.empty(words.shape[0], np.uint64)
-    prime = np.uint64(1099511628211)
-    d = words.shape[1]
     for i in range(words.shape[0]):
-        h0 = np.uint64(14695981039346656037)
-        h1 = h0 ^ np.uint64(1)
-        h2 = h0 ^ np.uint64(2)
-        h3 = h0 ^ np.uint64(3)
-        k = 0
-        while k + 3 < d:
-            h0 = (h0 ^ np.uint64(words[i, k])) * prime
-            h1 = (h1 ^ np.uint64(words[i, k + 1])) * prime
-            h2 = (h2 ^ np.uint64(words[i, k + 2])) * prime
-            h3 = (h3 ^ np.uint64(words[i, k + 3])) * prime
-            k += 4
-        while k < d:
-            h0 = (h0 ^ np.uint64(words[i, k])) * prime
-            k += 1
-        hashes[i] = (((h0 * prime) ^ h1) * prime ^ h2) * prime ^ h3
+        hashes[i] = _hash(words[i])
     return hashes
+
+
+def scaled_row_hashes(X):
+    """``row_hashes`` of X's rows each scaled by the power of two that
+    brings its largest magnitude into [1, 2) (``power_of_two_row_into``),
+    one row at a time: no scaled copy of X is made."""
+    row = np.empty(X.shape[1], X.dtype)
+    return _scaled_row_hashes(X, row, _row_words(row))
+
+
+@kernel
+def _scaled_row_hashes(X, row, words):
+    """``scaled_row_hashes``, each row scaled into ``row``, whose bits are ``words``."""
+    hashes = np.empty(X.shape[0], np.uint64)
+    for i in range(X.shape[0]):
+        power_of_two_row_into(X, i, row)
+        hashes[i] = _hash(words)
+    return hashes
+
+
+def _row_words(X):
+    """Each row's bits, as unsigned integers of the dtype's width."""
+    return X.view(np.uint32 if X.itemsize == 4 else np.uint64)
+
+
+@kernel
+def _scaled_rows(X, rows):
+    """Rows ``rows`` of X, each scaled as ``power_of_two_row_into`` scales it."""
+    out = np.empty((rows.size, X.shape[1]), X.dtype)
+    for k in range(rows.size):
+        power_of_two_row_into(X, rows[k], out[k])
+    return out
+
+
+@kernel
+def _hash(words):
+    """``row_hashes``'s hash of one row of words."""
+    prime = np.uint64(1099511628211)
+    d = words.size
+    h0 = np.uint64(14695981039346656037)
+    h1 = h0 ^ np.uint64(1)
+    h2 = h0 ^ np.uint64(2)
+    h3 = h0 ^ np.uint64(3)
+    k = 0
+    while k + 3 < d:
+        h0 = (h0 ^ np.uint64(words[k])) * prime
+        h1 = (h1 ^ np.uint64(words[k + 1])) * prime
+        h2 = (h2 ^ np.uint64(words[k + 2])) * prime
+        h3 = (h3 ^ np.uint64(words[k + 3])) * prime
+        k += 4
+    while k < d:
+        h0 = (h0 ^ np.uint64(words[k])) * prime
+        k += 1
+    return (((h0 * prime) ^ h1) * prime ^ h2) * prime ^ h3
 
 
 @kernel
@@ -91,15 +130,29 @@ def _equal_hashes(hashes):
     return False
 
 
-def representatives(X):
+def representatives(X, scaled=False):
     """``(representative, copies)`` for rows with bitwise copies: each row's
     first copy (itself if first), and the rows that are copies of an earlier
-    one, ascending; ``None`` where every row is unique."""
-    words = X.view(np.uint32 if X.itemsize == 4 else np.uint64)  # each row's bits
-    hashes = row_hashes(words)
-    if not _equal_hashes(hashes):
-        return None
-    representative = _representatives(words, np.argsort(hashes, kind="stable"), hashes)
+    one, ascending; ``None`` where every row is unique.  With ``scaled``,
+    rows are compared each scaled by the power of two that brings its
+    largest magnitude into [1, 2) (x and 2x are copies), hashed a row at a
+    time and compared from scaled copies of the rows whose hashes collide
+    only: no scaled copy of X."""
+    if not scaled:
+        hashes = row_hashes(_row_words(X))
+        if not _equal_hashes(hashes):
+            return None
+        representative = _representatives(_row_words(X), np.argsort(hashes, kind="stable"), hashes)
+    else:
+        hashes = scaled_row_hashes(X)
+        if not _equal_hashes(hashes):
+            return None
+        _, first, counts = np.unique(hashes, return_inverse=True, return_counts=True)
+        rows = np.flatnonzero(counts[first] > 1)  # (ascending: the first copy stays first)
+        sub = _scaled_rows(X, rows)
+        found = _representatives(_row_words(sub), np.argsort(hashes[rows], kind="stable"), hashes[rows])
+        representative = np.arange(X.shape[0])
+        representative[rows] = rows[found]
     copies = np.flatnonzero(representative != np.arange(X.shape[0]))
     return (representative, copies) if copies.size else None
 

@@ -152,16 +152,22 @@ def power_of_two_rows_into(X, out):
     of the rows is then far from overflow and underflow.  Rows must not be all
     zeros."""
     for i in range(X.shape[0]):
-        peak = 0.0
-        for k in range(X.shape[1]):
-            peak = max(peak, abs(np.float64(X[i, k])))
-        _, exponent = math.frexp(peak)  # peak in [2**(exponent - 1), 2**exponent)
-        # The factor 2**(1 - exponent) in two powers of two, each a normal
-        # float64 (one alone would not be for rows of 1e-310 or 1e308).
-        first = (1 - exponent) // 2
-        factor, rest = math.ldexp(1.0, first), math.ldexp(1.0, 1 - exponent - first)
-        for k in range(X.shape[1]):
-            out[i, k] = np.float64(X[i, k]) * factor * rest
+        power_of_two_row_into(X, i, out[i])
+
+
+@kernel
+def power_of_two_row_into(X, i, out):
+    """Row i of ``power_of_two_rows_into``, into the row ``out``."""
+    peak = 0.0
+    for k in range(X.shape[1]):
+        peak = max(peak, abs(np.float64(X[i, k])))
+    _, exponent = math.frexp(peak)  # peak in [2**(exponent - 1), 2**exponent)
+    # The factor 2**(1 - exponent) in two powers of two, each a normal
+    # float64 (one alone would not be for rows of 1e-310 or 1e308).
+    first = (1 - exponent) // 2
+    factor, rest = math.ldexp(1.0, first), math.ldexp(1.0, 1 - exponent - first)
+    for k in range(X.shape[1]):
+        out[k] = np.float64(X[i, k]) * factor * rest
 
 
 @kernel
