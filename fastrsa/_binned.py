@@ -1,42 +1,43 @@
 """Spearman rsa at any N in bounded memory: binned ranks over recomputed pairs.
 
 The exact path ranks every pair in memory (about 24 bytes a pair).  This
-one keeps no pair.  It computes each space's pairs block by block, twice
-(``_kernels/binned.py``):
+one keeps no pair.  It computes each space's pairs block by block, as the
+condensed vectors' row blocks do (``_kernels/binned.py``), in passes:
 
-1. **Count.**  Each value's bin is counted, over equal bins of the range the
-   metric allows, and each bin keeps its least and largest value.  Where the
-   count shows crowded bins and the bound below would exceed the tolerance,
-   the pairs are counted once more with each crowded bin split into fine
-   bins in proportion to its count (``_refined``), so every fine bin holds
-   about as many values.
-2. **Rank.**  A value's rank is its fine bin's first rank plus its place
-   between the bin's least and largest value, by value (a bin whose values
-   are all equal gives each their average rank, exactly); the ranks' Pearson
-   sums are accumulated pair by pair.
+1. **Count** (a pass for each space).  The bins are placed by a sample of
+   the space's pairs (``_placed``: about as many values fall in each), and
+   each value is counted into its bin; a bin keeps its least and largest
+   value and how many values equal each.  Where the bound below would
+   exceed the tolerance, a space is counted once more with each bin that has
+   values between its extremes split over them in proportion to its count
+   (``_refined``), as memory allows.
+2. **Rank** (one pass over both).  Values equal to their bin's least or
+   largest value take their exact average rank; those between, the bin's
+   first middle rank plus their place between the two, by value.  The ranks'
+   Pearson sums are accumulated pair by pair.
 
-**The bound.**  A value in a fine bin of c values, not all equal, has its
-true (average) rank among the bin's ranks, as its estimate does: they are
-at most c - 1 apart; in a bin of equal values, 0.  So the rank errors e of
-each space have |e| <= eps = sqrt(sum over bins of c (c - 1)^2).  Centring
-does not lengthen e, and a vector a moved by e turns by at most
-asin(|e| / |a|); the correlation is the cosine of the angle between the two
-spaces' centred ranks, and a cosine moves no more than its angle, so
+**The bound.**  Only a bin's k middle values can be off, each by at most
+k - 1 ranks: so the rank errors e of each space have |e| <= eps = sqrt(sum
+of k (k - 1)^2).  Centring does not lengthen e, and a vector a moved by e
+turns by at most asin(|e| / |a|); the correlation is the cosine of the angle
+between the two spaces' centred ranks, and a cosine moves no more than its
+angle, so
 
     |rho_binned - rho_exact| <= asin(eps_x / |a_x|) + asin(eps_y / |a_y|) + rounding,
 
-with |a|^2 >= (m^3 - m - sum over bins of (c^3 - c)) / 12 (the exact ranks'
-spread, bins counted as ties) and |a| >= |a_binned| - eps.  Every term is
-known after the count, before the ranks are summed; docs/algorithms.md has
-the derivation.  It is a worst case: rank errors that all push one way.
-Measured errors are far smaller (docs/benchmarks.md has both).
+with |a| bounded below from the counts (bins' groups counted as ties) and
+by |a_binned| - eps.  Every term but the last is known after the count;
+docs/algorithms.md has the derivation.  It is a worst case: rank errors
+that all push one way.  Measured errors are far smaller (docs/benchmarks.md
+has both).
 
-**Tasks.**  Both passes are maps over the same row ranges of about
-``_tuning.BINNED_TASK_PAIRS`` pairs each (``row_ranges``); a task is a pure
-function of (rows, range) returning counts (added exactly, in any order) or
-five sums (added in task order), so the result does not depend on threads
-or workers.  Memory: the bins (``bins_bytes``), one block buffer per space
-and the rows as the tiles take them -- independent of N but for the rows.
+**Tasks.**  Every pass is a map over the same row ranges of about
+``_tuning.BINNED_TASK_PAIRS`` pairs each (``row_ranges``: fixed by N); a
+task is a pure function of (rows, range) adding counts into its bins (added
+exactly, in any order) or returning five sums (added in task order), so the
+result does not depend on threads or workers.  Memory (``memory_bytes``):
+the bins, each thread's bins and block buffers, and the rows as the blocks
+take them -- independent of N but for a few vectors of N.
 """
 
 import math
