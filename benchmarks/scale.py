@@ -132,14 +132,93 @@ def rows(quick):
     }
 
 
+def _mib(nbytes):
+    return f"{nbytes / 2**20:,.0f}"
+
+
+def render(figures, quick=False):
+    """The markdown section of docs/benchmarks-scale.md from the rows' figures."""
+    machine = figures["machine"]
+    mid = next(f["n"] for k, f in figures.items() if k.startswith("spearman exact") and "real" not in k)
+    scaling = sorted(
+        f["n"] for k, f in figures.items()
+        if k.startswith("spearman binned") and "tolerance" not in k and "real" not in k and f["n"] != mid
+    )  # fmt: skip
+    quarter, top = scaling[0], scaling[-1]
+    exact, binned = figures[f"spearman exact {mid} float32"], figures[f"spearman binned {mid} float32"]
+    tight = figures[f"spearman binned {mid} float32 tolerance 1e-4"]
+    real_exact, real_binned = figures["spearman exact real"], figures["spearman binned real"]
+    q, t = figures[f"spearman binned {quarter} float32"], figures[f"spearman binned {top} float32"]
+    files = next(v for k, v in figures.items() if k.startswith("pearson from files"))
+    perm = next(v for k, v in figures.items() if k.startswith("permutation"))
+    boot = next(v for k, v in figures.items() if k.startswith("bootstrap"))
+    # The two-pass GEMM limit of binned Spearman: each space's block products twice (its count, the ranks),
+    # at the float32 GEMM rate measured in this run.
+    limit = 2 * 2 * t["n"] * (t["n"] - 1) / 2 * (300 + 768) / (machine["float32"] * 1e9)
+    lines = [
+        "# Benchmarks at scale",
+        "",
+        "Written by `python -m benchmarks.scale`" + (" --quick" if quick else "") + ": each row in a fresh process, a warm-up",
+        "call of the same path on a small input first, then one call on the full input, timed once (these",
+        'take minutes); "added" is the peak resident memory less the memory held just before the call',
+        "(the inputs are held before). One run; the exact and binned rows run the same inputs in turn.",
+        "",
+        f"- BLAS: {'; '.join(machine['blas'])}; GEMM measured in this run: {machine['float64']:.0f} GFLOP/s float64, "
+        f"{machine['float32']:.0f} float32",
+        "- data: two correlated random spaces, 300-d and 768-d (`benchmarks/data.py`), and the real",
+        "  all-MiniLM-L6-v2 spaces over 5,000 words (`../shared/data`)",
+        "",
+        "| case | N | seconds | added MiB | plan MiB | result |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def row(case, f, result):
+        lines.append(f"| {case} | {f['n']:,} | {f['seconds']:.1f} | {_mib(f['added'])} | {_mib(f['planned'])} | {result} |")
+
+    row("Spearman exact, float32", exact, f"{exact['score']:.10f}")
+    row("Spearman binned (tolerance 1e-3), float32", binned,
+        f"error {abs(binned['score'] - exact['score']):.1e} (bound {binned['bound']:.1e})")
+    row("Spearman binned (tolerance 1e-4), float32", tight,
+        f"error {abs(tight['score'] - exact['score']):.1e} (bound {tight['bound']:.1e})")
+    row("Spearman exact, real MiniLM, float64", real_exact, f"{real_exact['score']:.10f}")
+    row("Spearman binned, real MiniLM, float64", real_binned,
+        f"error {abs(real_binned['score'] - real_exact['score']):.1e} (bound {real_binned['bound']:.1e})")
+    row("Spearman binned, float32", q, f"bound {q['bound']:.1e}")
+    row("Spearman binned, float32", t, f"bound {t['bound']:.1e}; two-pass GEMM limit {limit:.0f} s: {limit / t['seconds']:.0%} of it")
+    row("Pearson RSA from two .npy files, float32", files, f"{files['score']:.6f}")
+    perm_case = f"permutation_test Pearson, {perm['count']:,} permutations ({perm['route']} null)"
+    row(perm_case, perm, f"p = {perm['pvalue']:.4f}")
+    boot_case = f"bootstrap_ci Pearson, {boot['count']:,} resamples ({boot['route']})"
+    row(boot_case, boot, f"[{boot['low']:.4f}, {boot['high']:.4f}]")
+    pairs_top = t["n"] * (t["n"] - 1) // 2
+    lines += [
+        "",
+        f"Scaling, binned Spearman: N = {q['n']:,} → {t['n']:,} (pairs × {pairs_top / (q['n'] * (q['n'] - 1) / 2):.1f}):"
+        f" time × {t['seconds'] / q['seconds']:.1f}, memory added × {t['added'] / max(q['added'], 1):.2f}.",
+        "",
+        "The N × N peers (SciPy's `pdist` + `spearmanr`, rsatoolbox, scikit-bio, mne-rsa) hold every pair: at",
+        f"N = {t['n']:,} that is {pairs_top:,} pairs, {pairs_top * 8 / 2**30:,.0f} GiB for one float64 condensed",
+        f"vector and about {pairs_top * 24 / 2**30:,.0f} GiB to rank two (this machine has 23 GiB); at N = {files['n']:,},"
+        f" {files['n'] * (files['n'] - 1) // 2 * 8 / 2**40:,.1f} TiB a vector. They cannot run these rows.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--row")
-    parser.add_argument("--output", default=None)
+    parser.add_argument("--output", default=None, help="write the markdown here (docs/benchmarks-scale.md)")
+    parser.add_argument("--render", metavar="JSON", help="only render figures saved from a run (its JSON)")
     args = parser.parse_args()
     if args.row:
         print(json.dumps(rows(args.quick)[args.row]()))
+        return
+    if args.render:
+        text = render(json.loads(Path(args.render).read_text()), args.quick)
+        if args.output:
+            Path(args.output).write_text(text)
+        print(text)
         return
     figures = {}
     for name in rows(args.quick):
@@ -150,9 +229,10 @@ def main():
             raise SystemExit(f"row {name!r} failed")
         figures[name] = json.loads(done.stdout.strip().splitlines()[-1])
         print(name, figures[name], flush=True)
-    text = json.dumps(figures, indent=1)
+    text = render(figures, args.quick)
     if args.output:
-        Path(args.output).write_text(text + "\n")
+        Path(args.output).write_text(text)
+    print(json.dumps(figures, indent=1))
     print(text)
 
 
