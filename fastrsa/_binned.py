@@ -28,7 +28,7 @@ angle, so
 with |a| bounded below from the counts (bins' groups counted as ties) and
 by |a_binned| - eps.  Every term but the last is known after the count;
 docs/algorithms.md has the derivation.  It is a worst case: rank errors
-that all push one way.  Measured errors are far smaller (docs/benchmarks.md
+that all push one way.  Measured errors are far smaller (docs/benchmarks-scale.md
 has both).
 
 **Tasks.**  Every pass is a map over the same row ranges of about

@@ -193,6 +193,23 @@ def merge_bins(into, bins):
             into[f, AT_LARGEST] += bins[f, AT_LARGEST]
 
 
+@kernel
+def task_tiles(n, r0, r1, rows, columns):
+    """The tiles of a task over rows r0:r1 of n: each (b0, b1, c0, c1), a
+    block of up to ``rows`` rows and ``columns`` later columns, row block
+    by row block, in the order their sums are added."""
+    count = 0
+    for b0 in range(r0, r1, rows):
+        count += -(-(n - b0 - 1) // columns)
+    tiles = np.empty((count, 4), np.int64)
+    t = 0
+    for b0 in range(r0, r1, rows):
+        for c0 in range(b0 + 1, n, columns):
+            tiles[t, 0], tiles[t, 1], tiles[t, 2], tiles[t, 3] = b0, min(b0 + rows, r1), c0, min(c0 + columns, n)
+            t += 1
+    return tiles
+
+
 @parallel_kernel
 def histogram_task(X, row_values, kind, root, single, copies, r0, r1, binning, parts, rows, columns):
     """Pass 1 over the pairs of rows r0:r1: each value counted into its
@@ -200,29 +217,26 @@ def histogram_task(X, row_values, kind, root, single, copies, r0, r1, binning, p
     the least, values at the largest)`` (``add_to_bin``; one row a bin, so a
     value touches one cache line or two).
 
-    The task's blocks of ``rows`` rows are dealt to ``parts.shape[0]`` runs
-    in turn (block k to run k mod runs), each run on a thread of its own
+    The task's tiles (``task_tiles``) are dealt to ``parts.shape[0]`` runs
+    in turn (tile t to run t mod runs), each run on a thread of its own
     adding to its own set of bins in ``parts``; ``merge_bins`` reduces them,
     and the counts do not depend on the runs.  With more than one run,
     SciPy's BLAS must be on one thread (``_threads.blas_on_one_thread``)."""
     n = X.shape[0]
     runs = parts.shape[0]
-    blocks = -(-(r1 - r0) // rows)
+    tiles = task_tiles(n, r0, r1, rows, columns)
     for run in prange(runs):
         buffer = np.empty(min(rows, n) * min(columns, n), X.dtype)
         values = np.empty(min(columns, n))
         own = parts[run]
-        for k in range(run, blocks, runs):
-            b0 = r0 + k * rows
-            b1 = min(b0 + rows, r1)
-            for c0 in range(b0 + 1, n, columns):
-                c1 = min(c0 + columns, n)
-                products = _block_product(X, X, b0, b1, c0, c1, buffer)
-                for i in range(b0, b1):
-                    start = max(c0, i + 1)
-                    row_values_into(X, row_values, kind, root, single, copies, products[i - b0], i, start, c1, c0, values)
-                    for j in range(c1 - start):
-                        add_to_bin(own, bin_of(values[j], binning), values[j])
+        for t in range(run, tiles.shape[0], runs):
+            b0, b1, c0, c1 = tiles[t, 0], tiles[t, 1], tiles[t, 2], tiles[t, 3]
+            products = _block_product(X, X, b0, b1, c0, c1, buffer)
+            for i in range(b0, b1):
+                start = max(c0, i + 1)
+                row_values_into(X, row_values, kind, root, single, copies, products[i - b0], i, start, c1, c0, values)
+                for j in range(c1 - start):
+                    add_to_bin(own, bin_of(values[j], binning), values[j])
 
 
 @kernel
@@ -274,43 +288,40 @@ def rank_sums_task(
     """Pass 2 over the pairs of rows r0:r1: each pair's two ranks (``rank_of``
     with each space's ``binning`` and rank table), and returns the five sums
     (sum r, sum s, sum r^2, sum s^2, sum r s) as float64.  Each row's are
-    summed over its columns of a block, the rows' added in order into their
-    block's, and the blocks' in order: the task's blocks are dealt to
-    ``runs`` threads as ``histogram_task`` deals them, and the sums do not
-    depend on the runs."""
+    summed over its columns of a tile, the rows' added in order into their
+    tile's, and the tiles' in order: the task's tiles are dealt to ``runs``
+    threads as ``histogram_task`` deals them, and the sums do not depend on
+    the runs."""
     n = X.shape[0]
-    blocks = -(-(r1 - r0) // rows)
-    block_sums = np.zeros((blocks, 5))
+    tiles = task_tiles(n, r0, r1, rows, columns)
+    tile_sums = np.zeros((tiles.shape[0], 5))
     for run in prange(runs):
         buffer_x = np.empty(min(rows, n) * min(columns, n), X.dtype)
         buffer_y = np.empty(min(rows, n) * min(columns, n), Y.dtype)
         values_x, values_y = np.empty(min(columns, n)), np.empty(min(columns, n))
-        for k in range(run, blocks, runs):
-            b0 = r0 + k * rows
-            b1 = min(b0 + rows, r1)
-            for c0 in range(b0 + 1, n, columns):
-                c1 = min(c0 + columns, n)
-                products_x = _block_product(X, X, b0, b1, c0, c1, buffer_x)
-                products_y = _block_product(Y, Y, b0, b1, c0, c1, buffer_y)
-                for i in range(b0, b1):
-                    start = max(c0, i + 1)
-                    row_values_into(X, values_x_, kind_x, root_x, single_x, copies_x, products_x[i - b0], i, start, c1, c0, values_x)
-                    row_values_into(Y, values_y_, kind_y, root_y, single_y, copies_y, products_y[i - b0], i, start, c1, c0, values_y)
-                    s_r = s_s = s_rr = s_ss = s_rs = 0.0
-                    for j in range(c1 - start):
-                        r = rank_of(values_x[j], bin_of(values_x[j], binning_x), table_x)
-                        s = rank_of(values_y[j], bin_of(values_y[j], binning_y), table_y)
-                        s_r += r
-                        s_s += s
-                        s_rr += r * r
-                        s_ss += s * s
-                        s_rs += r * s
-                    block_sums[k, 0] += s_r
-                    block_sums[k, 1] += s_s
-                    block_sums[k, 2] += s_rr
-                    block_sums[k, 3] += s_ss
-                    block_sums[k, 4] += s_rs
+        for t in range(run, tiles.shape[0], runs):
+            b0, b1, c0, c1 = tiles[t, 0], tiles[t, 1], tiles[t, 2], tiles[t, 3]
+            products_x = _block_product(X, X, b0, b1, c0, c1, buffer_x)
+            products_y = _block_product(Y, Y, b0, b1, c0, c1, buffer_y)
+            for i in range(b0, b1):
+                start = max(c0, i + 1)
+                row_values_into(X, values_x_, kind_x, root_x, single_x, copies_x, products_x[i - b0], i, start, c1, c0, values_x)
+                row_values_into(Y, values_y_, kind_y, root_y, single_y, copies_y, products_y[i - b0], i, start, c1, c0, values_y)
+                s_r = s_s = s_rr = s_ss = s_rs = 0.0
+                for j in range(c1 - start):
+                    r = rank_of(values_x[j], bin_of(values_x[j], binning_x), table_x)
+                    s = rank_of(values_y[j], bin_of(values_y[j], binning_y), table_y)
+                    s_r += r
+                    s_s += s
+                    s_rr += r * r
+                    s_ss += s * s
+                    s_rs += r * s
+                tile_sums[t, 0] += s_r
+                tile_sums[t, 1] += s_s
+                tile_sums[t, 2] += s_rr
+                tile_sums[t, 3] += s_ss
+                tile_sums[t, 4] += s_rs
     sums = np.zeros(5)
-    for k in range(blocks):
-        sums += block_sums[k]
+    for t in range(tiles.shape[0]):
+        sums += tile_sums[t]
     return sums
