@@ -630,14 +630,15 @@ def _spearman_layout(a, b):
     return a[order_a], items[order_a], b[order_b], items[order_b], b_position[order_a]
 
 
-def _bootstrap(a, b, layout, counts):
+def _bootstrap(a, b, layout, counts, floor):
     """One statistic per row of ``counts``; NaN where a resample's pairs do
-    not vary (too few distinct items drawn).  ``layout`` is None for
-    Pearson (a, b centred), or ``_spearman_layout(a, b)``."""
+    not vary (too few distinct items drawn, or, for Pearson, values equal up
+    to rounding at the metric's rounding ``floor``).  ``layout`` is None for
+    Pearson, or ``_spearman_layout(a, b)``."""
     out = np.empty(len(counts))
     workers = min(numba.get_num_threads(), len(counts))
     if layout is None:
-        bootstrap_pearson(a, b, counts, np.empty((workers, a.size)), out)
+        bootstrap_pearson(a, b, counts, np.empty((workers, a.size)), out, floor)
     else:
         bootstrap_spearman(*layout, counts, np.empty((workers, 2, a.size)), out)
     return out
@@ -885,7 +886,8 @@ def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted, sides,
         layout = None
     else:  # sorted once, uncentred: the order and ties rsa ranks
         layout = _spearman_layout(a, b)
-    distribution = _distribution(n, n_boot, rng, lambda counts: _bootstrap(a, b, layout, counts))
+    floor = metric_of(metric).rounding_floor
+    distribution = _distribution(n, n_boot, rng, lambda counts: _bootstrap(a, b, layout, counts, floor))
     if by_gram:  # rsa's own score, bit for bit; last, so its BLAS threads cannot slow the resamples
         statistic = score.execute()
     return _interval(statistic, distribution, confidence, method, omitted)

@@ -529,10 +529,15 @@ def score_oracle(a, b, method):
     return tau_b * math.sqrt((n0 - tied[0]) * (n0 - tied[1])) / n0
 
 
-def relative_spread(v):
-    """Standard deviation over largest magnitude: how far a vector is from
-    "all values equal up to rounding"."""
-    v = unit_scaled(np.asarray(v, np.float64))
+def relative_spread(v, floor=0.0):
+    """Standard deviation over largest magnitude (or ``floor``, the scale
+    the values are rounded at, where larger): how far a vector is from "all
+    values equal up to rounding"."""
+    v = np.asarray(v, np.float64)
+    if floor:
+        scale = max(float(np.abs(v).max()), floor)
+        return float(np.std(v) / scale)
+    v = unit_scaled(v)
     peak = np.abs(v).max()
     return float(np.std(v) / peak) if peak > 0 else 0.0
 

@@ -432,16 +432,18 @@ def test_permutation_test(spaces, method, metric, permutations, alternative, see
     assert_null(result, permutations, a, b, method, dtype, seed, "permutation_test", stored_dtypes((X, Y), metric))
 
 
-def bootstrap_oracle(a, b, method, n_boot, seed, dtype, errors):
+def bootstrap_oracle(a, b, method, n_boot, seed, dtype, errors, floor=0.0):
     """The documented bootstrap over the oracle's pairs: resamples of n
     items drawn by rng.integers(0, n) (one batch of n_boot, then one batch
     per round of redraws for the resamples with fewer than two varying
     pairs), each scored over the pairs of two different items drawn.
     Returns (scores, tolerances), or None where some resample's pairs vary
-    only in their last bits (whether it is redrawn is then up to rounding,
-    and every later draw with it) or 100 redraws do not suffice."""
+    only in their last bits, at their scale or at the metric's rounding
+    ``floor`` (whether it is redrawn is then up to rounding, and every later
+    draw with it) or 100 redraws do not suffice."""
     n = fc.items_of(a.size)
     square_a, square_b = squareform(a, checks=False), squareform(b, checks=False)
+    peaks = [float(np.abs(v).max()) for v in (a, b)]
     rng = np.random.default_rng(seed)
 
     def score(counts):
@@ -451,9 +453,13 @@ def bootstrap_oracle(a, b, method, n_boot, seed, dtype, errors):
         x, y = square_a[s[i], s[j]][keep], square_b[s[i], s[j]][keep]
         if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
             return np.nan, np.nan
-        if min(fc.relative_spread(x), fc.relative_spread(y)) <= 1e-8:
+        if min(fc.relative_spread(x, floor), fc.relative_spread(y, floor)) <= 1e-8:
             raise ArithmeticError("ill-conditioned resample")
-        return fc.score_oracle(x, y, method), fc.score_tolerance(method, (x, y), dtype, errors)
+        # The errors are relative to each whole vector's largest value: a
+        # resample's pairs may all lie far below it, and are then off by more
+        # of their own magnitude.
+        local = [e * peak / max(float(np.abs(v).max()), fc.TINY) for e, peak, v in zip(errors, peaks, (x, y))]
+        return fc.score_oracle(x, y, method), fc.score_tolerance(method, (x, y), dtype, local)
 
     def draw(count):
         return [score(np.bincount(r, minlength=n)) for r in rng.integers(0, n, size=(count, n))]
@@ -485,7 +491,8 @@ def test_bootstrap_ci(spaces, method, metric, n_boot, confidence, seed):
     dtype = score_dtype(X, Y)
     a, b = pair_vectors((X64, Y64), metric, dtype)
     refuse = inference_refusal(X64, Y64, metric, a, b, dtype)
-    want = bootstrap_oracle(a[0], b[0], method, n_boot, seed, dtype, (a[2], b[2]))
+    floor = 1.0 if metric in fc.SIMILARITY_METRICS else 0.0  # (pdist's 1 - cosine is rounded at the scale of 1)
+    want = bootstrap_oracle(a[0], b[0], method, n_boot, seed, dtype, (a[2], b[2]), floor)
     if len(X64) <= 5:  # the documented "too few items": resamples keep failing
         refuse = combined(refuse, "may")
     keywords = dict(method=method, metric=metric, n_boot=n_boot, confidence=confidence, seed=seed)
@@ -513,7 +520,7 @@ def test_bootstrap_ci(spaces, method, metric, n_boot, confidence, seed):
         for x, y in candidates:
             if not far.any():
                 break
-            other = bootstrap_oracle(x, y, method, n_boot, seed, dtype, (a[2], b[2]))
+            other = bootstrap_oracle(x, y, method, n_boot, seed, dtype, (a[2], b[2]), floor)
             if other is not None:
                 far &= ~(np.abs(got - other[0]) <= other[1])
         k = int(np.argmax(far))

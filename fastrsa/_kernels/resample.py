@@ -214,12 +214,23 @@ def _sum_scale(values, n):
 
 
 @kernel
-def _weighted_pearson(a, b, weights, sum_scale_a, sum_scale_b):
+def _flat(low, high, floor):
+    """Whether values from ``low`` to ``high`` are equal up to float64's
+    rounding at their scale (at least ``floor``, the metric's rounding
+    floor): the rule by which rsa refuses a vector as having zero variance
+    (``_validate.varies``), here on the resample's range."""
+    return high - low <= 16 * 2.220446049250313e-16 * max(abs(low), abs(high), floor)
+
+
+@kernel
+def _weighted_pearson(a, b, weights, sum_scale_a, sum_scale_b, floor):
     """Weighted Pearson correlation in two passes; NaN when either vector has
     zero weighted variance (or fewer than two weighted pairs).  Zero variance
-    is decided exactly: the weighted pairs' values are all equal.  (Their
+    is decided on the weighted pairs' range: their values are equal up to
+    rounding (``_flat``; pairs of copies of a row whose values differ only by
+    rounding, 1e-16 apart, have no variance a correlation could use: their
     sums of squares about the weighted mean would be rounding noise, whose
-    correlation means nothing.)  The means are summed at ``_sum_scale``."""
+    correlation means nothing).  The means are summed at ``_sum_scale``."""
     total = sum_a = sum_b = 0.0
     low_a = low_b = np.inf
     high_a = high_b = -np.inf
@@ -231,7 +242,7 @@ def _weighted_pearson(a, b, weights, sum_scale_a, sum_scale_b):
         if w > 0.0:
             low_a, high_a = min(low_a, a[k]), max(high_a, a[k])
             low_b, high_b = min(low_b, b[k]), max(high_b, b[k])
-    if total == 0.0 or low_a == high_a or low_b == high_b:  # no pair, or one value
+    if total == 0.0 or _flat(low_a, high_a, floor) or _flat(low_b, high_b, floor):  # no pair, or no spread
         return np.nan
     mean_a = sum_a / total / sum_scale_a
     mean_b = sum_b / total / sum_scale_b
@@ -314,10 +325,11 @@ def _weighted_rank_pearson(ranks_a, items_a, ranks_b, b_position, counts):
 
 
 @parallel_kernel
-def bootstrap_pearson(a, b, counts, weights, out):
+def bootstrap_pearson(a, b, counts, weights, out, floor):
     """``out[k]``: weighted Pearson of a and b with the pair weights of the
     item counts in row k of ``counts``.  ``weights`` is scratch, one row of
-    M per worker: the resamples are split into that many even parts."""
+    M per worker: the resamples are split into that many even parts.
+    ``floor``: the metric's rounding floor (``_flat``)."""
     workers = weights.shape[0]
     resamples = counts.shape[0]
     n = counts.shape[1]
@@ -325,7 +337,7 @@ def bootstrap_pearson(a, b, counts, weights, out):
     for t in prange(workers):
         for k in range(t * resamples // workers, (t + 1) * resamples // workers):
             _pair_weights(counts[k], weights[t])
-            out[k] = _weighted_pearson(a, b, weights[t], sum_scale_a, sum_scale_b)
+            out[k] = _weighted_pearson(a, b, weights[t], sum_scale_a, sum_scale_b, floor)
 
 
 @parallel_kernel
