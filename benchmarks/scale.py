@@ -210,6 +210,8 @@ def main():
     parser.add_argument("--row")
     parser.add_argument("--output", default=None, help="write the markdown here (docs/benchmarks-scale.md)")
     parser.add_argument("--render", metavar="JSON", help="only render figures saved from a run (its JSON)")
+    parser.add_argument("--only", nargs="+", metavar="PREFIX", help="run only the rows whose names start so")
+    parser.add_argument("--save", metavar="JSON", help="write the figures here too")
     args = parser.parse_args()
     if args.row:
         print(json.dumps(rows(args.quick)[args.row]()))
@@ -222,6 +224,8 @@ def main():
         return
     figures = {}
     for name in rows(args.quick):
+        if args.only and not any(name.startswith(prefix) for prefix in args.only):
+            continue
         command = [sys.executable, "-m", "benchmarks.scale", "--row", name] + (["--quick"] if args.quick else [])
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
         if done.returncode:
@@ -229,6 +233,11 @@ def main():
             raise SystemExit(f"row {name!r} failed")
         figures[name] = json.loads(done.stdout.strip().splitlines()[-1])
         print(name, figures[name], flush=True)
+    if args.save:
+        Path(args.save).write_text(json.dumps(figures, indent=1) + "\n")
+    if args.only:
+        print(json.dumps(figures, indent=1))
+        return
     text = render(figures, args.quick)
     if args.output:
         Path(args.output).write_text(text)
