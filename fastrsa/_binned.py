@@ -323,7 +323,7 @@ def _counted(X, Y, metric, tolerance, names, tasks, runs, progress, room):
     for s, name, Z in zip(spaces, names, (X, Y)):
         count(s, tasks, runs, progress)
         low, high = float(s.least.min()), float(s.largest.max())
-        _validate.varies((high - low) ** 2 * m, m, max(abs(low), abs(high)), pairs_dtype(Z, metric), name)
+        _validate.varies((high - low) ** 2 * float(m), int(m), max(abs(low), abs(high)), pairs_dtype(Z, metric), name)
     passes = 2
     errors = [rank_error(s) for s in spaces]
     if bound(errors, tasks, n) > tolerance:
