@@ -303,7 +303,7 @@ def test_weighted_gram_bootstrap_does_not_depend_on_the_thread_count(rng, monkey
 
     serial, parallel = _serial_and_parallel(run)
     assert np.array_equal(serial, parallel)
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl  # (in the test extra)
     with threadpoolctl.threadpool_limits(1, "blas"):
         one = run()
     with threadpoolctl.threadpool_limits(2, "blas"):
