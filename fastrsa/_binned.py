@@ -427,13 +427,6 @@ def bins_bytes(fine_bins, runs=1):
     return 48 * fine_bins * (runs + 2)
 
 
-def refine_bytes(fine_bins, refined_bins, runs=1):
-    """Memory a second count of one space adds to the call's first-count
-    peak (``bins_bytes``): its threads' bins and its copy out, and its
-    sub-bin table (32 bytes a first bin), beside the first count's bins."""
-    return 48 * refined_bins * (runs + 1) + 32 * fine_bins - 48 * fine_bins * runs
-
-
 def refinable_bins(tolerance, room, runs=1):
     """The fine bins a second count may take for ``tolerance`` within
     ``room`` bytes beyond the plan's memory (None: unknown, no limit but

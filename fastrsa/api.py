@@ -279,9 +279,9 @@ def _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance, progress):
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     nan_policy = _missing.policy(nan_policy)
     exact, tolerance = _validate.exactness(exact, tolerance, method)
-    X, Y, _ = _missing.spaces(X, Y, metric, nan_policy)
-    if progress not in (None, True, False):
+    if progress is not None and not isinstance(progress, (bool, np.bool_)):
         raise ValueError(f"progress={progress!r} is not supported; use None (on a terminal, for long calls), True or False")
+    X, Y, _ = _missing.spaces(X, Y, metric, nan_policy)
     return rsa_plan(X, Y, method, metric, exact=exact, tolerance=tolerance, progress=progress)
 
 

@@ -221,6 +221,8 @@ def test_progress_shows_on_stderr(rng, capsys):
     assert capsys.readouterr().err == ""
     with pytest.raises(ValueError, match="progress='yes' is not supported"):
         fastrsa.rsa(X, Y, "spearman", progress="yes")
+    with pytest.raises(ValueError, match="progress=1 is not supported"):
+        fastrsa.rsa(np.full((4, 2), np.nan), Y[:4], "spearman", progress=1)  # (before the spaces are checked)
 
 
 _INTERRUPTED = """
