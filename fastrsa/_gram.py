@@ -106,17 +106,10 @@ def pair_moments(X, Y, centre):
     sum_aa, sum_bb, sum_ab = products
     alpha = sum_u @ mean_x  # sum of a_i
     beta = sum_v @ mean_y  # sum of b_i
-    full_x = 2 * n * alpha + sum_u @ sum_u
-    full_y = 2 * n * beta + sum_v @ sum_v
-    full_xx = 2 * n * sum_aa + 2 * alpha**2 + 4 * weighted_u[:, 0] @ sum_u + np.sum(gram_xx**2)
-    full_yy = 2 * n * sum_bb + 2 * beta**2 + 4 * weighted_v[:, 1] @ sum_v + np.sum(gram_yy**2)
-    full_xy = (
-        2 * n * sum_ab
-        + 2 * alpha * beta
-        + 2 * weighted_v[:, 0] @ sum_v
-        + 2 * weighted_u[:, 1] @ sum_u
-        + np.sum(gram_xy**2)
-    )
+    full_x, full_y = _full_sum(n, alpha, sum_u), _full_sum(n, beta, sum_v)
+    full_xx = _full_squares(n, sum_aa, alpha, weighted_u[:, 0], sum_u, np.sum(gram_xx**2))
+    full_yy = _full_squares(n, sum_bb, beta, weighted_v[:, 1], sum_v, np.sum(gram_yy**2))
+    full_xy = _full_cross(n, sum_ab, alpha, beta, weighted_v[:, 0], sum_v, weighted_u[:, 1], sum_u, np.sum(gram_xy**2))
     sum_d, sum_e, sum_dd, sum_ee, sum_de = diagonal
     return (
         n * (n - 1) / 2,
@@ -126,6 +119,27 @@ def pair_moments(X, Y, centre):
         (full_yy - sum_ee) / 2,
         (full_xy - sum_de) / 2,
     )
+
+
+# The sums over all (i, j), diagonal included, of pair_moments (and of
+# PermutedMoments, which shares them): t_ij = a_i + a_j + u_i·u_j, with
+# ``weighted`` the rows' sum weighted by a (Σ a_i u_i) and ``square`` the
+# Gram matrix's squared Frobenius norm.
+
+
+def _full_sum(n, alpha, sum_u):
+    """Σ t_ij = 2 n α + |Σ u|²."""
+    return 2 * n * alpha + sum_u @ sum_u
+
+
+def _full_squares(n, sum_aa, alpha, weighted, sum_u, square):
+    """Σ t_ij² = 2 n Σa² + 2 α² + 4 (Σ a_i u_i)·Σu + |UᵀU|²_F."""
+    return 2 * n * sum_aa + 2 * alpha**2 + 4 * weighted @ sum_u + square
+
+
+def _full_cross(n, sum_ab, alpha, beta, v_by_a, sum_v, u_by_b, sum_u, square):
+    """Σ t_ij t'_ij = 2 n Σab + 2 α β + 2 (Σ a_i v_i)·Σv + 2 (Σ b_i u_i)·Σu + |UᵀV|²_F."""
+    return 2 * n * sum_ab + 2 * alpha * beta + 2 * v_by_a @ sum_v + 2 * u_by_b @ sum_u + square
 
 
 class PermutedMoments:
@@ -164,10 +178,11 @@ class PermutedMoments:
         sum_u, sum_v = U.sum(axis=0), V.sum(axis=0)
         alpha, beta = sum_u @ mean_x, sum_v @ mean_y
         gram_u, gram_v = (U.astype(np.float32), V.astype(np.float32)) if single else (U, V)
-        full_x = 2 * n * alpha + sum_u @ sum_u
-        full_y = 2 * n * beta + sum_v @ sum_v
-        full_xx = 2 * n * (self.a @ self.a) + 2 * alpha**2 + 4 * (U.T @ self.a) @ sum_u + np.sum((gram_u.T @ gram_u).astype(np.float64) ** 2)
-        full_yy = 2 * n * (self.b @ self.b) + 2 * beta**2 + 4 * (V.T @ self.b) @ sum_v + np.sum((gram_v.T @ gram_v).astype(np.float64) ** 2)
+        full_x, full_y = _full_sum(n, alpha, sum_u), _full_sum(n, beta, sum_v)
+        square_x = np.sum((gram_u.T @ gram_u).astype(np.float64) ** 2)
+        square_y = np.sum((gram_v.T @ gram_v).astype(np.float64) ** 2)
+        full_xx = _full_squares(n, self.a @ self.a, alpha, U.T @ self.a, sum_u, square_x)
+        full_yy = _full_squares(n, self.b @ self.b, beta, V.T @ self.b, sum_v, square_y)
         self.n, self.alpha, self.beta, self.sum_u, self.sum_v = n, alpha, beta, sum_u, sum_v
         self.fixed = (n * (n - 1) / 2, (full_x - self.d.sum()) / 2, (full_y - self.e.sum()) / 2,
                       (full_xx - self.d @ self.d) / 2, (full_yy - self.e @ self.e) / 2)
@@ -188,12 +203,10 @@ class PermutedMoments:
             np.take(self.V, p, axis=0, out=self.gathered)
             cross = self.U.T @ self.gathered
         b_p, e_p = self.b[p], self.e[p]
-        full_xy = (
-            2 * self.n * (self.a @ b_p)
-            + 2 * self.alpha * self.beta
-            + 2 * (self.V64.T @ self.a[inverse]) @ self.sum_v  # (V_pᵀa = Vᵀ a[p⁻¹])
-            + 2 * (self.U64.T @ b_p) @ self.sum_u
-            + np.sum(cross.astype(np.float64) ** 2)
+        full_xy = _full_cross(
+            self.n, self.a @ b_p, self.alpha, self.beta,
+            self.V64.T @ self.a[inverse], self.sum_v,  # (V_pᵀa = Vᵀ a[p⁻¹])
+            self.U64.T @ b_p, self.sum_u, np.sum(cross.astype(np.float64) ** 2),
         )
         return (*self.fixed, (full_xy - self.d @ e_p) / 2)
 
