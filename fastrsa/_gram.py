@@ -14,7 +14,7 @@ BLAS and O(D1² + D2² + D1·D2 + B·(D1 + D2)) float64 memory, B = ``_tuning.GR
 
 import numpy as np
 
-from . import _sources, _tuning
+from . import _sources, _tasks, _tuning
 from ._kernels.normalize import normalize_rows_into
 from ._plan import Stage
 
@@ -30,53 +30,89 @@ def _unit_rows(X, start, stop, centre, out, read=None):
     return unit
 
 
-def _mean_unit_row(X, centre, buffer, read=None):
-    total = np.zeros(X.shape[1])
-    block = len(buffer)
-    for start in range(0, X.shape[0], block):
-        total += _unit_rows(X, start, start + block, centre, buffer, read).sum(axis=0)
-    return total / X.shape[0]
+def task_ranges(n):
+    """The tasks' row ranges ``[(r0, r1), ...]``, fixed by n alone: about
+    ``_tuning.GRAM_TASKS`` equal ranges, none shorter than
+    ``_tuning.GRAM_TASK_ROWS`` rows (a task's products then run at BLAS's
+    rate), each read in blocks of ``_tuning.GRAM_BLOCK`` rows."""
+    rows = max(_tuning.GRAM_TASK_ROWS, -(-n // _tuning.GRAM_TASKS))
+    return [(start, min(start + rows, n)) for start in range(0, n, rows)]
 
 
-def pair_moments(X, Y, centre):
-    """Sums over the pairs i < j of t and t' (similarities less a constant).
+def _blocks(r0, r1, block):
+    return [(start, min(start + block, r1)) for start in range(r0, r1, block)]
 
-    Returns ``(count, sum_x, sum_y, sum_xx, sum_yy, sum_xy)``: ``count`` is
-    N(N-1)/2, and the rest are sums of t_ij, t'_ij, t_ij², t'_ij², t_ij t'_ij.
+
+def mean_task(X, Y, centre, block, r0, r1):
+    """Pass 1's task: the sums of the unit rows r0:r1 of X and of Y, read
+    ``block`` rows at a time, each block's sum added in order (float64,
+    D1 + D2 values).  (Every size that fixes the order of a sum is an
+    argument: a worker's tunables are its own.)"""
+    rows = min(r1 - r0, block)
+    buffer_x, buffer_y = np.empty((rows, X.shape[1])), np.empty((rows, Y.shape[1]))
+    read_x, read_y = _sources.block_buffer(X, rows), _sources.block_buffer(Y, rows)
+    total = np.zeros(X.shape[1] + Y.shape[1])
+    for start, stop in _blocks(r0, r1, block):
+        total[: X.shape[1]] += _unit_rows(X, start, stop, centre, buffer_x, read_x).sum(axis=0)
+        total[X.shape[1] :] += _unit_rows(Y, start, stop, centre, buffer_y, read_y).sum(axis=0)
+    return total
+
+
+class Sums:
+    """A task's partial sums of ``pair_moments`` (all float64): the three
+    Gram matrices of the shifted unit rows, the rows' sums, their sums
+    weighted by a and b, and the sums of a², b², ab and of the diagonal
+    terms.  Added in task order (``add``)."""
+
+    __slots__ = ("gram_xx", "gram_yy", "gram_xy", "sum_u", "sum_v", "weighted_u", "weighted_v", "products", "diagonal")
+
+    def __init__(self, d1, d2):
+        self.gram_xx, self.gram_yy, self.gram_xy = np.zeros((d1, d1)), np.zeros((d2, d2)), np.zeros((d1, d2))
+        self.sum_u, self.sum_v = np.zeros(d1), np.zeros(d2)
+        # u_i, v_i weighted by a_i = m·u_i and b_i = m'·v_i: columns (a, b).
+        self.weighted_u, self.weighted_v = np.zeros((d1, 2)), np.zeros((d2, 2))
+        self.products = np.zeros(3)  # sum a², sum b², sum a b
+        # Sums of the diagonal terms t_ii = 2 a_i + |u_i|², which the pairs exclude.
+        self.diagonal = np.zeros(5)  # sum d, sum e, sum d², sum e², sum d e
+
+    def add(self, other):
+        for name in self.__slots__:
+            getattr(self, name).__iadd__(getattr(other, name))
+        return self
+
+    def __reduce__(self):
+        return _sums_from, tuple(getattr(self, name) for name in self.__slots__)
+
+
+def _sums_from(*arrays):
+    sums = Sums.__new__(Sums)
+    for name, array in zip(Sums.__slots__, arrays):
+        setattr(sums, name, array)
+    return sums
+
+
+def moments_task(X, Y, centre, mean_x, mean_y, block, r0, r1):
+    """Pass 2's task: the ``Sums`` of rows r0:r1, ``block`` rows at a time,
+    the blocks' added in order.
 
     When X and Y are both float32, the three Gram products run in float32
     BLAS (the faster rate), on the shifted rows rounded once; every other
     sum, and the sums of the blocks' products, stay in float64.  Only the
     squared Frobenius norms of the Gram matrices come from them, sums of
     squares that do not cancel, so the rounding costs no accuracy the float32
-    input had (docs/algorithms.md).
-    """
-    n = X.shape[0]
-    block = min(n, _tuning.GRAM_BLOCK)
-    buffer_x = np.empty((block, X.shape[1]))
-    buffer_y = np.empty((block, Y.shape[1]))
+    input had (docs/algorithms.md)."""
+    d1, d2 = X.shape[1], Y.shape[1]
+    rows = min(r1 - r0, block)
+    buffer_x, buffer_y = np.empty((rows, d1)), np.empty((rows, d2))
     # Spaces on disk (``_sources.Rows``) are read a block at a time, into these.
-    read_x, read_y = _sources.block_buffer(X, block), _sources.block_buffer(Y, block)
-    mean_x = _mean_unit_row(X, centre, buffer_x, read_x)
-    mean_y = _mean_unit_row(Y, centre, buffer_y, read_y)
+    read_x, read_y = _sources.block_buffer(X, rows), _sources.block_buffer(Y, rows)
     single = X.dtype == np.float32 and Y.dtype == np.float32
     if single:
-        single_x = np.empty(buffer_x.shape, np.float32)
-        single_y = np.empty(buffer_y.shape, np.float32)
-    gram_xx = np.zeros((X.shape[1], X.shape[1]))
-    gram_yy = np.zeros((Y.shape[1], Y.shape[1]))
-    gram_xy = np.zeros((X.shape[1], Y.shape[1]))
-    sum_u = np.zeros(X.shape[1])
-    sum_v = np.zeros(Y.shape[1])
-    # u_i, v_i weighted by a_i = m·u_i and b_i = m'·v_i: columns (a, b).
-    weighted_u = np.zeros((X.shape[1], 2))
-    weighted_v = np.zeros((Y.shape[1], 2))
-    products = np.zeros(3)  # sum a², sum b², sum a b
-    # Sums of the diagonal terms t_ii = 2 a_i + |u_i|², which the pairs exclude.
-    diagonal = np.zeros(5)  # sum d, sum e, sum d², sum e², sum d e
-    for start in range(0, n, block):
-        u = _unit_rows(X, start, start + block, centre, buffer_x, read_x)
-        v = _unit_rows(Y, start, start + block, centre, buffer_y, read_y)
+        single_x, single_y = np.empty(buffer_x.shape, np.float32), np.empty(buffer_y.shape, np.float32)
+    s = Sums(d1, d2)
+    for start, stop in _blocks(r0, r1, block):
+        u = _unit_rows(X, start, stop, centre, buffer_x, read_x)
+        v = _unit_rows(Y, start, stop, centre, buffer_y, read_y)
         u -= mean_x
         v -= mean_y
         if single:
@@ -85,32 +121,61 @@ def pair_moments(X, Y, centre):
             gram_v[...] = v
         else:
             gram_u, gram_v = u, v
-        gram_xx += gram_u.T @ gram_u
-        gram_yy += gram_v.T @ gram_v
-        gram_xy += gram_u.T @ gram_v
-        sum_u += u.sum(axis=0)
-        sum_v += v.sum(axis=0)
+        s.gram_xx += gram_u.T @ gram_u
+        s.gram_yy += gram_v.T @ gram_v
+        s.gram_xy += gram_u.T @ gram_v
+        s.sum_u += u.sum(axis=0)
+        s.sum_v += v.sum(axis=0)
         ab = np.stack((u @ mean_x, v @ mean_y), axis=1)
         a, b = ab[:, 0], ab[:, 1]
-        weighted_u += u.T @ ab
-        weighted_v += v.T @ ab
-        products += (a @ a, b @ b, a @ b)
+        s.weighted_u += u.T @ ab
+        s.weighted_v += v.T @ ab
+        s.products += (a @ a, b @ b, a @ b)
         d = 2.0 * a + np.einsum("ij,ij->i", u, u)
         e = 2.0 * b + np.einsum("ij,ij->i", v, v)
-        diagonal += (d.sum(), e.sum(), d @ d, e @ e, d @ e)
+        s.diagonal += (d.sum(), e.sum(), d @ d, e @ e, d @ e)
+    return s
+
+
+def _added(results):
+    """The partial results added in the order they come (task order)."""
+    total = None
+    for part in results:
+        total = part if total is None else total.add(part) if isinstance(total, Sums) else total + part
+    return total
+
+
+def pair_moments(X, Y, centre, executor=None):
+    """Sums over the pairs i < j of t and t' (similarities less a constant).
+
+    Returns ``(count, sum_x, sum_y, sum_xx, sum_yy, sum_xy)``: ``count`` is
+    N(N-1)/2, and the rest are sums of t_ij, t'_ij, t_ij², t'_ij², t_ij t'_ij.
+
+    Two passes of tasks over the same row ranges (``task_ranges``), each
+    task on one thread (``_tasks``; a cluster's with ``executor``): the
+    rows' sums (their means m, m'), then each range's ``Sums``, added in
+    task order -- the same bits whoever runs them.
+    """
+    n, d1 = X.shape[0], X.shape[1]
+    executor = executor or _tasks.Local()
+    ranges = task_ranges(n)
+    X, Y, block = executor.share(X), executor.share(Y), _tuning.GRAM_BLOCK
+    totals = _added(executor.map_serial(mean_task, (X, Y, centre, block), ranges))
+    mean_x, mean_y = totals[:d1] / n, totals[d1:] / n
+    s = _added(executor.map_serial(moments_task, (X, Y, centre, mean_x, mean_y, block), ranges))
 
     # Sums over all (i, j), diagonal included, of t_ij = a_i + a_j + u_i·u_j.
     # The terms in a_i are taken from a_i itself, not from m·G·m: a_i is
     # second order in the spread of the rows, and its sums would otherwise
     # cancel in the Gram matrices.
-    sum_aa, sum_bb, sum_ab = products
-    alpha = sum_u @ mean_x  # sum of a_i
-    beta = sum_v @ mean_y  # sum of b_i
-    full_x, full_y = _full_sum(n, alpha, sum_u), _full_sum(n, beta, sum_v)
-    full_xx = _full_squares(n, sum_aa, alpha, weighted_u[:, 0], sum_u, np.sum(gram_xx**2))
-    full_yy = _full_squares(n, sum_bb, beta, weighted_v[:, 1], sum_v, np.sum(gram_yy**2))
-    full_xy = _full_cross(n, sum_ab, alpha, beta, weighted_v[:, 0], sum_v, weighted_u[:, 1], sum_u, np.sum(gram_xy**2))
-    sum_d, sum_e, sum_dd, sum_ee, sum_de = diagonal
+    sum_aa, sum_bb, sum_ab = s.products
+    alpha = s.sum_u @ mean_x  # sum of a_i
+    beta = s.sum_v @ mean_y  # sum of b_i
+    full_x, full_y = _full_sum(n, alpha, s.sum_u), _full_sum(n, beta, s.sum_v)
+    full_xx = _full_squares(n, sum_aa, alpha, s.weighted_u[:, 0], s.sum_u, np.sum(s.gram_xx**2))
+    full_yy = _full_squares(n, sum_bb, beta, s.weighted_v[:, 1], s.sum_v, np.sum(s.gram_yy**2))
+    full_xy = _full_cross(n, sum_ab, alpha, beta, s.weighted_v[:, 0], s.sum_v, s.weighted_u[:, 1], s.sum_u, np.sum(s.gram_xy**2))
+    sum_d, sum_e, sum_dd, sum_ee, sum_de = s.diagonal
     return (
         n * (n - 1) / 2,
         (full_x - sum_d) / 2,
@@ -190,18 +255,22 @@ class PermutedMoments:
         self.gather_u = X.shape[1] <= Y.shape[1]
         self.U, self.V = (gram_u, gram_v) if single else (U, V)
         self.U64, self.V64 = U, V
-        self.gathered = np.empty(X.shape if self.gather_u else Y.shape, self.U.dtype)
 
-    def __call__(self, p):
-        """``(count, sum_x, sum_y, sum_xx, sum_yy, sum_xy)`` for Y[p]."""
+    def buffer(self):
+        """The rows a permutation gathers, one buffer per caller (batches run side by side)."""
+        return np.empty(self.U.shape if self.gather_u else self.V.shape, self.U.dtype)
+
+    def __call__(self, p, gathered):
+        """``(count, sum_x, sum_y, sum_xx, sum_yy, sum_xy)`` for Y[p], the
+        rows gathered into ``gathered`` (``buffer``)."""
         inverse = np.empty_like(p)
         inverse[p] = np.arange(p.size)
         if self.gather_u:
-            np.take(self.U, inverse, axis=0, out=self.gathered)
-            cross = self.gathered.T @ self.V
+            np.take(self.U, inverse, axis=0, out=gathered)
+            cross = gathered.T @ self.V
         else:
-            np.take(self.V, p, axis=0, out=self.gathered)
-            cross = self.U.T @ self.gathered
+            np.take(self.V, p, axis=0, out=gathered)
+            cross = self.U.T @ gathered
         b_p, e_p = self.b[p], self.e[p]
         full_xy = _full_cross(
             self.n, self.a @ b_p, self.alpha, self.beta,
@@ -211,15 +280,18 @@ class PermutedMoments:
         return (*self.fixed, (full_xy - self.d @ e_p) / 2)
 
 
-def permuted_memory_bytes(n, d1, d2, float32=False):
+def permuted_memory_bytes(n, d1, d2, float32=False, running=1):
     """Peak memory of ``PermutedMoments``: U and V in float64 and, for
-    float32 spaces, their float32 copies; the gathered rows of the smaller
-    space; the four per-row vectors and a permutation's gathered b, e and
-    inverse and a[p⁻¹]; and a Gram product and its square at a time (D1²,
-    D2² or D1·D2 float64, twice)."""
+    float32 spaces, their float32 copies; the four per-row vectors; and for
+    each of ``running`` batches at once, the gathered rows of the smaller
+    space (``buffer``), a permutation's gathered b, e and inverse and
+    a[p⁻¹], and a Gram product and its square at a time (D1², D2² or D1·D2
+    float64, twice)."""
     small = min(d1, d2)
-    single = 4 * n * (d1 + d2 + small) if float32 else 8 * n * small
-    return 8 * n * (d1 + d2) + single + 8 * n * (4 + 4) + 16 * max(d1 * d1, d2 * d2, d1 * d2)
+    single = 4 * n * (d1 + d2) if float32 else 0
+    gathered = (4 if float32 else 8) * n * small
+    each = gathered + 8 * n * 4 + 16 * max(d1 * d1, d2 * d2, d1 * d2)
+    return 8 * n * (d1 + d2) + single + 8 * n * 4 + running * each
 
 
 def permuted_flops(n, d1, d2):
@@ -232,22 +304,40 @@ def flops(n, d1, d2):
     return n * (d1 * d1 + d2 * d2 + d1 * d2)
 
 
-_ROW_VECTORS = 8  # float64 vectors of one row of each space that pair_moments holds at once, at most
+_ROW_VECTORS = 8  # float64 vectors of one row of each space a task holds at once, at most
 
 
-def memory_bytes(d1, d2, n, float32=False, spaces=()):
-    """Peak memory of ``pair_moments`` over n items: the three Gram matrices
-    in float64, the largest of them once more (each block's product, and its
-    square at the end, is a new matrix before it is added up), one block of
-    unit rows of each space in float64 (``buffer_x``, ``buffer_y``),
-    where both spaces are float32 (``float32``) their float32 copies, and
-    the vectors of one row each (the mean rows, column sums and their
-    temporaries: ``_ROW_VECTORS`` of D1 + D2); for the spaces on disk among
-    ``spaces``, the block each is read into (``_sources.block_bytes``)."""
-    rows = min(n, _tuning.GRAM_BLOCK)
+def task_memory_bytes(d1, d2, n, float32=False, spaces=()):
+    """Peak memory of one task of ``pair_moments`` (``moments_task``) over n
+    items: its ``Sums`` (the three Gram matrices in float64), the largest
+    of them once more (each block's product is a new matrix before it is
+    added), one block of unit rows of each space in float64, where both
+    spaces are float32 (``float32``) their float32 copies, and the vectors
+    of one row each (``_ROW_VECTORS`` of D1 + D2); for the spaces on disk
+    among ``spaces``, the block each is read into (``_sources.block_bytes``)."""
+    ranges = task_ranges(n)
+    rows = min(ranges[0][1] - ranges[0][0], _tuning.GRAM_BLOCK)
     single = 4 * rows * (d1 + d2) if float32 else 0
     read = sum(_sources.block_bytes(space, rows) for space in spaces)
-    return 8 * (d1 * d1 + d2 * d2 + d1 * d2 + max(d1 * d1, d2 * d2, d1 * d2) + (rows + _ROW_VECTORS) * (d1 + d2)) + single + read
+    grams = d1 * d1 + d2 * d2 + d1 * d2
+    return 8 * (grams + max(d1 * d1, d2 * d2, d1 * d2) + (rows + _ROW_VECTORS) * (d1 + d2)) + single + read
+
+
+def result_bytes(d1, d2):
+    """Memory of a task's ``Sums``: the three Gram matrices and a few vectors of D1 + D2."""
+    return 8 * (d1 * d1 + d2 * d2 + d1 * d2 + 3 * (d1 + d2) + 8)
+
+
+def memory_bytes(d1, d2, n, float32=False, spaces=(), threads=None):
+    """Peak memory of ``pair_moments`` here (``_tasks.Local``): a task at
+    ``task_memory_bytes`` on each of ``threads`` threads (None: Numba's),
+    and the results of the rest of its window of tasks, finished but not
+    yet added (``result_bytes`` each; the first is kept as the total)."""
+    local = _tasks.Local(threads)
+    tasks = len(task_ranges(n))
+    running = min(tasks, local.threads) if tasks > 1 else 1
+    waiting = min(tasks, local.window) - running if tasks > 1 else 0
+    return running * task_memory_bytes(d1, d2, n, float32, spaces) + max(waiting, 0) * result_bytes(d1, d2)
 
 
 def stage(n, d1, d2, float32=False, spaces=()):

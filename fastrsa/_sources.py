@@ -83,6 +83,16 @@ class Rows:
     def __len__(self):
         return self.shape[0]
 
+    def __reduce__(self):
+        """Pickled (for a cluster's workers, ``fastrsa._dask``) as its
+        file's name, offset and layout, mapped again where it is unpickled;
+        a memmap without a file, as its values."""
+        array = self.array
+        if self.file is None or not isinstance(array, np.memmap):
+            return Rows, (np.asarray(array), self.dtype, self.name)
+        order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+        return _mapped, (self.file, array.dtype, array.offset, array.shape, order, self.dtype, self.name)
+
     def __getitem__(self, indices):
         indices = np.asarray(indices)
         out = np.empty((indices.size, self.shape[1]), self.dtype)
@@ -98,6 +108,11 @@ class Rows:
     def where(self):
         """The file, as the plans' paths name it."""
         return repr(os.path.basename(self.file)) if self.file else "a memmap"
+
+
+def _mapped(file, file_dtype, offset, shape, order, dtype, name):
+    """A pickled ``Rows``, its file mapped read-only again."""
+    return Rows(np.memmap(file, file_dtype, mode="r", offset=offset, shape=shape, order=order), dtype, name)
 
 
 def _release(array):

@@ -57,58 +57,84 @@ def pair_work(n, features, ranked=False):
 
 # --- BLAS on one thread for a call's duration ---------------------------------
 
-# Numba's np.dot calls SciPy's BLAS.  A kernel that runs its own BLAS
-# products on each of Numba's threads (binned Spearman's tasks) needs those
-# products on one thread each: a threaded product inside a parallel region
-# nests OpenBLAS's threads in Numba's, and its spinning threads take the
-# cores the other products need.  OpenBLAS's thread count is process-wide,
-# so it is lowered while any such call runs (a count of the calls, under a
-# lock) and restored after the last: another host thread's BLAS calls meanwhile
-# run on one thread -- slower, never different.
+# Paths made of tasks (``fastrsa._tasks``: the Gram identity, binned
+# Spearman, the Gram null, the weighted bootstrap) run each task's BLAS
+# products on one thread: OpenBLAS's products depend on its thread count in
+# their last bits (its threads split a product differently), so a task
+# computed on one thread gives the same bits wherever it runs, here or on a
+# cluster's worker; and a product inside a parallel region would nest
+# OpenBLAS's threads in Numba's, its spinning threads taking the cores the
+# other tasks need.  OpenBLAS's thread count is process-wide (its
+# "thread-local" setting, tried, sets it for every thread), so it is lowered
+# for NumPy's and SciPy's bundled OpenBLAS while any such call runs (a count
+# of the calls, under a lock) and restored after the last: another host
+# thread's BLAS calls meanwhile run on one thread.
 _BLAS_LOCK = threading.Lock()
 _blas_users = 0
-_blas_previous = None
+_blas_previous = []
 
 
-def _scipy_openblas():
-    """``(get, set)`` of SciPy's bundled OpenBLAS's thread count, or None
-    where SciPy uses another BLAS (then products stay as they are)."""
+def _bundled_openblas():
+    """``{name: (get, set)}`` of the thread counts of NumPy's and SciPy's
+    bundled OpenBLAS, those found (none where they use another BLAS: then
+    products stay as they are, the same answer to rounding, not bit for bit)."""
+    import numpy
     import scipy
 
-    folder = os.path.join(os.path.dirname(scipy.__file__), os.pardir, "scipy.libs")
-    for path in sorted(glob.glob(os.path.join(folder, "libscipy_openblas*.so*"))):
-        try:
-            library = ctypes.CDLL(path)
-            return library.scipy_openblas_get_num_threads, library.scipy_openblas_set_num_threads
-        except (OSError, AttributeError):
-            continue
-    return None
+    found = {}
+    for package, suffix in ((numpy, "64_"), (scipy, "")):
+        folder = os.path.join(os.path.dirname(package.__file__), os.pardir, f"{package.__name__}.libs")
+        for path in sorted(glob.glob(os.path.join(folder, "libscipy_openblas*.so*"))):
+            try:
+                library = ctypes.CDLL(path)
+                get = getattr(library, f"scipy_openblas_get_num_threads{suffix}")
+                set_ = getattr(library, f"scipy_openblas_set_num_threads{suffix}")
+            except (OSError, AttributeError):
+                continue
+            get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
+            found[package.__name__] = (get, set_)
+            break
+    return found
 
 
-_OPENBLAS = []  # found once: [(get, set) or None]
+_OPENBLAS = []  # found once: [{name: (get, set)}]
 
 
 @contextlib.contextmanager
 def blas_on_one_thread():
-    """Run the block with SciPy's OpenBLAS on one thread; yields whether it
-    could (False where SciPy's BLAS is not its bundled OpenBLAS: the caller
-    then keeps its BLAS products on the calling thread alone)."""
+    """Run the block with NumPy's and SciPy's OpenBLAS on one thread;
+    yields whether SciPy's could be (Numba's products call SciPy's: where it
+    is not its bundled OpenBLAS the caller keeps them on the calling thread)."""
     global _blas_users, _blas_previous
     if not _OPENBLAS:
-        _OPENBLAS.append(_scipy_openblas())
-    if _OPENBLAS[0] is None:
-        yield False
-        return
-    get, set_ = _OPENBLAS[0]
+        _OPENBLAS.append(_bundled_openblas())
+    libraries = list(_OPENBLAS[0].values())
     with _BLAS_LOCK:
         if _blas_users == 0:
-            _blas_previous = get()
-            set_(1)
+            _blas_previous = [get() for get, _ in libraries]
+            for _, set_ in libraries:
+                set_(1)
         _blas_users += 1
     try:
-        yield True
+        yield "scipy" in _OPENBLAS[0]
     finally:
         with _BLAS_LOCK:
             _blas_users -= 1
             if _blas_users == 0:
-                set_(_blas_previous)
+                for (_, set_), count in zip(libraries, _blas_previous):
+                    set_(count)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run the block on the calling thread alone: Numba's team of one
+    (thread-local), and BLAS on one thread (``blas_on_one_thread``)."""
+    previous = numba.get_num_threads()
+    if previous != 1:
+        numba.set_num_threads(1)
+    try:
+        with blas_on_one_thread():
+            yield
+    finally:
+        if previous != 1:
+            numba.set_num_threads(previous)

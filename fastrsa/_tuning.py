@@ -39,6 +39,13 @@ BLAS_ONE_THREAD = 65536 * 4
 # Unit rows per block of the Gram products: tall enough for BLAS's rate,
 # small enough that a block of each space stays a few MB.
 GRAM_BLOCK = 4096
+# The Gram path's tasks (fastrsa/_tasks.py): about this many row ranges, so
+# that a cluster's workers (or this machine's threads) share them evenly,
+# none shorter than GRAM_TASK_ROWS rows, so that each task's products run at
+# BLAS's rate and its partial Gram matrices (returned, then added) cost little
+# beside them.  Fixed by N alone: they fix the order of the sums.
+GRAM_TASKS = 64
+GRAM_TASK_ROWS = 1024
 
 # --- Threads (fastrsa/_threads.py) --------------------------------------------
 
@@ -87,6 +94,13 @@ SQUARE_BYTES = 1 << 28
 BLOCKED_ITEMS = 200
 PERMUTATIONS_PER_BLOCK = 64  # their inverses, 4n bytes each, stay in L2
 DRAWS_PER_BATCH = 1 << 20  # items drawn per batch of permutations or resamples: bounds the batch's memory
+# Batches are tasks (fastrsa/_tasks.py), each drawn from its own seed: about
+# this many a call, so that a cluster's workers share them, but none of fewer
+# than DRAWS_PER_TASK draws where the count allows (a batch pays for its
+# generator and its call, and the blocked null wants whole blocks of
+# permutations on every thread).  Fixed by n and the count: they fix the draws.
+RESAMPLE_TASKS = 32
+DRAWS_PER_TASK = 128
 # A pair's gather from a cached vector (b's square matrix, row by row or
 # blocked, or a condensed vector that fits in the cache) costs about this many
 # BLAS multiply-adds; it decides between the two Pearson permutation paths.
@@ -118,6 +132,10 @@ PERMUTATION_CALL_COST = 1 << 20
 # Pairs per task of the two passes: enough tasks to spread over a cluster's
 # workers, each long enough to pay its start (and a block buffer) many times over.
 BINNED_TASK_PAIRS = 1 << 24  # (Ctrl-C and the progress line are seen between tasks: well under a second each)
+# At most this many tasks a pass: past it (N above about 370,000) the tasks
+# grow instead, so that a cluster's client receives at most this many bins a
+# count pass (786 KB each at the default tolerance).
+BINNED_MAX_TASKS = 1 << 12
 # Pairs of each space whose values place its bins, and the equal segments of
 # their range the bins are placed in (each split into fine bins in
 # proportion to the sample's values in it).

@@ -1,0 +1,144 @@
+"""Where a call's tasks run: on this process's threads, or on a Dask cluster.
+
+Every path that scales is written as a map over tasks -- each a pure
+function of the call's shared inputs and one item (a row range, a batch
+index) returning a small partial result -- and a reduction that adds the
+partial results in task order.  The partition is fixed by the inputs alone
+(N, the count of draws), never by the threads or workers, so whoever runs
+the tasks the answer is the same bit for bit (docs/distributed.md).
+
+An executor runs them:
+
+- ``Local()``: here.  ``map_serial`` runs tasks that each take one thread
+  (their BLAS products on one thread, ``_threads.one_thread``) side by side
+  on Numba's thread count of threads; ``map_parallel`` runs tasks that use
+  every thread themselves (parallel kernels inside) one after another.
+- ``fastrsa._dask.Dask(client)``: on a ``dask.distributed`` cluster, each
+  task on one of a worker's threads, the shared inputs sent to the workers
+  once per call (``share``).
+
+Both yield the results in task order, with at most ``window`` tasks'
+results held at once, so a reduction holds a bounded number of partial
+results however many tasks there are.  Ctrl-C between tasks stops the call
+(and cancels a cluster's futures).
+"""
+
+import concurrent.futures
+
+import numba
+
+from . import _threads
+
+
+class Local:
+    """Tasks on this process's threads."""
+
+    distributed = False
+
+    def __init__(self, threads=None):
+        self.threads = threads or numba.get_num_threads()
+        self.window = 2 * self.threads if self.threads > 1 else 1  # tasks whose results are held at once
+
+    def share(self, value, whole=False):
+        """A shared input (an array, a tuple of them, or with ``whole`` any
+        object) as the tasks take it: here, the value itself."""
+        return value
+
+    def map_serial(self, function, shared, items):
+        """``function(*shared, *item)`` for each item, each on one thread
+        (``_threads.one_thread``), ``threads`` at a time; results in order."""
+        items = list(items)
+        if self.threads == 1 or len(items) == 1:
+            for item in items:
+                with _threads.one_thread():
+                    yield function(*shared, *item)
+            return
+
+        def run(item):
+            with _threads.one_thread():
+                return function(*shared, *item)
+
+        window = self.window
+        # (BLAS on one thread for the whole call, not task by task: its count is process-wide.)
+        with _threads.blas_on_one_thread(), concurrent.futures.ThreadPoolExecutor(self.threads, thread_name_prefix="fastrsa-task") as pool:
+            pending = {}
+            try:
+                for k in range(len(items)):
+                    while len(pending) < window and k + len(pending) < len(items):
+                        index = k + len(pending)
+                        pending[index] = pool.submit(run, items[index])
+                    yield pending.pop(k).result()
+            finally:
+                for future in pending.values():
+                    future.cancel()
+
+    def map_parallel(self, function, shared, items):
+        """``function(*shared, *item)`` for each item in turn, on every thread."""
+        for item in items:
+            yield function(*shared, *item)
+
+
+def executor(client):
+    """The executor of a call given ``client=`` (None: this process)."""
+    if client is None:
+        return Local()
+    from . import _dask  # (dask is imported only here: `import fastrsa` never imports it)
+
+    return _dask.Dask(client)
+
+
+def check_client(client, name="client"):
+    """``client`` if None or a ``dask.distributed.Client``; else a ValueError
+    naming the argument and what it takes (checked before any work)."""
+    if client is None:
+        return None
+    cls = type(client)
+    if not any(c.__name__ == "Client" and c.__module__.startswith("distributed") for c in cls.__mro__):
+        raise ValueError(
+            f"{name}={client!r} is not a dask.distributed.Client; pass None (run here) or a Client "
+            f"(pip install 'fastrsa[dask]'; see docs/distributed.md)"
+        )
+    return client
+
+
+class Tasks:
+    """A plan's tasks (``Plan.choices["tasks"]``): ``count`` tasks, each
+    adding ``task_bytes`` on the worker that runs it beside the call's
+    shared inputs (``shared_bytes`` on every worker), each returning a
+    result of ``result_bytes``; run here, or on the cluster of ``client``."""
+
+    def __init__(self, client, count, task_bytes, shared_bytes=0, result_bytes=0):
+        self.client, self.count = client, count
+        self.task_bytes, self.shared_bytes, self.result_bytes = int(task_bytes), int(shared_bytes), int(result_bytes)
+
+    def executor(self):
+        return executor(self.client)
+
+    def memory_bytes(self, here, prepared=0):
+        """The memory the call adds in this process: ``here`` where it runs
+        its tasks itself; on a cluster, ``prepared`` (what it makes before
+        submitting: the inputs it sends) and the results of a window of
+        tasks."""
+        if self.client is None:
+            return here
+        threads = sum(self.client.nthreads().values()) or 1
+        return prepared + min(self.count, max(2 * threads, 4)) * self.result_bytes
+
+    def stages(self):
+        """The plan's words for the cluster (none where the call runs here)."""
+        if self.client is None:
+            return []
+        from ._plan import Stage
+
+        workers = self.client.nthreads()
+        threads = sum(workers.values())
+        address = getattr(self.client.scheduler, "address", "") or "the client's scheduler"
+        return [
+            Stage(
+                "cluster",
+                f"{self.count:,} tasks a pass on {len(workers)} Dask worker{'s' * (len(workers) != 1)} ({threads} "
+                f"thread{'s' * (threads != 1)}) at {address}, one thread a task; each worker holds the shared inputs "
+                f"({self.shared_bytes / 2**20:,.1f} MiB) and each task adds {self.task_bytes / 2**20:,.1f} MiB; "
+                f"results added here in task order",
+            )
+        ]
