@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from . import _progress, _sources, _threads, _tuning, _validate
+from . import _progress, _sources, _tasks, _threads, _tuning, _validate
 from ._kernels.binned import (
     AT_LARGEST, AT_LEAST, COLUMNS, COUNT, LARGEST, LEAST, histogram_task, merge_bins, rank_sums_task, sample_values, to_rank_table,
 )
@@ -80,8 +80,9 @@ class ApproximateScore(float):
 def row_ranges(n, task_pairs=None):
     """The tasks' row ranges ``[(r0, r1), ...]``: consecutive rows whose
     pairs with later rows add up to about ``task_pairs`` each (row i has
-    n - 1 - i), fixed by n alone."""
-    task_pairs = task_pairs or _tuning.BINNED_TASK_PAIRS
+    n - 1 - i; default ``_tuning.BINNED_TASK_PAIRS``, or more where that
+    would make over ``_tuning.BINNED_MAX_TASKS`` tasks), fixed by n alone."""
+    task_pairs = task_pairs or max(_tuning.BINNED_TASK_PAIRS, -(-n * (n - 1) // 2 // _tuning.BINNED_MAX_TASKS))
     ranges, start, pairs = [], 0, 0
     for i in range(n - 1):
         pairs += n - 1 - i
@@ -223,10 +224,23 @@ def pairs_of(n, r0, r1):
     return (r1 - r0) * (2 * n - r0 - r1 - 1) // 2
 
 
-def count(space_, tasks, runs, progress=_progress.SILENT):
+def count(space_, tasks, runs, progress=_progress.SILENT, executor=None):
     """Pass 1 over ``space_``'s pairs: its fine bins' counts and extremes,
-    each task's blocks on ``runs`` threads, the threads' bins merged."""
+    each task's blocks on ``runs`` threads, the threads' bins merged (on a
+    cluster, ``executor``: each task's own bins, merged in task order; the
+    merge is exact, so the bins are the same)."""
     n = space_.rows.shape[0]
+    if executor is not None and executor.distributed:
+        shared = (executor.share(space_.task_arguments()), space_.binning, space_.fine_bins, _tuning.ROWS, _tuning.COLUMNS)
+        bins = None
+        for (r0, r1), part in zip(tasks, executor.map_parallel(count_task, shared, tasks)):
+            if bins is None:
+                bins = part
+            else:
+                merge_bins(bins, part)
+            progress.advance(pairs_of(n, r0, r1))
+        space_.bins = bins
+        return
     parts = _empty_bins((runs, space_.fine_bins))  # the threads' own
     for r0, r1 in tasks:
         histogram_task(*space_.task_arguments(), r0, r1, space_.binning, parts, _tuning.ROWS, _tuning.COLUMNS)
@@ -234,6 +248,25 @@ def count(space_, tasks, runs, progress=_progress.SILENT):
     for run in range(1, runs):
         merge_bins(parts[0], parts[run])
     space_.bins = parts[0].copy() if runs > 1 else parts[0]  # (the rank table is made in their place)
+
+
+def count_task(arguments, binning, fine_bins, rows, columns, r0, r1):
+    """A task of pass 1 on a cluster: the bins of the pairs of rows r0:r1
+    (``arguments``: a space's ``task_arguments``) in blocks of ``rows`` x
+    ``columns``, on one thread.  (Every size that fixes the result is an
+    argument: a worker's tunables are its own.)"""
+    parts = _empty_bins((1, fine_bins))
+    histogram_task(*arguments, r0, r1, binning, parts, rows, columns)
+    return parts[0]
+
+
+def rank_task(arguments_x, arguments_y, binning_x, table_x, binning_y, table_y, runs, rows, columns, r0, r1):
+    """A task of pass 2: the five sums of the pairs of rows r0:r1, each
+    block of ``rows`` x ``columns`` on one of ``runs`` threads (None: the
+    thread count it runs on), added in block order -- the same sums
+    whatever ``runs``."""
+    runs = runs or numba.get_num_threads()
+    return rank_sums_task(*arguments_x, *arguments_y, r0, r1, binning_x, table_x, binning_y, table_y, runs, rows, columns)
 
 
 def rank_error(space_):
@@ -313,7 +346,7 @@ def refined_bins_for(tolerance):
     return min(_tuning.BINNED_REFINE * fine_bins_for(tolerance), _tuning.BINNED_MAX_FINE_BINS)
 
 
-def _counted(X, Y, metric, tolerance, names, tasks, runs, progress, room):
+def _counted(X, Y, metric, tolerance, names, tasks, runs, progress, room, executor):
     """Both spaces counted (refined where the bound asks): ``(spaces,
     their rank_error, passes so far)``."""
     n = X.shape[0]
@@ -321,7 +354,7 @@ def _counted(X, Y, metric, tolerance, names, tasks, runs, progress, room):
     fine_bins = fine_bins_for(tolerance)
     spaces = [space(X, metric, fine_bins), space(Y, metric, fine_bins)]
     for s, name, Z in zip(spaces, names, (X, Y)):
-        count(s, tasks, runs, progress)
+        count(s, tasks, runs, progress, executor)
         low, high = float(s.least.min()), float(s.largest.max())
         _validate.varies((high - low) ** 2 * float(m), int(m), max(abs(low), abs(high)), pairs_dtype(Z, metric), name)
     passes = 2
@@ -336,7 +369,7 @@ def _counted(X, Y, metric, tolerance, names, tasks, runs, progress, room):
                     continue  # (no room to count finer)
                 refined = _refined(s, min(wanted, allowed))
                 progress.total += m
-                count(refined, tasks, runs, progress)
+                count(refined, tasks, runs, progress, executor)
                 if _angle(*rank_error(refined)) < share:  # (kept only where it tightens the bound)
                     spaces[k], errors[k] = refined, rank_error(refined)
                 del refined
@@ -344,31 +377,36 @@ def _counted(X, Y, metric, tolerance, names, tasks, runs, progress, room):
     return spaces, errors, passes
 
 
-def _rank_sums(spaces, n, tasks, runs, progress):
+def _rank_sums(spaces, n, tasks, runs, progress, executor):
     """Pass 2: the five sums of the ranks' Pearson, the tasks' added in order."""
     m = n * (n - 1) // 2
     centre = (m + 1) / 2.0
     for s in spaces:
         to_rank_table(s.bins, centre)
+    x, y = spaces
+    shared = (
+        executor.share(x.task_arguments()), executor.share(y.task_arguments()),
+        x.binning, executor.share(x.bins), y.binning, executor.share(y.bins), None if executor.distributed else runs,
+        _tuning.ROWS, _tuning.COLUMNS,
+    )
     sums = np.zeros(5)
-    for r0, r1 in tasks:
-        sums += rank_sums_task(
-            *spaces[0].task_arguments(), *spaces[1].task_arguments(), r0, r1,
-            spaces[0].binning, spaces[0].bins, spaces[1].binning, spaces[1].bins, runs, _tuning.ROWS, _tuning.COLUMNS,
-        )
+    for (r0, r1), part in zip(tasks, executor.map_parallel(rank_task, shared, tasks)):
+        sums += part
         progress.advance(pairs_of(n, r0, r1))
     return sums
 
 
 def spearman(X, Y, metric, tolerance, names=("the similarities of X", "the similarities of Y"), tasks=None, progress=False,
-             room=None):
+             room=None, executor=None):
     """Binned Spearman rsa of two checked spaces: an ApproximateScore whose
     ``error_bound`` is at most ``tolerance`` where the fine bins allowed
     (``refined_bins_for``, within ``room`` bytes beyond the plan's memory:
     ``refinable_bins``) can reach it; above it, a warning says so.
     A space whose values are all equal (up to rounding) is refused, naming
-    it ``names``, as the exact path refuses it."""
+    it ``names``, as the exact path refuses it.  ``executor``: where the
+    tasks run (``_tasks``; None: here)."""
     n = X.shape[0]
+    executor = executor or _tasks.Local()
     tasks = tasks or row_ranges(n)
     m = n * (n - 1) // 2
     # Each space counted, then both ranked: three passes over the pairs (a fourth where one is refined).
@@ -380,8 +418,8 @@ def spearman(X, Y, metric, tolerance, names=("the similarities of X", "the simil
             # thread, on one run (its products then take BLAS's threads).
             # Between tasks (well under a second each) Ctrl-C is seen.
             runs = numba.get_num_threads() if one_thread else 1
-            spaces, errors, passes = _counted(X, Y, metric, tolerance, names, tasks, runs, progress, room)
-            sums = _rank_sums(spaces, n, tasks, runs, progress)
+            spaces, errors, passes = _counted(X, Y, metric, tolerance, names, tasks, runs, progress, room, executor)
+            sums = _rank_sums(spaces, n, tasks, runs, progress, executor)
     finally:
         progress.close()
     s_r, s_s, s_rr, s_ss, s_rs = sums
@@ -438,15 +476,38 @@ def refinable_bins(tolerance, room, runs=1):
     return int(max(min(wanted, fits), 0))
 
 
-def memory_bytes(X, Y, metric, tolerance):
+def _block_bytes(X, Y):
+    """Memory of one thread's block buffers (one per space: ``ROWS x COLUMNS`` values)."""
+    return _tuning.ROWS * _tuning.COLUMNS * (np.dtype(X.dtype).itemsize + np.dtype(Y.dtype).itemsize)
+
+
+def memory_bytes(X, Y, metric, tolerance, runs=None):
     """The memory binned Spearman adds: each space's rows as the tasks
-    take them, the bins of both spaces, and the block buffers (one per
-    space and thread: ``ROWS x COLUMNS`` values).  A second count, where
+    take them, the bins of both spaces, and the block buffers of each of
+    ``runs`` threads (None: Numba's thread count).  A second count, where
     the bound asks for one, takes only memory left beyond this
     (``refinable_bins``)."""
-    runs = numba.get_num_threads()
-    blocks = _tuning.ROWS * _tuning.COLUMNS * (np.dtype(X.dtype).itemsize + np.dtype(Y.dtype).itemsize)
-    return _rows_bytes(X, metric) + _rows_bytes(Y, metric) + bins_bytes(fine_bins_for(tolerance), runs) + runs * blocks
+    runs = runs or numba.get_num_threads()
+    return _rows_bytes(X, metric) + _rows_bytes(Y, metric) + bins_bytes(fine_bins_for(tolerance), runs) + runs * _block_bytes(X, Y)
+
+
+def shared_bytes(X, Y, metric, tolerance):
+    """What a cluster's worker holds of a call's shared inputs: both spaces'
+    rows as the tasks take them and, in pass 2, their rank tables (the
+    bins' size)."""
+    return _rows_bytes(X, metric) + _rows_bytes(Y, metric) - loaded_bytes(X, metric) - loaded_bytes(Y, metric) + 2 * result_bytes(tolerance)
+
+
+def result_bytes(tolerance):
+    """A pass-1 task's result on a cluster: one space's bins, 48 bytes a bin
+    (at most ``refined_bins_for`` where a second count runs)."""
+    return 48 * refined_bins_for(tolerance)
+
+
+def task_memory_bytes(X, Y, tolerance):
+    """What one task adds on a cluster's worker: its bins (``result_bytes``)
+    and one thread's block buffers."""
+    return result_bytes(tolerance) + _block_bytes(X, Y)
 
 
 def stages(X, Y, metric, tolerance):
