@@ -198,6 +198,21 @@ def rng(seed):
     return np.random.default_rng(number)
 
 
+def seed_sequence(seed):
+    """The call's root ``numpy.random.SeedSequence`` for the seeds ``rng``
+    takes: a SeedSequence as it is; None or an integer, ``SeedSequence(seed)``;
+    a Generator or BitGenerator, a SeedSequence of four numbers drawn from
+    it (so it advances, and two calls with one generator draw differently).
+    Batches of draws take its children (``stats._batch_rng``)."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, (np.random.Generator, np.random.BitGenerator)):
+        generator = seed if isinstance(seed, np.random.Generator) else np.random.Generator(seed)
+        return np.random.SeedSequence([int(word) for word in generator.integers(0, 2**63, size=4)])
+    rng(seed)  # (the checks, and their error)
+    return np.random.SeedSequence(None if seed is None else operator.index(seed))
+
+
 def _not_finite(array, name, first_row=0):
     """Raise the error for an array holding NaN or inf (a block of rows
     from row ``first_row`` on, for the rows' numbering)."""

@@ -78,23 +78,25 @@ class Resampler:
         del unit
         d, e = self.diagonal[:, 0], self.diagonal[:, 1]
         self.diagonal[:, 2], self.diagonal[:, 3], self.diagonal[:, 4] = d * d, e * e, d * e
-        self.block = np.empty((block, d1 + d2 + 3))
-        self.gram = np.empty((d1 + d2 + 3, d1 + d2 + 3))
+        self.block_rows = block
 
     def statistics(self, counts):
         """The Pearson correlation of each resample's pairs, one per row of
         ``counts`` (float64 item counts); NaN where its pairs do not vary
         (fewer than three distinct items drawn, or values equal up to
-        rounding)."""
-        return np.array([self._pearson(row) for row in counts], dtype=np.float64)
+        rounding).  The products' scratch is the call's own: batches may
+        run side by side on threads (``_tasks.Local``)."""
+        width = self.rows.shape[1]
+        block, gram = np.empty((self.block_rows, width)), np.empty((width, width))  # (scratch_bytes)
+        return np.array([self._pearson(row, block, gram) for row in counts], dtype=np.float64)
 
-    def _pearson(self, counts):
+    def _pearson(self, counts, block, gram):
         """One resample's correlation (``statistics``)."""
         kept = np.flatnonzero(counts)
         if kept.size < 3:  # one pair at most: its value does not vary
             return np.nan
         drawn = counts[kept]
-        gram = self._gram(kept, np.sqrt(drawn))
+        gram = self._gram(kept, np.sqrt(drawn), block, gram)
         squared = drawn * drawn
         sum_d, sum_e, sum_dd, sum_ee, sum_de = np.einsum("i,ij->j", squared, self.diagonal[kept])
         total, total_squared = counts.sum(), squared.sum()  # (exact: integers)
@@ -126,17 +128,18 @@ class Resampler:
             return np.nan
         return max(-1.0, min(1.0, cross / np.sqrt(ss_x * ss_y)))
 
-    def _gram(self, kept, roots):
+    def _gram(self, kept, roots, buffer, gram):
         """Σ c_i r_i r_iᵀ over the items ``kept`` (r_i = [u_i, v_i, 1, a_i,
-        b_i]), as the SYRK of the rows √c_i r_i, block by block."""
-        self.gram[...] = 0.0
-        block = len(self.block)
+        b_i]), as the SYRK of the rows √c_i r_i, block by block (each
+        gathered into ``buffer``), written into ``gram``."""
+        gram[...] = 0.0
+        block = len(buffer)
         for start in range(0, kept.size, block):
             items = kept[start : start + block]
-            rows = np.take(self.rows, items, axis=0, out=self.block[: items.size])
+            rows = np.take(self.rows, items, axis=0, out=buffer[: items.size])
             rows *= roots[start : start + block, None]
-            self.gram += rows.T @ rows  # (SYRK: half the flops of a general product)
-        return self.gram
+            gram += rows.T @ rows  # (SYRK: half the flops of a general product)
+        return gram
 
 
 def _dot(x, y):
@@ -163,18 +166,19 @@ def bytes_moved(n, d1, d2):
 
 
 def memory_bytes(n, d1, d2):
-    """``(held, working)``: the memory of a ``Resampler`` over n items.
-    Held throughout: each item's row of D1 + D2 + 3 values and its five
-    diagonal terms, a block of rows and the Gram matrix, in float64.
-    Working, beside it: while it is made, a block of unit rows and two
-    vectors of N (the products with the mean row, and the squared norms);
-    in a resample, its drawn items (int64), their counts, roots, squares
-    and diagonal terms (five a row), and the Gram matrix once more (a
-    block's product before it is added up)."""
+    """``(held, making, working)``: the memory of a ``Resampler`` over n
+    items.  Held throughout: each item's row of D1 + D2 + 3 values and its
+    five diagonal terms, in float64.  While it is made, beside them: a block
+    of unit rows and two vectors of N (the products with the mean row, and
+    the squared norms).  Working, for each batch of ``statistics`` running
+    at once: its scratch, a block of rows and the Gram matrix, and in a
+    resample its drawn items (int64), their counts, roots, squares and
+    diagonal terms (five a row), and the Gram matrix once more (a block's
+    product before it is added up)."""
     block = min(n, _tuning.GRAM_BLOCK)
     width = d1 + d2 + 3
-    held = 8 * (n * (width + 5) + block * width + width * width)
+    held = 8 * n * (width + 5)
     making = 8 * (block * max(d1, d2) + 2 * n)
     drawn = min(n, int(items_drawn(n)) + 1)
-    resample = 8 * (9 * drawn + width * width)
-    return held, max(making, resample)
+    working = 8 * (block * width + width * width) + 8 * (9 * drawn + width * width)
+    return held, making, working

@@ -2,10 +2,12 @@
 
 Both resample items, never pairs: a permutation relabels the items of Y (its
 RSM's rows and columns together), a bootstrap resample draws items with
-replacement.  The random draws come from NumPy's ``default_rng(seed)`` in
-batches whose stream does not depend on the batch size, and each draw's
-statistic is computed by one thread in a fixed order, so one seed gives the
-same p-value, null and interval bit for bit whatever the thread count.
+replacement.  The draws come in batches fixed by n and the count, batch k
+from its own generator, the k-th child of ``SeedSequence(seed)``
+(``batch_sizes``, ``_batch_rng``), and each draw's statistic is computed by
+one thread in a fixed order: so one seed gives the same p-value, null and
+interval bit for bit whatever the thread count, and a batch is a task that
+any thread or a Dask worker can run (``client=``, docs/distributed.md).
 docs/statistics.md explains each test and its assumptions.
 """
 
@@ -15,7 +17,7 @@ import operator
 import numba
 import numpy as np
 
-from . import _correlation, _gram, _memory, _missing, _pairs, _plan, _sources, _threads, _tuning, _validate, _weighted_gram, api
+from . import _correlation, _gram, _memory, _missing, _pairs, _plan, _sources, _tasks, _threads, _tuning, _validate, _weighted_gram, api
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.resample import (
     bootstrap_pearson,
@@ -107,39 +109,59 @@ def _scaled(values, scale):
     return values
 
 
-def _batches(n, count, draw):
-    """``count`` draws of n items each, ``draw(size)`` returning ``size`` rows."""
-    batch = max(1, _tuning.DRAWS_PER_BATCH // n)
-    for start in range(0, count, batch):
-        yield draw(min(batch, count - start))
+# --- Draws in batches, each from its own seed ------------------------------------
+#
+# The draws of a call are cut into batches fixed by n and the count alone
+# (``batch_sizes``), and batch k draws from its own generator, the k-th
+# child of the call's SeedSequence (``_batch_rng``).  So a batch is a task:
+# it can run on any thread or a cluster's worker, in any order, and draw
+# the same permutations or resamples (docs/statistics.md, "Seeds").
 
 
-def _permutations(n, count, rng):
-    """``count`` uniform random permutations of range(n), as uint32 rows: a
-    Fisher-Yates shuffle per row driven by ``rng.random`` (n - 1 uniforms a
-    row, drawn in order, so the rows do not depend on the batch size).  Faster
-    than ``rng.permuted`` for small n; unsigned, so the kernels
-    skip Numba's negative-index check on every gather."""
+def batch_sizes(n, count):
+    """``[(index, size), ...]``: ``count`` draws of n items in batches of
+    at most ``_tuning.DRAWS_PER_BATCH`` items (bounding a batch's memory),
+    about ``_tuning.RESAMPLE_TASKS`` of them, none under
+    ``_tuning.DRAWS_PER_TASK`` draws where the count allows."""
+    per = max(1, min(_tuning.DRAWS_PER_BATCH // n, max(_tuning.DRAWS_PER_TASK, -(-count // _tuning.RESAMPLE_TASKS))))
+    return [(k, min(per, count - start)) for k, start in enumerate(range(0, count, per))]
 
-    def draw(size):
-        out = np.empty((size, n), np.uint32)
-        permutations_from_uniforms(rng.random((size, n - 1)), out)
-        return out
 
-    return _batches(n, count, draw)
+def _batch_rng(root, index):
+    """Batch ``index``'s generator: ``default_rng`` of the index-th child of
+    ``root`` (as ``root.spawn`` makes them, without its state)."""
+    return np.random.default_rng(np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, index)))
+
+
+def permutation_batch(n, root, index, size):
+    """Batch ``index``'s ``size`` uniform random permutations of range(n),
+    as uint32 rows: a Fisher-Yates shuffle per row driven by ``rng.random``
+    (n - 1 uniforms a row, in order), from the batch's own generator.
+    Faster than ``rng.permuted`` for small n; unsigned, so the kernels skip
+    Numba's negative-index check on every gather."""
+    out = np.empty((size, n), np.uint32)
+    permutations_from_uniforms(_batch_rng(root, index).random((size, n - 1)), out)
+    return out
+
+
+def _permutations(n, count, root):
+    """The batches of ``count`` permutations of range(n) (``permutation_batch``), in order."""
+    for index, size in batch_sizes(n, count):
+        yield permutation_batch(n, root, index, size)
 
 
 def _pvalue(null, observed, alternative):
     # A NaN in the null is a permutation without a statistic (missing pairs
     # left it too few, or constant ones): the p-value is over the others.
-    null = null[~np.isnan(null)]
+    # (NaN compares false, so it is never counted extreme: no copy of the null.)
+    kept = null.size - np.count_nonzero(np.isnan(null))
     if alternative == "greater":
         extreme = null >= observed - TIE_TOLERANCE
     elif alternative == "less":
         extreme = null <= observed + TIE_TOLERANCE
     else:
         extreme = np.abs(null) >= abs(observed) - TIE_TOLERANCE
-    return (np.count_nonzero(extreme) + 1) / (null.size + 1)
+    return (np.count_nonzero(extreme) + 1) / (kept + 1)
 
 
 # The kernels of the null over condensed vectors (``Plan.choices["null"]``):
@@ -176,21 +198,32 @@ def _null_stage(n, permutations, kernel):
     return _plan.Stage("null", f"{permutations:,} permutations of the items of b (Y's pairs), {paths[kernel]}", memory, pairs * permutations, 12 * pairs * permutations)
 
 
-def _condensed_null(a, b, permutations, rng, kernel_name):
+def _null_task(a, b, kernel_name, root, index, size):
+    """A task of the null over condensed vectors: batch ``index``'s cross
+    products (not yet divided by the norms)."""
+    n = _items_of(a.size)
+    out = np.empty(size)
+    _KERNELS[kernel_name](a, b, permutation_batch(n, root, index, size), out)
+    return out
+
+
+def _condensed_null(a, b, permutations, root, kernel_name, executor=None):
     """The observed statistic and the null of centred a and b, permuting
-    the items of b, by the kernel ``_null_kernel`` chose."""
+    the items of b, by the kernel ``_null_kernel`` chose, batch by batch
+    (``executor``: where the batches run, ``_tasks``; None: here)."""
+    executor = executor or _tasks.Local()
     norm = np.sqrt((a @ a) * (b @ b))
     n = _items_of(a.size)
-    kernel = {CONDENSED: permuted_cross_products, SQUARE: permuted_cross_products_square, BLOCKED: _blocked}[kernel_name]
     if kernel_name != CONDENSED:
         b = square_matrix(b, n)
     observed = np.empty(1)
-    kernel(a, b, np.arange(n, dtype=np.uint32)[None], observed)
+    _KERNELS[kernel_name](a, b, np.arange(n, dtype=np.uint32)[None], observed)
     null = np.empty(permutations)
     done = 0
-    for batch in _permutations(n, permutations, rng):
-        kernel(a, b, batch, null[done : done + len(batch)])
-        done += len(batch)
+    shared = (executor.share(a), executor.share(b), kernel_name, root)
+    for part in executor.map_parallel(_null_task, shared, batch_sizes(n, permutations)):
+        null[done : done + len(part)] = part
+        done += len(part)
     null /= norm  # in place: a second array as long would double the null's memory
     return observed[0] / norm, null
 
@@ -203,20 +236,28 @@ def _blocked(a, square_b, batch, out):
     permuted_cross_products_blocked(a, square_b, batch, block, out)
 
 
-def _gram_null(X, Y, centre, permutations, rng):
+_KERNELS = {CONDENSED: permuted_cross_products, SQUARE: permuted_cross_products_square, BLOCKED: _blocked}
+
+
+def _gram_null_task(moments, root, index, size):
+    """A task of the Gram null: batch ``index``'s statistics, on one thread."""
+    gathered = moments.buffer()
+    return np.array([_correlation.pearson_of_moments(*moments(p, gathered)) for p in permutation_batch(moments.n, root, index, size)])
+
+
+def _gram_null(X, Y, centre, permutations, root, executor=None):
     """The observed statistic and the null by the Gram identity, no pairs in
-    memory: the terms no permutation changes once (``_gram.PermutedMoments``),
-    then O(N D1 D2) a permutation.  The spaces' pairs are checked once, for
-    the observed statistic (the caller's rsa plan has checked them before:
-    a permutation does not change their spread)."""
+    memory: the terms no permutation changes once (``_gram.PermutedMoments``,
+    on one thread), then O(N D1 D2) a permutation, each batch a task on one
+    thread (BLAS's too: ``_tasks``).  The spaces' pairs are checked once,
+    for the observed statistic (the caller's rsa plan has checked them
+    before: a permutation does not change their spread)."""
+    executor = executor or _tasks.Local()
     observed = _correlation.gram_pearson(X, Y, centre)
-    moments = _gram.PermutedMoments(X, Y, centre)
-    null = np.empty(permutations)
-    done = 0
-    for batch in _permutations(X.shape[0], permutations, rng):
-        for p in batch:
-            null[done] = _correlation.pearson_of_moments(*moments(p))
-            done += 1
+    with _threads.one_thread():
+        moments = _gram.PermutedMoments(X, Y, centre)
+    shared = (executor.share(moments, whole=True), root)
+    null = np.concatenate(list(executor.map_serial(_gram_null_task, shared, batch_sizes(X.shape[0], permutations))))
     return observed, null
 
 
@@ -237,21 +278,25 @@ def _check_resampling(method, count, count_name):
     return method, _positive_int(count, count_name)
 
 
+def _batch_rows(n, count):
+    """The draws of the largest batch (the first: ``batch_sizes``)."""
+    return batch_sizes(n, count)[0][1]
+
+
 def _batch_bytes(n, count, item_bytes):
-    """Peak memory of ``count`` draws of n items in batches (``_batches``),
-    ``item_bytes`` as ``_PERMUTATION_ITEM_BYTES``: a batch as it is drawn,
-    beside the one before it, which the loop over them holds until then."""
-    drawing, drawn = item_bytes
-    rows = min(count, max(1, _tuning.DRAWS_PER_BATCH // n))
-    return n * max(rows * drawing, rows * drawn + min(count - rows, rows) * drawing)
+    """Peak memory of ``count`` draws of n items in batches (``batch_sizes``),
+    ``item_bytes`` as ``_PERMUTATION_ITEM_BYTES``: a batch as it is drawn
+    (a task's draws are freed when it returns, before the next is drawn)."""
+    drawing, _ = item_bytes
+    return n * _batch_rows(n, count) * drawing
 
 
 def _null_bytes(n, permutations, alternative):
     """The peak of a permutation test's draws: the null distribution in
-    float64 with the batches of permutations, or after them with its
-    p-value's temporaries (the mask of the extreme ones and, two-sided,
-    their magnitudes)."""
-    batch = _batch_bytes(n, permutations, _PERMUTATION_ITEM_BYTES)
+    float64 with a batch of permutations as it is drawn and its task's
+    statistics, or after them with its p-value's temporaries (the mask of
+    the extreme ones and, two-sided, their magnitudes)."""
+    batch = _batch_bytes(n, permutations, _PERMUTATION_ITEM_BYTES) + 8 * _batch_rows(n, permutations)
     return permutations * 8 + max(batch, permutations * (1 + (8 if alternative == "two-sided" else 0)))
 
 
@@ -351,14 +396,14 @@ def mantel(
 def _plan_mantel(a, b, method, permutations, alternative, seed, keep_null, nan_policy):
     method, permutations = _check_resampling(method, permutations, "permutations")
     alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
-    rng = _validate.rng(seed)
+    root = _validate.seed_sequence(seed)
     nan_policy = _missing.policy(nan_policy)
     a, b, missing = _missing.vectors(a, b, nan_policy)
     n = _items_of(a.size)
     if n < 3:
         raise ValueError(f"a and b cover {n} items; the Mantel test needs at least 3")
     if missing is not None:
-        return _plan_mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep_null)
+        return _plan_mantel_omitting(a, b, missing, method, permutations, alternative, root, keep_null)
     available = _plan.Available()
     kernel = _null_kernel(n, permutations, available)
     needed, null = _pairs_null_bytes(n, permutations, alternative, kernel, method)
@@ -366,7 +411,7 @@ def _plan_mantel(a, b, method, permutations, alternative, seed, keep_null, nan_p
 
     def execute():
         statistic, centred_a, centred_b = _statistic_and_centred(a, b, method, ("a", "b"), own=False)
-        observed, null = _condensed_null(centred_a, centred_b, permutations, rng, kernel)
+        observed, null = _condensed_null(centred_a, centred_b, permutations, root, kernel)
         return _result(statistic, observed, null, alternative, method, keep_null)
 
     what = f"mantel over {n:,} items with {permutations:,} permutations"
@@ -380,7 +425,7 @@ def _resampling_work(n, features, method, draws):
     return _threads.pair_work(n, features + draws, ranked=method == "spearman")
 
 
-def _plan_mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep_null):
+def _plan_mantel_omitting(a, b, missing, method, permutations, alternative, root, keep_null):
     """The plan of ``mantel`` of checked a and b with missing pairs (``missing``: a or b
     NaN).  The statistic is ``compare(a, b, method, nan_policy="omit")``, bit
     for bit.  A permutation relabels b's items with their NaN, and its
@@ -411,7 +456,7 @@ def _plan_mantel_omitting(a, b, missing, method, permutations, alternative, rng,
             pairs * permutations * (16 if method == "pearson" else 16 + _correlation.RANK_BYTES_MOVED * 2),
         ),
     ]
-    run = functools.partial(_mantel_omitting, a, b, missing, method, permutations, alternative, rng, keep_null, threads)
+    run = functools.partial(_mantel_omitting, a, b, missing, method, permutations, alternative, root, keep_null, threads)
     return _plan.Plan("mantel", stages, needed, what, [advice], work, run, {"null": "masked"})
 
 
@@ -425,7 +470,7 @@ _MASKED_PEARSON_TEMPORARIES = 1 + 2 * 8
 _MASKED_SPEARMAN_SCRATCH_BYTES = 4 * 8 + 2 * 8
 
 
-def _mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep_null, threads):
+def _mantel_omitting(a, b, missing, method, permutations, alternative, root, keep_null, threads):
     """``mantel`` of checked a and b with missing pairs, as planned
     (``threads``: Numba's, for the Spearman scratch; 0 for Pearson)."""
     n, pairs = _items_of(a.size), a.size
@@ -459,7 +504,7 @@ def _mantel_omitting(a, b, missing, method, permutations, alternative, rng, keep
     kernel(np.arange(n, dtype=np.uint32)[None], observed)
     null = np.empty(permutations)
     done = 0
-    for draws in _permutations(n, permutations, rng):
+    for draws in _permutations(n, permutations, root):
         kernel(draws, null[done : done + len(draws)])
         done += len(draws)
     return _result(statistic, observed[0], null, alternative, method, keep_null, omitted_pairs=omitted)
@@ -475,6 +520,7 @@ def permutation_test(
     seed=None,
     keep_null=False,
     nan_policy="raise",
+    client=None,
 ):
     """Mantel permutation test of ``rsa(X, Y)``: permute the items of Y.
 
@@ -493,6 +539,9 @@ def permutation_test(
         :func:`fastrsa.rsa` does, and tests the rest: the same result, bit
         for bit, as the call on the rows left; ``result.omitted_items``
         holds the indices of those left out.
+    client : dask.distributed.Client, optional
+        Run the batches of permutations on that Dask cluster, each batch a
+        task (docs/distributed.md): the same result, bit for bit.
 
     Returns
     -------
@@ -510,7 +559,7 @@ def permutation_test(
     >>> result.pvalue
     0.001
     """
-    return _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null, nan_policy).execute()
+    return _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null, nan_policy, client).execute()
 
 
 # The null of permutation_test by the Gram identity (``Plan.choices["null"]``).
@@ -527,7 +576,7 @@ def _gather_cost(n, kernel):
 
 
 @_plan.planner(permutation_test)
-def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null, nan_policy):
+def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null, nan_policy, client):
     """The plan of ``permutation_test``: rsa's own plan for the statistic
     (its score, bit for bit), then the null by the Gram identity (Pearson of
     similarities where its O(N D1 D2) a permutation costs less than the
@@ -536,12 +585,14 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
     method, permutations = _check_resampling(method, permutations, "permutations")
     alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
-    rng = _validate.rng(seed)
+    root = _validate.seed_sequence(seed)
     nan_policy = _missing.policy(nan_policy)
+    client = _tasks.check_client(client)
     X, Y, omitted = _missing.spaces(X, Y, metric, nan_policy)
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     available = _plan.Available()
     score = api.rsa_plan(X, Y, method, metric, "permutation_test", available)
+    tasks = _tasks.Tasks(client, len(batch_sizes(n, permutations)), 0)
     what = f"permutation_test over {n:,} items with {permutations:,} permutations"
     work = _resampling_work(n, d1 + d2, method, permutations)
     null = _null_bytes(n, permutations, alternative)
@@ -557,7 +608,8 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
         # shifted unit rows and gathers (spaces on disk read a block at a time), with the draws.
         float32 = X.dtype == Y.dtype == np.float32
         rows = min(n, _tuning.GRAM_BLOCK)
-        permuted = _gram.permuted_memory_bytes(n, d1, d2, float32) + _sources.block_bytes(X, rows) + _sources.block_bytes(Y, rows)
+        running = 1 if client else min(numba.get_num_threads(), len(batch_sizes(n, permutations)))  # (batches side by side)
+        permuted = _gram.permuted_memory_bytes(n, d1, d2, float32, running) + _sources.block_bytes(X, rows) + _sources.block_bytes(Y, rows)
         needed = max(_gram.memory_bytes(d1, d2, n, float32, (X, Y)), permuted) + null
         read = _sources.streamed((X, Y))
         stages = [
@@ -574,11 +626,12 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
 
         def execute():
             statistic = score.execute()
-            observed, null = _gram_null(X, Y, metric_of(metric).centred, permutations, rng)
+            observed, null = _gram_null(X, Y, metric_of(metric).centred, permutations, root, tasks.executor())
             return result(statistic, observed, null)
 
         choices = {"null": GRAM_NULL, "score": score.choices}
-        return _plan.Plan("permutation_test", stages, needed, what, [_null_advice(needed, null)], work, execute, choices, available)
+        choices["tasks"] = tasks
+        return _plan.Plan("permutation_test", [*stages, *tasks.stages()], needed, what, [_null_advice(needed, null)], work, execute, choices, available)
 
     needed, null = _pairs_null_bytes(n, permutations, alternative, kernel, method)
     needed += _pairs.loaded_bytes(X, metric, method) + _pairs.loaded_bytes(Y, metric, method)  # (spaces on disk)
@@ -593,7 +646,7 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
     def execute():
         a, b = _pairs.condensed_pair(X, Y, metric, sides, method)
         statistic, a, b = _statistic_and_centred(a, b, method, api.PAIR_NAMES, True, metric_of(metric).rounding_floor)
-        observed, null = _condensed_null(a, b, permutations, rng, kernel)
+        observed, null = _condensed_null(a, b, permutations, root, kernel, tasks.executor())
         if by_gram:
             # rsa's own score, bit for bit, where it takes the Gram identity rather
             # than these vectors; last, so that its BLAS threads cannot slow
@@ -603,18 +656,15 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
 
     choices = {"null": kernel, "score": score.choices}
     advice = _pairs_advice(n, needed, _null_advice(needed, null), available)
-    return _plan.Plan("permutation_test", stages, needed, what, advice, work, execute, choices, available)
+    choices["tasks"] = tasks
+    return _plan.Plan("permutation_test", [*stages, *tasks.stages()], needed, what, advice, work, execute, choices, available)
 
 
-def _resample_counts(n, count, rng):
-    """How often each item is drawn, ``count`` resamples of n draws each."""
-
-    def draw(size):
-        rows = rng.integers(0, n, size=(size, n))
-        flat = rows + n * np.arange(size)[:, None]
-        return np.bincount(flat.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
-
-    return _batches(n, count, draw)
+def _resample_counts(rng, n, size):
+    """How often each item is drawn, ``size`` resamples of n draws each from ``rng``."""
+    rows = rng.integers(0, n, size=(size, n))
+    flat = rows + n * np.arange(size)[:, None]
+    return np.bincount(flat.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
 
 
 def _spearman_layout(a, b):
@@ -647,7 +697,8 @@ def _bootstrap(a, b, layout, counts, floor):
 _REDRAWS = 100
 
 
-def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidence=0.95, seed=None, nan_policy="raise"):
+def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidence=0.95, seed=None, nan_policy="raise",
+                 client=None):
     """Percentile bootstrap interval of ``rsa(X, Y)``, resampling items.
 
     Each resample draws n items with replacement (the same draws for X and
@@ -701,7 +752,7 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     >>> bool(result.low < result.statistic < result.high)
     True
     """
-    return _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_policy).execute()
+    return _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_policy, client).execute()
 
 
 # Bytes a pair of the bootstrap (``_bootstrap_bytes``): the two float64
@@ -727,7 +778,7 @@ def _bootstrap_bytes(n, n_boot, method, threads):
     spearman = method == "spearman"
     kept = pairs * (_BOOTSTRAP_VECTORS_BYTES + (_SPEARMAN_LAYOUT_BYTES if spearman else 0))
     per_thread = pairs * 8 * (2 if spearman else 1)
-    rows = min(n_boot, max(1, _tuning.DRAWS_PER_BATCH // n))
+    rows = _batch_rows(n, n_boot)
     workers = min(threads, rows)  # as _bootstrap
     batch = max(_batch_bytes(n, n_boot, _RESAMPLE_ITEM_BYTES), rows * n * 8 + per_thread * workers)
     needed = max(pairs * _SPEARMAN_LAYOUT_BUILDING_BYTES if spearman else 0, kept + n_boot * 8 + max(batch, n_boot * 9))
@@ -754,26 +805,28 @@ def _bootstrap_route(n, d1, d2, method, metric, n_boot, pairs_needed, available)
     return WEIGHTED_GRAM if by_gram < by_pairs or not available.fit(pairs_needed) else api.PAIRS
 
 
-def _weighted_bootstrap_bytes(n, d1, d2, n_boot, score_bytes):
+def _weighted_bootstrap_bytes(n, d1, d2, n_boot, score_bytes, threads=None):
     """``(needed, held, resampling)``: the peak memory of the bootstrap by
     the weighted Gram identity, what of it the shifted rows hold
     (``_weighted_gram.memory_bytes``) and what the resamples add beside
-    them.  While the batches run: the rows, the statistics (8 bytes a
-    resample), and a batch of counts as it is drawn, or in use with the
-    rows' working memory; then as much again as the statistics while they
-    are joined, and their mask of those drawn again.  Last, with the rows
-    freed: rsa's own statistic (``score_bytes``) beside the statistics, and
-    the quantiles' sorted copy."""
-    rows = min(n_boot, max(1, _tuning.DRAWS_PER_BATCH // n))
-    held, working = _weighted_gram.memory_bytes(n, d1, d2)
+    them.  While the rows are made, their making's.  While the batches run,
+    ``threads`` at once (``_tasks.Local``; None: Numba's): the rows, the
+    statistics (8 bytes a resample), and each running batch's counts as
+    they are drawn, or in use with the rows' working memory; then as much
+    again as the statistics while they are joined, and their mask of those
+    drawn again.  Last, with the rows freed: rsa's own statistic
+    (``score_bytes``) beside the statistics, and the quantiles' sorted copy."""
+    rows = _batch_rows(n, n_boot)
+    running = min(threads or numba.get_num_threads(), len(batch_sizes(n, n_boot)))
+    held, making, working = _weighted_gram.memory_bytes(n, d1, d2)
     batch = max(_batch_bytes(n, n_boot, _RESAMPLE_ITEM_BYTES), rows * n * 8 + working)
-    resampling = n_boot * 8 + max(batch, n_boot * 9)
-    needed = max(held + resampling, n_boot * 8 + max(score_bytes, n_boot * 8))
+    resampling = n_boot * 8 + max(running * batch, n_boot * 9)
+    needed = max(held + making, held + resampling, n_boot * 8 + max(score_bytes, n_boot * 8))
     return needed, held, resampling
 
 
 @_plan.planner(bootstrap_ci)
-def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_policy):
+def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_policy, client):
     """The plan of ``bootstrap_ci``: its ``choices`` are rsa's (``score``)
     and the resamples' ``route`` (``_bootstrap_route``).  Over the pairs:
     the pairs as rsa's plan takes them, and the statistic rsa's where rsa
@@ -782,8 +835,9 @@ def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_polic
     method, n_boot = _check_resampling(method, n_boot, "n_boot")
     confidence = _confidence(confidence)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
-    rng = _validate.rng(seed)
+    root = _validate.seed_sequence(seed)
     nan_policy = _missing.policy(nan_policy)
+    client = _tasks.check_client(client)
     X, Y, omitted = _missing.spaces(X, Y, metric, nan_policy)
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     pairs = n * (n - 1) // 2
@@ -818,8 +872,9 @@ def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_polic
             _plan.Stage("statistic", "rsa's own: " + score.stages[0].path, score.memory_bytes, score.flops, score.bytes_moved),
         ]
         advice = "use fewer resamples (n_boot)" if n_boot * 17 > held else "use fewer features, or fewer items"
-        run = functools.partial(_weighted_bootstrap_ci, X, Y, metric, n_boot, confidence, rng, omitted, score)
-        return _plan.Plan("bootstrap_ci", stages, needed, what, [advice], work, run, choices, available)
+        run = functools.partial(_weighted_bootstrap_ci, X, Y, metric, n_boot, confidence, root, omitted, score, client)
+        choices["tasks"] = tasks = _tasks.Tasks(client, len(batch_sizes(n, n_boot)), 0)
+        return _plan.Plan("bootstrap_ci", [*stages, *tasks.stages()], needed, what, [advice], work, run, choices, available)
     sides = score.choices["sides"]
     stages = _pairs.pair_stages(X, Y, metric, sides, method)
     by_gram = score.choices["route"] == api.GRAM
@@ -831,40 +886,62 @@ def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_polic
     path = "pair weights from the draws, weighted Pearson" if method == "pearson" else "ranks of each resample from one sort of each vector"
     stages.append(_plan.Stage("distribution", f"{n_boot:,} resamples of the items: {path}", needed - kept, pairs * n_boot * 3, pairs * n_boot * per_pair))
     advice = "use fewer resamples (n_boot)" if n_boot * 17 > kept + batch else "use fewer items, or fewer Numba threads (numba.set_num_threads)"
-    run = functools.partial(_bootstrap_ci, X, Y, method, metric, n_boot, confidence, rng, omitted, sides, score if by_gram else None)
+    run = functools.partial(_bootstrap_ci, X, Y, method, metric, n_boot, confidence, root, omitted, sides, score if by_gram else None, client)
+    choices["tasks"] = tasks = _tasks.Tasks(client, len(batch_sizes(n, n_boot)), 0)
+    stages += tasks.stages()
     return _plan.Plan("bootstrap_ci", stages, needed, what, _pairs_advice(n, needed, advice, available), work, run, choices, available)
 
 
-def _distribution(n, n_boot, rng, statistics):
-    """``n_boot`` resamples' statistics (``statistics(counts)``: one per row
-    of a batch of counts), each NaN one drawn again, from ``rng`` in order."""
-    distribution = np.concatenate([statistics(counts) for counts in _resample_counts(n, n_boot, rng)])
-    for attempt in range(_REDRAWS + 1):
-        degenerate = np.flatnonzero(np.isnan(distribution))
+def _resample_task(statistics, shared, n, root, index, size):
+    """A task of the bootstrap: batch ``index``'s ``size`` statistics
+    (``statistics(*shared, counts)``: one per row of counts), each NaN one
+    (a resample whose pairs do not vary) drawn again from the batch's own
+    generator, up to ``_REDRAWS`` times."""
+    rng = _batch_rng(root, index)
+    out = statistics(*shared, _resample_counts(rng, n, size))
+    for _ in range(_REDRAWS):
+        degenerate = np.flatnonzero(np.isnan(out))
         if degenerate.size == 0:
-            break
-        if attempt == _REDRAWS:
-            raise ValueError(
-                f"X and Y have {n} items: too few for a bootstrap, whose resamples keep drawing fewer than "
-                f"two varying pairs; use more items"
-            )
-        for counts in _resample_counts(n, degenerate.size, rng):
-            distribution[degenerate[: len(counts)]] = statistics(counts)
-            degenerate = degenerate[len(counts) :]
-    return distribution
+            return out
+        out[degenerate] = statistics(*shared, _resample_counts(rng, n, degenerate.size))
+    if np.isnan(out).any():
+        raise ValueError(
+            f"X and Y have {n} items: too few for a bootstrap, whose resamples keep drawing fewer than "
+            f"two varying pairs; use more items"
+        )
+    return out
 
 
-def _weighted_bootstrap_ci(X, Y, metric, n_boot, confidence, rng, omitted, score):
+def _distribution(n, n_boot, root, statistics, shared, executor, serial):
+    """``n_boot`` resamples' statistics, batch by batch (``_resample_task``),
+    in order: each batch a task on one thread (``serial``), or each using
+    every thread in turn."""
+    run = executor.map_serial if serial else executor.map_parallel
+    return np.concatenate(list(run(_resample_task, (statistics, shared, n, root), batch_sizes(n, n_boot))))
+
+
+def _weighted_statistics(resampler, counts):
+    return resampler.statistics(counts)
+
+
+def _pairs_statistics(a, b, layout, floor, counts):
+    return _bootstrap(a, b, layout, counts, floor)
+
+
+def _weighted_bootstrap_ci(X, Y, metric, n_boot, confidence, root, omitted, score, client=None):
     """``bootstrap_ci`` of two checked spaces by the weighted Gram identity,
     as planned: the draws of ``_bootstrap_ci``, each resample's Pearson from
-    ``_weighted_gram``; the statistic rsa's own (``score``: its plan)."""
+    ``_weighted_gram``, each batch a task on one thread; the statistic
+    rsa's own (``score``: its plan)."""
+    executor = _tasks.executor(client)
     resampler = _weighted_gram.Resampler(_pairs._loaded(X, metric), _pairs._loaded(Y, metric), metric_of(metric).centred)
-    distribution = _distribution(X.shape[0], n_boot, rng, resampler.statistics)
+    shared = (executor.share(resampler, whole=True),)
+    distribution = _distribution(X.shape[0], n_boot, root, _weighted_statistics, shared, executor, serial=True)
     del resampler  # (before rsa's score, whose memory the plan counts after it)
     return _interval(score.execute(), distribution, confidence, "pearson", omitted)
 
 
-def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted, sides, score):
+def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, root, omitted, sides, score, client=None):
     """``bootstrap_ci`` of two checked spaces over their pairs, as planned
     (``omitted``: the items nan_policy left out; ``score``: rsa's plan where
     the statistic is rsa's own, else None)."""
@@ -887,7 +964,9 @@ def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, rng, omitted, sides,
     else:  # sorted once, uncentred: the order and ties rsa ranks
         layout = _spearman_layout(a, b)
     floor = metric_of(metric).rounding_floor
-    distribution = _distribution(n, n_boot, rng, lambda counts: _bootstrap(a, b, layout, counts, floor))
+    executor = _tasks.executor(client)
+    shared = (executor.share(a), executor.share(b), executor.share(layout), floor)
+    distribution = _distribution(n, n_boot, root, _pairs_statistics, shared, executor, serial=False)
     if by_gram:  # rsa's own score, bit for bit; last, so its BLAS threads cannot slow the resamples
         statistic = score.execute()
     return _interval(statistic, distribution, confidence, method, omitted)

@@ -616,17 +616,38 @@ def permuted(b, permutation):
     return squareform(square[np.ix_(permutation, permutation)], checks=False)
 
 
+def documented_batches(n, count, seed):
+    """The batches docs/statistics.md describes: (generator, size) for each,
+    of at most max(1, min(2**20 // n, max(128, ceil(count / 32)))) draws,
+    batch k's generator default_rng of the k-th child that
+    SeedSequence(seed).spawn makes."""
+    per = max(1, min(2**20 // n, max(128, -(-count // 32))))
+    sizes = [min(per, count - start) for start in range(0, count, per)]
+    children = np.random.SeedSequence(seed).spawn(len(sizes))
+    return [(np.random.default_rng(child), size) for child, size in zip(children, sizes)]
+
+
+def documented_resamples(n, count, seed):
+    """The items of the resamples docs/statistics.md describes (before any
+    redraw): in each batch (``documented_batches``), the batch's
+    rng.integers(0, n, size=(size, n))."""
+    return np.concatenate([rng.integers(0, n, size=(size, n)) for rng, size in documented_batches(n, count, seed)])
+
+
 def documented_permutations(n, count, seed):
-    """The permutations docs/statistics.md describes: a Fisher-Yates shuffle
-    per permutation driven by n - 1 draws of rng.random(), position i (from
-    n - 1 down) swapped with floor(u (i + 1))."""
-    rng = np.random.default_rng(seed)
+    """The permutations docs/statistics.md describes: in each batch
+    (``documented_batches``), a Fisher-Yates shuffle per permutation driven
+    by n - 1 draws of the batch's rng.random(), position i (from n - 1
+    down) swapped with floor(u (i + 1))."""
     out = np.empty((count, n), np.int64)
-    for k in range(count):
-        u = rng.random(n - 1)
-        row = np.arange(n)
-        for i in range(n - 1, 0, -1):
-            j = min(int(u[n - 1 - i] * (i + 1)), i)
-            row[i], row[j] = row[j], row[i]
-        out[k] = row
+    k = 0
+    for rng, size in documented_batches(n, count, seed):
+        for _ in range(size):
+            u = rng.random(n - 1)
+            row = np.arange(n)
+            for i in range(n - 1, 0, -1):
+                j = min(int(u[n - 1 - i] * (i + 1)), i)
+                row[i], row[j] = row[j], row[i]
+            out[k] = row
+            k += 1
     return out

@@ -230,7 +230,7 @@ import sys, time, numpy as np, fastrsa
 from fastrsa import _threads
 X = np.random.default_rng(0).standard_normal((40_000, 8))
 fastrsa.rsa(X[:300], X[:300] + 1, "spearman", exact=False)  # (compiled, or loaded from the cache)
-get = _threads._OPENBLAS[0][0] if _threads._OPENBLAS and _threads._OPENBLAS[0] else (lambda: -1)
+get = _threads._OPENBLAS[0]["scipy"][0] if _threads._OPENBLAS and "scipy" in _threads._OPENBLAS[0] else (lambda: -1)
 before = get()
 print("started", flush=True)
 try:

@@ -433,9 +433,10 @@ def test_permutation_test(spaces, method, metric, permutations, alternative, see
 
 
 def bootstrap_oracle(a, b, method, n_boot, seed, dtype, errors, floor=0.0):
-    """The documented bootstrap over the oracle's pairs: resamples of n
-    items drawn by rng.integers(0, n) (one batch of n_boot, then one batch
-    per round of redraws for the resamples with fewer than two varying
+    """The documented bootstrap over the oracle's pairs: in each batch
+    (``fc.documented_batches``), resamples of n items drawn by the batch's
+    rng.integers(0, n) (the batch's size, then, from the same rng, one
+    draw per round of redraws for its resamples with fewer than two varying
     pairs), each scored over the pairs of two different items drawn.
     Returns (scores, tolerances), or None where some resample's pairs vary
     only in their last bits, at their scale or at the metric's rounding
@@ -444,7 +445,6 @@ def bootstrap_oracle(a, b, method, n_boot, seed, dtype, errors, floor=0.0):
     n = fc.items_of(a.size)
     square_a, square_b = squareform(a, checks=False), squareform(b, checks=False)
     peaks = [float(np.abs(v).max()) for v in (a, b)]
-    rng = np.random.default_rng(seed)
 
     def score(counts):
         s = np.repeat(np.arange(n), counts)
@@ -461,19 +461,25 @@ def bootstrap_oracle(a, b, method, n_boot, seed, dtype, errors, floor=0.0):
         local = [e * peak / max(float(np.abs(v).max()), fc.TINY) for e, peak, v in zip(errors, peaks, (x, y))]
         return fc.score_oracle(x, y, method), fc.score_tolerance(method, (x, y), dtype, local)
 
-    def draw(count):
+    def draw(rng, count):
         return [score(np.bincount(r, minlength=n)) for r in rng.integers(0, n, size=(count, n))]
 
+    batches = []
     try:
-        out = np.array(draw(n_boot))
-        for _ in range(100):
-            bad = np.flatnonzero(np.isnan(out[:, 0]))
-            if bad.size == 0:
-                return out[:, 0], out[:, 1]
-            out[bad] = draw(bad.size)
+        for rng, size in fc.documented_batches(n, n_boot, seed):
+            out = np.array(draw(rng, size))
+            for _ in range(100):
+                bad = np.flatnonzero(np.isnan(out[:, 0]))
+                if bad.size == 0:
+                    break
+                out[bad] = draw(rng, bad.size)
+            if np.isnan(out).any():
+                return None
+            batches.append(out)
     except ArithmeticError:
         return None
-    return None if np.isnan(out).any() else (out[:, 0], out[:, 1])
+    out = np.concatenate(batches)
+    return out[:, 0], out[:, 1]
 
 
 @fuzz

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scipy.stats import kendalltau, pearsonr, spearmanr
 
 import fastrsa
+from tests.fuzz_cases import documented_resamples
 from fastrsa import OmittedWarning, _tuning, api, reference, stats
 
 from .helpers import DTYPES, correlated_spaces, route_of
@@ -53,7 +54,7 @@ def _vectors(rng, n, dtype, where):
 
 
 def _permutations(n, count, seed):
-    return np.concatenate(list(stats._permutations(n, count, np.random.default_rng(seed))))
+    return np.concatenate(list(stats._permutations(n, count, np.random.SeedSequence(seed))))
 
 
 def _spaces_with_nan(rng, n, dtype, rows_x=(3,), rows_y=(7, 11), d1=5, d2=7):
@@ -438,7 +439,7 @@ def test_bootstrap_omit_is_the_call_on_the_rows_left(rng, dtype, method):
     assert (got.statistic, got.low, got.high) == (expected.statistic, expected.low, expected.high)
     assert np.array_equal(got.distribution, expected.distribution)
     np.testing.assert_array_equal(got.omitted_items, [3, 7, 11])
-    samples = np.random.default_rng(3).integers(0, 13, size=(80, 13))
+    samples = documented_resamples(13, 80, 3)
     resampled = reference.bootstrap(X.astype(np.float64), Y.astype(np.float64), samples, method, nan_policy="omit")
     np.testing.assert_allclose(got.distribution, resampled, rtol=0, atol=1e-5 if dtype == np.float32 else 1e-12)
     assert len(caught) == 1 and caught[0].filename == __file__

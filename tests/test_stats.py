@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from scipy.stats import chisquare, kendalltau, kstest
 
 import fastrsa
+from tests.fuzz_cases import documented_permutations, documented_resamples
 from fastrsa import _pairs, _tuning, api, reference, stats
 from fastrsa._kernels import kendall
 
@@ -68,18 +69,18 @@ def test_rsa_accepts_kendall(rng, method):
 
 
 def _permutations(n, count, seed):
-    return np.concatenate(list(stats._permutations(n, count, np.random.default_rng(seed))))
+    return np.concatenate(list(stats._permutations(n, count, np.random.SeedSequence(seed))))
 
 
-def test_permutations_are_uniform_and_do_not_depend_on_the_batch(monkeypatch):
+def test_permutations_are_uniform_and_the_documented_ones():
     drawn = _permutations(4, 24_000, 3)
     assert drawn.dtype == np.uint32
     assert (np.sort(drawn, axis=1) == np.arange(4)).all()
     # All 24 orders of 4 items, each about 1,000 times.
     _, counts = np.unique(drawn, axis=0, return_counts=True)
     assert counts.size == 24 and chisquare(counts).pvalue > 0.001
-    monkeypatch.setattr(_tuning, "DRAWS_PER_BATCH", 4 * 7)  # batches of 7 rows
-    assert np.array_equal(_permutations(4, 24_000, 3), drawn)
+    assert len(stats.batch_sizes(4, 24_000)) == 32  # (batches, each from its own seed)
+    assert np.array_equal(documented_permutations(4, 24_000, 3), drawn)
 
 
 # The three kernels that permute pairs, each chosen by forcing the thresholds.
@@ -187,12 +188,12 @@ def test_keep_null_false_keeps_none_and_same_seed_repeats(rng):
 def test_bootstrap_matches_reference_resamples(rng, dtype, method):
     X, Y = correlated_spaces(rng, 14, 5, 6, dtype=dtype, noise=1.5)
     got = fastrsa.bootstrap_ci(X, Y, method, n_boot=60, confidence=0.9, seed=4)
-    samples = np.random.default_rng(4).integers(0, 14, size=(60, 14))
+    samples = documented_resamples(14, 60, 4)
     expected = reference.bootstrap(X.astype(np.float64), Y.astype(np.float64), samples, method)
     tolerance = 1e-5 if dtype == np.float32 else 1e-12  # float32 similarities, float64 reference
     np.testing.assert_allclose(got.distribution, expected, rtol=0, atol=tolerance)
     assert got.statistic == fastrsa.rsa(X, Y, method)
-    assert (got.low, got.high) == tuple(np.quantile(got.distribution, [0.05, 0.95]))
+    assert (got.low, got.high) == tuple(np.quantile(got.distribution, [(1 - 0.9) / 2, (1 + 0.9) / 2]))
     assert got.confidence == 0.9 and got.method == method
 
 
@@ -250,7 +251,7 @@ def test_weighted_gram_bootstrap_matches_reference_resamples(rng, monkeypatch, d
     _take_route(monkeypatch, stats.WEIGHTED_GRAM)
     X, Y = correlated_spaces(rng, 14, 5, 6, dtype=dtype, noise=1.5)
     got = fastrsa.bootstrap_ci(X, Y, "pearson", metric, n_boot=60, confidence=0.9, seed=4)
-    samples = np.random.default_rng(4).integers(0, 14, size=(60, 14))
+    samples = documented_resamples(14, 60, 4)
     expected = reference.bootstrap(X.astype(np.float64), Y.astype(np.float64), samples, "pearson", metric)
     np.testing.assert_allclose(got.distribution, expected, rtol=0, atol=1e-10)
     assert got.statistic == fastrsa.rsa(X, Y, metric=metric)
