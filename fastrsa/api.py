@@ -10,7 +10,7 @@ the stages it names.  ``fastrsa.plan(function, ...)`` returns the plan alone.
 
 import numpy as np
 
-from . import _binned, _correlation, _gram, _memory, _missing, _pairs, _plan, _progress, _sources, _threads, _tuning, _validate
+from . import _binned, _correlation, _gram, _memory, _missing, _pairs, _plan, _progress, _sources, _tasks, _threads, _tuning, _validate
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.normalize import normalize_rows_into
 from ._kernels.rank import PARTS, doubled_dtype, doubled_ranks_into, rank_scratch, spearman_moments_of_doubled
@@ -204,7 +204,7 @@ def _plan_compare(a, b, method, nan_policy):
     )
 
 
-def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None, tolerance=1e-3, progress=None):
+def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None, tolerance=1e-3, progress=None, client=None):
     """Representational similarity analysis of two spaces over the same items.
 
     Correlates the condensed similarity vectors of ``X`` and ``Y``.  For
@@ -253,6 +253,13 @@ def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None,
         For binned ranks: a progress line on stderr (pairs done, time left).
         None: where stderr is a terminal and the work is large.  The other
         paths are fast at any size they fit.
+    client : dask.distributed.Client, optional
+        Run the call's tasks on that Dask cluster (docs/distributed.md):
+        Pearson of cosine or correlation similarities (the Gram identity's
+        row ranges) and Spearman (binned ranks' row ranges; ``exact=None``
+        means binned there), the same score bit for bit as without a
+        client.  The other methods and metrics rank or visit every pair in
+        one process: they refuse a client.
 
     Returns
     -------
@@ -270,19 +277,38 @@ def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None,
     >>> round(fastrsa.rsa(X, Y), 4), round(fastrsa.rsa(X, Y, method="spearman"), 4)
     (0.7734, 0.7578)
     """
-    return _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance, progress).execute()
+    return _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance, progress, client).execute()
 
 
 @_plan.planner(rsa)
-def _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance, progress):
+def _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance, progress, client):
     method = _validate.choice(method, "method", _validate.METHODS)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     nan_policy = _missing.policy(nan_policy)
     exact, tolerance = _validate.exactness(exact, tolerance, method)
     if progress is not None and not isinstance(progress, (bool, np.bool_)):
         raise ValueError(f"progress={progress!r} is not supported; use None (on a terminal, for long calls), True or False")
+    client = _tasks.check_client(client)
+    if client is not None:
+        exact = _on_cluster(method, metric, exact)
     X, Y, _ = _missing.spaces(X, Y, metric, nan_policy)
-    return rsa_plan(X, Y, method, metric, exact=exact, tolerance=tolerance, progress=progress)
+    return rsa_plan(X, Y, method, metric, exact=exact, tolerance=tolerance, progress=progress, client=client)
+
+
+def _on_cluster(method, metric, exact):
+    """rsa's ``exact`` on a cluster (``client=``), where only the paths made
+    of tasks run: Pearson of similarities (the Gram identity) and binned
+    Spearman; anything else a ValueError saying what does."""
+    if method == "spearman" and exact is not True:
+        return False
+    if method == "pearson" and metric_of(metric).similarity:
+        return exact
+    what = "exact=True: Spearman's exact ranks" if method == "spearman" else f"method={method!r} with metric={metric!r}"
+    raise ValueError(
+        f"client= runs rsa on a cluster as tasks over row ranges: method='pearson' with metric='cosine' or "
+        f"'correlation', and method='spearman' by binned ranks; {what} needs every pair in one process -- call it "
+        f"without client"
+    )
 
 
 # Routes of rsa (``Plan.choices["route"]``).
@@ -290,7 +316,7 @@ GRAM, PAIRS, SPEARMAN_IN_TURN, BINNED = "gram", "pairs", "spearman in turn", "bi
 
 
 def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "Y"), held=0, exact=True, tolerance=None,
-             progress=False):
+             progress=False, client=None):
     """The plan of ``rsa`` for two checked spaces and checked arguments.
 
     Its ``choices``: ``route`` (GRAM: Pearson of similarities by the Gram
@@ -304,31 +330,36 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
     memory the caller's planner made for the call that it holds throughout
     (copies of its input), added to the plan's; ``exact`` and ``tolerance``
     as rsa takes them (the inference functions' statistic is always exact),
-    and ``progress`` for the binned path."""
+    ``progress`` for the binned path, and ``client`` the Dask client its
+    tasks run on (None: here)."""
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     sides = (_pairs.tile_side(n, d1), _pairs.tile_side(n, d2))
     similarity = metric_of(metric).similarity
     in_turn = method == "spearman" and not (sides[0] and sides[1]) and _pairs.pairs_dtype(X, metric) == _pairs.pairs_dtype(Y, metric)
     pairs_needed = _rsa_pairs_bytes(X, Y, method, metric, in_turn) + held
     available = available or _plan.Available()
-    gram = method == "pearson" and similarity and (_prefer_gram(n, d1, d2) or not available.fit(pairs_needed))
+    gram = method == "pearson" and similarity and (_prefer_gram(n, d1, d2) or not available.fit(pairs_needed) or client is not None)
     work = _threads.pair_work(n, d1 + d2, ranked=method in _validate.RANK_METHODS)
     float32 = X.dtype == Y.dtype == np.float32  # (the Gram products then run in float32)
     if gram:
         centre = metric_of(metric).centred
+        tasks = _tasks.Tasks(
+            client, len(_gram.task_ranges(n)), _gram.task_memory_bytes(d1, d2, n, float32, (X, Y)),
+            X.nbytes + Y.nbytes, _gram.result_bytes(d1, d2),
+        )
         return _plan.Plan(
             function,
-            lambda: [_gram.stage(n, d1, d2, float32, (X, Y))],
-            _gram.memory_bytes(d1, d2, n, float32, (X, Y)) + held,
+            lambda: [_gram.stage(n, d1, d2, float32, (X, Y)), *tasks.stages()],
+            tasks.memory_bytes(_gram.memory_bytes(d1, d2, n, float32, (X, Y))) + held,
             f"rsa over {n:,} items by the Gram matrices of {d1:,} and {d2:,} features",
             ["use fewer features"],
             work,
-            lambda: _correlation.gram_pearson(X, Y, centre, pair_names(names)),
-            choices={"route": GRAM, "sides": sides},
+            lambda: _correlation.gram_pearson(X, Y, centre, pair_names(names), executor=tasks.executor()),
+            choices={"route": GRAM, "sides": sides, "tasks": tasks},
             available=available,
         )
     if method == "spearman" and (exact is False or exact is None and not available.fit(pairs_needed)):
-        return _binned_plan(X, Y, metric, function, available, held, tolerance, pairs_needed, names, progress)
+        return _binned_plan(X, Y, metric, function, available, held, tolerance, pairs_needed, names, progress, client)
     floor = metric_of(metric).rounding_floor
     if in_turn:
 
@@ -374,13 +405,19 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
     )
 
 
-def _binned_plan(X, Y, metric, function, available, held, tolerance, exact_bytes, names, progress):
+def _binned_plan(X, Y, metric, function, available, held, tolerance, exact_bytes, names, progress, client=None):
     """The plan of binned Spearman rsa (``_binned``)."""
     n = X.shape[0]
     tolerance = _binned.DEFAULT_TOLERANCE if tolerance is None else tolerance
     fine = _binned.fine_bins_for(tolerance)
     work = _threads.pair_work(n, X.shape[1] + Y.shape[1], ranked=True) * 2  # (two passes)
-    needed = _binned.memory_bytes(X, Y, metric, tolerance) + held
+    tasks = _tasks.Tasks(
+        client, len(_binned.row_ranges(n)), _binned.task_memory_bytes(X, Y, tolerance),
+        _binned.shared_bytes(X, Y, metric, tolerance), _binned.result_bytes(tolerance),
+    )
+    needed = tasks.memory_bytes(
+        _binned.memory_bytes(X, Y, metric, tolerance), _binned.memory_bytes(X, Y, metric, tolerance, runs=1),
+    ) + held
     available = available or _plan.Available()
 
     def room():
@@ -390,7 +427,7 @@ def _binned_plan(X, Y, metric, function, available, held, tolerance, exact_bytes
 
     return _plan.Plan(
         function,
-        lambda: _binned.stages(X, Y, metric, tolerance),
+        lambda: [*_binned.stages(X, Y, metric, tolerance), *tasks.stages()],
         needed,
         f"binned Spearman rsa(metric={metric!r}) over {n:,} items",
         lambda: [
@@ -402,8 +439,9 @@ def _binned_plan(X, Y, metric, function, available, held, tolerance, exact_bytes
         work,
         lambda: _binned.spearman(
             X, Y, metric, tolerance, pair_names(names), progress=_progress.wanted(progress, work), room=room(),
+            executor=tasks.executor(),
         ),
-        choices={"route": BINNED, "fine_bins": fine, "tolerance": tolerance, "exact_bytes": exact_bytes},
+        choices={"route": BINNED, "fine_bins": fine, "tolerance": tolerance, "exact_bytes": exact_bytes, "tasks": tasks},
         available=available,
     )
 

@@ -9,6 +9,7 @@ the API's arguments (``method='pearson'``) and rows.
 import argparse
 import contextlib
 import json
+import os
 import re
 import sys
 import time
@@ -75,6 +76,15 @@ def _parser():
     compare.add_argument(
         "--progress", action="store_true", help="progress bar while loading (and over binned ranks), even off a terminal"
     )
+    cluster = compare.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="run the score, the Mantel test and the bootstrap on the Dask cluster of this running scheduler "
+        "(tcp://host:8786; needs fastrsa[dask], see docs/distributed.md)",
+    )
+    cluster.add_argument(
+        "--workers", type=_positive, metavar="K", help="the same on a local Dask cluster of K processes started for this call",
+    )
 
     split = commands.add_parser("split-half", help="RSA between two halves of one space's dimensions")
     split.add_argument("a", help="embeddings file")
@@ -123,6 +133,41 @@ def _check_options(args):
         )
     if getattr(args, "binned", False) and args.method != "spearman":
         _usage_error(args, f"--binned is for --method spearman (--method {args.method} has no binned path)")
+    clustered = getattr(args, "scheduler", None) or getattr(args, "workers", None)
+    if clustered and not (args.method == "spearman" or args.method == "pearson" and metric_of(args.metric).similarity):
+        _usage_error(
+            args,
+            "--scheduler and --workers run --method pearson (cosine or correlation) and --method spearman (binned); "
+            f"--method {args.method} --metric {args.metric} runs in one process: leave them out",
+        )
+
+
+@contextlib.contextmanager
+def _cluster(args):
+    """The Dask client of --scheduler or --workers (None without them),
+    closed (with the local cluster it started) when the command ends."""
+    if not (getattr(args, "scheduler", None) or getattr(args, "workers", None)):
+        yield None
+        return
+    try:
+        import distributed
+    except ImportError:
+        raise DataError("--scheduler and --workers need Dask: pip install 'fastrsa[dask]'") from None
+    if args.scheduler:
+        try:
+            client = distributed.Client(args.scheduler, timeout=30)
+        except (OSError, TimeoutError) as error:
+            raise DataError(f"--scheduler {args.scheduler}: no Dask scheduler answered ({error})") from None
+        with client:
+            yield client
+        return
+    environment = dict(os.environ)
+    with distributed.LocalCluster(
+        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    ) as cluster, distributed.Client(cluster) as client:
+        os.environ.clear()  # (LocalCluster leaves its workers' settings, OPENBLAS_NUM_THREADS=1 and others, here)
+        os.environ.update(environment)
+        yield client
 
 
 def _usage_error(args, message):
@@ -262,26 +307,28 @@ def _compare(args):
     spaces = [(args.a, aligned.words, aligned.x), (args.b, aligned.words, aligned.y)]
     names = [(name, f"the similarities of the words in {path}") for name, path in zip(api.PAIR_NAMES, (args.a, args.b))]
     fewer = "--top K, --words or --limit K"
-    with _named_vectors(args.metric, spaces, names):
+    with _named_vectors(args.metric, spaces, names), _cluster(args) as client:
         with _memory_for(f"--method {args.method} over {n:,} words", _rank_advice(args.method, fewer)):
             exact = False if args.binned else None
             score = api.rsa(
-                aligned.x, aligned.y, method=args.method, metric=args.metric, exact=exact, progress=True if args.progress else None
-            )
+                aligned.x, aligned.y, method=args.method, metric=args.metric, exact=exact,
+                progress=True if args.progress else None, client=client,
+            )  # fmt: skip
             summary = api.similarity_summary(aligned.x, aligned.y, metric=args.metric)
         inference = {}
         if args.permutations:
             with _memory_for(f"the Mantel test (--permutations) over {n:,} words", f"use fewer words ({fewer})"):
                 test = stats.permutation_test(
                     aligned.x, aligned.y, method=args.method, metric=args.metric, permutations=args.permutations,
-                    seed=args.seed,
+                    seed=args.seed, client=client,
                 )  # fmt: skip
             inference.update(pvalue=test.pvalue, permutations=test.permutations)
         if args.bootstrap:
             advice = f"use fewer words ({fewer}), or fewer threads (the NUMBA_NUM_THREADS environment variable)"
             with _memory_for(f"the bootstrap (--bootstrap) over {n:,} words", advice):
                 interval = stats.bootstrap_ci(
-                    aligned.x, aligned.y, method=args.method, metric=args.metric, n_boot=args.bootstrap, seed=args.seed
+                    aligned.x, aligned.y, method=args.method, metric=args.metric, n_boot=args.bootstrap, seed=args.seed,
+                    client=client,
                 )
             inference.update(ci_low=interval.low, ci_high=interval.high, confidence=interval.confidence)
     seconds = time.perf_counter() - start

@@ -1,0 +1,198 @@
+"""fastrsa on a Dask cluster (``client=``): the same answers bit for bit.
+
+One LocalCluster of 2 worker processes with 1 thread each serves the
+module (started once: a few seconds).  Sizes are small, with the task
+sizes lowered through ``_tuning`` so that every call makes several tasks.
+"""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import fastrsa
+import fastrsa.reference
+from fastrsa import _tuning
+
+distributed = pytest.importorskip("distributed")  # (in the test extra: CI runs these)
+
+
+@pytest.fixture(scope="module")
+def client():
+    environment = dict(os.environ)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    )
+    # (LocalCluster leaves its workers' settings, OPENBLAS_NUM_THREADS=1 and others, in this
+    # process's environment: the tests after these would start their children with them.)
+    os.environ.clear()
+    os.environ.update(environment)
+    with distributed.Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
+@pytest.fixture
+def small_tasks(monkeypatch):
+    """Many tasks at test sizes (the partition is the client's: workers take the ranges they are given)."""
+    monkeypatch.setattr(_tuning, "GRAM_TASK_ROWS", 256)
+    monkeypatch.setattr(_tuning, "GRAM_BLOCK", 128)
+    monkeypatch.setattr(_tuning, "BINNED_TASK_PAIRS", 1 << 15)
+
+
+def _spaces(n, d1, d2, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d1))
+    Y = X[:, : min(d1, d2)] @ rng.standard_normal((min(d1, d2), d2)) + 2.0 * rng.standard_normal((n, d2))
+    return X.astype(dtype), Y.astype(dtype)
+
+
+def _same(a, b):
+    assert float(a) == float(b), (float(a), float(b))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("metric", ["cosine", "correlation"])
+def test_pearson_on_the_cluster_is_the_local_score(client, small_tasks, dtype, metric):
+    X, Y = _spaces(1500, 40, 70, dtype)
+    plan = fastrsa.plan(fastrsa.rsa, X, Y, metric=metric, client=client)
+    assert plan.choices["route"] == "gram" and plan.choices["tasks"].count == 6
+    assert "6 tasks a pass on 2 Dask workers (2 threads)" in str(plan)
+    _same(fastrsa.rsa(X, Y, metric=metric, client=client), fastrsa.rsa(X, Y, metric=metric))
+    tolerance = 1e-10 if dtype == np.float64 else 1e-5  # (docs/index.md: float32 to 1e-5)
+    assert abs(fastrsa.rsa(X, Y, metric=metric) - fastrsa.reference.rsa(X, Y, metric=metric)) < tolerance
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_binned_spearman_on_the_cluster_is_the_local_score(client, small_tasks, dtype):
+    X, Y = _spaces(700, 30, 50, dtype, seed=1)
+    plan = fastrsa.plan(fastrsa.rsa, X, Y, method="spearman", client=client)
+    assert plan.choices["route"] == "binned spearman" and plan.choices["tasks"].count > 4
+    remote = fastrsa.rsa(X, Y, method="spearman", client=client)  # (exact=None: binned on a cluster)
+    local = fastrsa.rsa(X, Y, method="spearman", exact=False)
+    _same(remote, local)
+    assert remote.error_bound == local.error_bound and remote.passes == local.passes
+    assert abs(remote - fastrsa.reference.rsa(X, Y, method="spearman")) <= remote.error_bound
+
+
+def test_spaces_on_disk_are_read_on_the_workers(client, small_tasks, tmp_path):
+    X, Y = _spaces(1100, 20, 30, np.float64, seed=2)
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", Y)
+    paths = (str(tmp_path / "x.npy"), str(tmp_path / "y.npy"))
+    _same(fastrsa.rsa(*paths, client=client), fastrsa.rsa(X, Y))
+    _same(fastrsa.rsa(*paths, method="spearman", client=client), fastrsa.rsa(X, Y, method="spearman", exact=False))
+
+
+# (method, null or route, tunables that choose it)
+NULLS = [("spearman", "square", {}), ("pearson", "gram", {"PERMUTATION_CALL_COST": 0, "GATHER_COST": 10**6})]
+
+
+@pytest.mark.parametrize("method, null, tunables", NULLS)
+def test_permutation_test_on_the_cluster_is_the_local_result(client, monkeypatch, method, null, tunables):
+    for name, value in tunables.items():
+        monkeypatch.setattr(_tuning, name, value)
+    X, Y = _spaces(60, 8, 12, np.float64, seed=5)
+    plan = fastrsa.plan(fastrsa.permutation_test, X, Y, method, permutations=1000, seed=3, client=client)
+    assert plan.choices["null"] == null and plan.choices["tasks"].count == 8  # (batches of 128 draws)
+    remote = fastrsa.permutation_test(X, Y, method, permutations=1000, seed=3, keep_null=True, client=client)
+    local = fastrsa.permutation_test(X, Y, method, permutations=1000, seed=3, keep_null=True)
+    assert remote.statistic == local.statistic and remote.pvalue == local.pvalue
+    assert np.array_equal(remote.null_distribution, local.null_distribution)
+
+
+ROUTES = [("spearman", "pairs", {}), ("pearson", "weighted gram", {"RESAMPLE_CALL_COST": 0, "RESAMPLE_PAIR_COST": 10**6})]
+
+
+@pytest.mark.parametrize("method, route, tunables", ROUTES)
+def test_bootstrap_on_the_cluster_is_the_local_result(client, monkeypatch, method, route, tunables):
+    for name, value in tunables.items():
+        monkeypatch.setattr(_tuning, name, value)
+    X, Y = _spaces(40, 8, 12, np.float64, seed=6)
+    plan = fastrsa.plan(fastrsa.bootstrap_ci, X, Y, method, n_boot=700, seed=2, client=client)
+    assert plan.choices["route"] == route and plan.choices["tasks"].count == 6
+    remote = fastrsa.bootstrap_ci(X, Y, method, n_boot=700, seed=2, client=client)
+    local = fastrsa.bootstrap_ci(X, Y, method, n_boot=700, seed=2)
+    assert np.array_equal(remote.bootstrap_distribution, local.bootstrap_distribution)
+    assert (remote.statistic, remote.low, remote.high) == (local.statistic, local.low, local.high)
+
+
+def test_what_needs_every_pair_refuses_a_client(client):
+    X, Y = _spaces(50, 5, 6, np.float64)
+    for keywords in ({"method": "kendall"}, {"metric": "euclidean"}, {"method": "spearman", "exact": True}):
+        with pytest.raises(ValueError, match="without client"):
+            fastrsa.rsa(X, Y, client=client, **keywords)
+    with pytest.raises(ValueError, match="not a dask.distributed.Client"):
+        fastrsa.rsa(X, Y, client="tcp://127.0.0.1:8786")
+
+
+def test_a_worker_killed_during_pass_2_changes_nothing(client, monkeypatch):
+    monkeypatch.setattr(_tuning, "BINNED_TASK_PAIRS", 1 << 13)
+    X, Y = _spaces(900, 60, 80, np.float64, seed=3)
+    local = fastrsa.rsa(X, Y, method="spearman", exact=False)
+    pids = client.run(os.getpid)
+    outcome = {}
+
+    def call():
+        outcome["score"] = fastrsa.rsa(X, Y, method="spearman", client=client)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+
+    def rank_tasks(dask_scheduler):
+        return sum("rank_task" in str(key) for key in dask_scheduler.tasks)
+
+    deadline = time.monotonic() + 60
+    while client.run_on_scheduler(rank_tasks) == 0 and caller.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert caller.is_alive(), "the call ended before pass 2 could be interrupted: make it longer"
+    os.kill(next(iter(pids.values())), 9)  # (the nanny starts a new worker; the scheduler runs its tasks again)
+    caller.join(120)
+    assert not caller.is_alive()
+    _same(outcome["score"], local)
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_a_stopped_call_cancels_its_futures(client):
+    from fastrsa import _dask
+
+    executor = _dask.Dask(client)
+    results = executor.map_serial(time.sleep, (), [(0.2,)] * 20)
+    next(results)
+    results.close()  # (what Ctrl-C does to the call's loop over its results)
+
+    def left(dask_scheduler, prefix=executor.name):
+        return [str(key) for key, task in dask_scheduler.tasks.items() if prefix in str(key) and task.state != "forgotten"]
+
+    deadline = time.monotonic() + 10
+    while client.run_on_scheduler(left) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.run_on_scheduler(left) == []
+
+
+def test_workers_load_the_kernels_from_the_cache(client, small_tasks):
+    X, Y = _spaces(700, 30, 50, np.float64, seed=4)
+    local = fastrsa.rsa(X, Y, method="spearman", exact=False)  # (compiled here, if not yet, and cached)
+    client.restart()  # fresh worker processes: nothing compiled or loaded yet
+
+    def compiled():
+        from fastrsa._kernels import binned, normalize
+
+        kernels = (binned.histogram_task, binned.rank_sums_task, normalize.normalize_rows_into)
+        return {k.__name__: (sum(k.stats.cache_hits.values()), sum(k.stats.cache_misses.values())) for k in kernels}
+
+    _same(fastrsa.rsa(X, Y, method="spearman", client=client), local)
+    for worker, stats in client.run(compiled).items():
+        for name, (hits, misses) in stats.items():
+            assert misses == 0, (worker, name, "compiled on the worker")
+        assert stats["rank_sums_task"][0] >= 1, (worker, "ran no task")
+
+
+def test_import_fastrsa_does_not_import_dask():
+    code = "import sys, fastrsa; print(any(m == 'dask' or m.startswith(('dask.', 'distributed')) for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
