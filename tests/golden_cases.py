@@ -5,11 +5,14 @@ them bit for bit.  Regenerate only when a result is meant to change:
 
     python -m tests.golden_cases --write
 
-and say in the commit why it changed.
+and say in the commit why it changed.  Recorded, and checked, with
+OpenBLAS's ``KERNEL`` (``OPENBLAS_CORETYPE``): tests/test_golden.py says why.
 """
 
 import hashlib
 import json
+import os
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -19,6 +22,7 @@ import numpy as np
 import fastrsa
 
 GOLDEN = Path(__file__).parent / "data" / "golden.json"
+KERNEL = "Haswell"  # OpenBLAS's kernel of the recording: it runs on every AVX2 machine
 
 
 def _space(seed, n, d, dtype=np.float64):
@@ -144,6 +148,8 @@ def results():
 if __name__ == "__main__":
     if sys.argv[1:] != ["--write"]:
         sys.exit("usage: python -m tests.golden_cases --write")
+    if os.environ.get("OPENBLAS_CORETYPE") != KERNEL:  # (read when OpenBLAS loads: run again with it set)
+        sys.exit(subprocess.call([sys.executable, "-m", "tests.golden_cases", "--write"], env=dict(os.environ, OPENBLAS_CORETYPE=KERNEL)))
     GOLDEN.parent.mkdir(exist_ok=True)
     GOLDEN.write_text(json.dumps(results(), indent=1, sort_keys=True) + "\n")
     print(f"wrote {GOLDEN}")
