@@ -224,39 +224,46 @@ def pairs_of(n, r0, r1):
     return (r1 - r0) * (2 * n - r0 - r1 - 1) // 2
 
 
-def count(space_, tasks, runs, progress=_progress.SILENT, executor=None):
-    """Pass 1 over ``space_``'s pairs: its fine bins' counts and extremes,
-    each task's blocks on ``runs`` threads, the threads' bins merged (on a
-    cluster, ``executor``: each task's own bins, merged in task order; the
-    merge is exact, so the bins are the same)."""
-    n = space_.rows.shape[0]
+def count(spaces, tasks, runs, progress=_progress.SILENT, executor=None):
+    """Pass 1 over each of ``spaces``' pairs: its fine bins' counts and
+    extremes, each task's blocks on ``runs`` threads, the threads' bins
+    merged.  On a cluster (``executor``) every space's tasks are submitted
+    at once (no worker waits between the spaces), each returning its own
+    bins, merged in task order; the merge is exact, so the bins are the same."""
+    n = spaces[0].rows.shape[0]
     if executor is not None and executor.distributed:
-        shared = (executor.share(space_.task_arguments()), space_.binning, space_.fine_bins, _tuning.ROWS, _tuning.COLUMNS)
-        bins = None
-        for (r0, r1), part in zip(tasks, executor.map_parallel(count_task, shared, tasks)):
-            if bins is None:
-                bins = part
+        shared = (
+            tuple(executor.share(s.task_arguments()) for s in spaces), tuple(s.binning for s in spaces),
+            tuple(s.fine_bins for s in spaces), _tuning.ROWS, _tuning.COLUMNS,
+        )
+        items = [(k, r0, r1) for k in range(len(spaces)) for r0, r1 in tasks]
+        for s in spaces:
+            s.bins = None
+        for (k, r0, r1), part in zip(items, executor.map_parallel(count_task, shared, items)):
+            if spaces[k].bins is None:
+                spaces[k].bins = part
             else:
-                merge_bins(bins, part)
+                merge_bins(spaces[k].bins, part)
             progress.advance(pairs_of(n, r0, r1))
-        space_.bins = bins
         return
-    parts = _empty_bins((runs, space_.fine_bins))  # the threads' own
-    for r0, r1 in tasks:
-        histogram_task(*space_.task_arguments(), r0, r1, space_.binning, parts, _tuning.ROWS, _tuning.COLUMNS)
-        progress.advance(pairs_of(n, r0, r1))
-    for run in range(1, runs):
-        merge_bins(parts[0], parts[run])
-    space_.bins = parts[0].copy() if runs > 1 else parts[0]  # (the rank table is made in their place)
+    for space_ in spaces:
+        parts = _empty_bins((runs, space_.fine_bins))  # the threads' own
+        for r0, r1 in tasks:
+            histogram_task(*space_.task_arguments(), r0, r1, space_.binning, parts, _tuning.ROWS, _tuning.COLUMNS)
+            progress.advance(pairs_of(n, r0, r1))
+        for run in range(1, runs):
+            merge_bins(parts[0], parts[run])
+        space_.bins = parts[0].copy() if runs > 1 else parts[0]  # (the rank table is made in their place)
+        del parts  # (before the next space's: bins_bytes counts one space's threads' bins at a time)
 
 
-def count_task(arguments, binning, fine_bins, rows, columns, r0, r1):
-    """A task of pass 1 on a cluster: the bins of the pairs of rows r0:r1
-    (``arguments``: a space's ``task_arguments``) in blocks of ``rows`` x
-    ``columns``, on one thread.  (Every size that fixes the result is an
+def count_task(arguments, binnings, fine_bins, rows, columns, k, r0, r1):
+    """A task of pass 1 on a cluster: the bins of space k's pairs of rows
+    r0:r1 (``arguments[k]``: its ``task_arguments``) in blocks of ``rows``
+    x ``columns``, on one thread.  (Every size that fixes the result is an
     argument: a worker's tunables are its own.)"""
-    parts = _empty_bins((1, fine_bins))
-    histogram_task(*arguments, r0, r1, binning, parts, rows, columns)
+    parts = _empty_bins((1, fine_bins[k]))
+    histogram_task(*arguments[k], r0, r1, binnings[k], parts, rows, columns)
     return parts[0]
 
 
@@ -353,8 +360,8 @@ def _counted(X, Y, metric, tolerance, names, tasks, runs, progress, room, execut
     m = n * (n - 1) // 2
     fine_bins = fine_bins_for(tolerance)
     spaces = [space(X, metric, fine_bins), space(Y, metric, fine_bins)]
+    count(spaces, tasks, runs, progress, executor)
     for s, name, Z in zip(spaces, names, (X, Y)):
-        count(s, tasks, runs, progress, executor)
         low, high = float(s.least.min()), float(s.largest.max())
         _validate.varies((high - low) ** 2 * float(m), int(m), max(abs(low), abs(high)), pairs_dtype(Z, metric), name)
     passes = 2
@@ -369,7 +376,7 @@ def _counted(X, Y, metric, tolerance, names, tasks, runs, progress, room, execut
                     continue  # (no room to count finer)
                 refined = _refined(s, min(wanted, allowed))
                 progress.total += m
-                count(refined, tasks, runs, progress, executor)
+                count([refined], tasks, runs, progress, executor)
                 if _angle(*rank_error(refined)) < share:  # (kept only where it tightens the bound)
                     spaces[k], errors[k] = refined, rank_error(refined)
                 del refined

@@ -13,8 +13,9 @@ the workers, their threads or the order the tasks finish in.
   reference, not a copy; a space on disk (a ``.npy`` path or memmap) travels
   as its file's name and is memory-mapped again on the worker (every worker
   must see the file at that path); small values go with the task.
-- **Memory.**  At most ``window`` tasks are in flight (twice the cluster's
-  threads), so the client holds at most that many partial results, and a
+- **Memory.**  At most ``window`` tasks are in flight (four times the
+  cluster's threads: a worker that finishes early finds the next one
+  queued), so the client holds at most that many partial results, and a
   worker those of the tasks it runs; each task's memory is the plan's
   ``memory per task``.
 - **Faults.**  A worker that dies takes its running tasks with it; Dask
@@ -51,19 +52,21 @@ class Dask:
         self._count = 0
         threads = sum(client.nthreads().values()) or 1
         self.threads = threads
-        self.window = max(2 * threads, 4)
+        self.window = max(4 * threads, 8)
+        self._shared = {}  # id -> (value, future): an input is sent once per call, however many passes take it
 
     def share(self, value, whole=False):
         """A shared input as the tasks take it: a large array, or with
         ``whole`` any object, scattered to every worker once (a future);
         anything else as it is (a space on disk pickles as its file's name)."""
-        if whole:
-            return self.client.scatter(value, broadcast=True, hash=False)
-        if isinstance(value, tuple):  # (a tuple of inputs: each shared; futures inside are resolved on the worker)
+        if isinstance(value, tuple) and not whole:  # (a tuple of inputs: each shared; futures inside are resolved on the worker)
             return tuple(self.share(item) for item in value)
-        if isinstance(value, np.ndarray) and not isinstance(value, np.memmap) and value.nbytes >= _SCATTER_BYTES:
-            return self.client.scatter(value, broadcast=True, hash=False)
-        return value
+        large = isinstance(value, np.ndarray) and not isinstance(value, np.memmap) and value.nbytes >= _SCATTER_BYTES
+        if not (whole or large):
+            return value
+        if id(value) not in self._shared:
+            self._shared[id(value)] = (value, self.client.scatter(value, broadcast=True, hash=False))
+        return self._shared[id(value)][1]
 
     def map_serial(self, function, shared, items):
         """``function(*shared, *item)`` for each item as a task on the
@@ -89,3 +92,60 @@ class Dask:
 
     # On a worker every task takes one thread: the parallel tasks too.
     map_parallel = map_serial
+
+
+# --- Dask arrays as input -------------------------------------------------------
+
+
+def is_dask_array(value):
+    """Whether ``value`` is a dask array (checked without importing dask)."""
+    return type(value).__module__.split(".")[0] == "dask" and hasattr(value, "__dask_graph__") and hasattr(value, "chunks")
+
+
+class Chunked:
+    """A space as row chunks on the cluster: a dask array (or a NumPy array,
+    sent chunk by chunk) rechunked by rows to the Gram path's task ranges,
+    each chunk computed into a worker's memory once (``chunks``: a future a
+    range, in order), converted to the dtype the space is computed in
+    (float32 stays float32, anything else is float64).  ``shape``,
+    ``dtype``, ``itemsize`` and ``nbytes`` are those of the space, as the
+    plans read them; no row comes to the client."""
+
+    ndim = 2
+
+    def __init__(self, client, array, name, ranges):
+        if array.ndim != 2:
+            raise ValueError(f"{name} is a dask array of shape {array.shape}; expected (n_items, n_features)")
+        if np.dtype(array.dtype).kind not in "iuf" or np.dtype(array.dtype).itemsize > 8:
+            raise ValueError(f"{name} is a dask array of dtype {array.dtype}; expected integer or real floating-point")
+        self.dtype = np.dtype(np.float32 if array.dtype == np.float32 else np.float64)
+        self.shape, self.name = tuple(int(size) for size in array.shape), name
+        self.itemsize = self.dtype.itemsize
+        self.nbytes = self.shape[0] * self.shape[1] * self.itemsize
+        if isinstance(array, np.ndarray):
+            self.chunks = client.scatter([np.ascontiguousarray(array[r0:r1], self.dtype) for r0, r1 in ranges], hash=False)
+        else:
+            rows = tuple(r1 - r0 for r0, r1 in ranges)
+            rechunked = array.astype(self.dtype).rechunk((rows, (self.shape[1],)))
+            self.chunks = client.compute(list(rechunked.to_delayed().ravel()))
+        self.ranges = ranges
+
+    def check(self, client, metric):
+        """``_validate.items``'s checks, chunk by chunk on the workers (the
+        same errors, rows numbered in the whole space)."""
+        from . import _validate
+
+        _validate._check_shape(self.shape, self.name)
+        found = client.gather([
+            client.submit(_validate._unusable_row, chunk, self.name, metric, r0, pure=False)
+            for chunk, (r0, _) in zip(self.chunks, self.ranges)
+        ])
+        first = next((row for row in found if row is not None), None)
+        _validate._refuse_row(self.name, first, metric)
+        return self
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __repr__(self):
+        return f"<{self.name}: {self.shape[0]:,} x {self.shape[1]:,} rows in {len(self.chunks)} chunks on a Dask cluster>"

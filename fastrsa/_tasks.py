@@ -26,6 +26,7 @@ results however many tasks there are.  Ctrl-C between tasks stops the call
 import concurrent.futures
 
 import numba
+import numpy as np
 
 from . import _threads
 
@@ -87,6 +88,35 @@ def executor(client):
     return _dask.Dask(client)
 
 
+def chunked(X):
+    """Whether X is a space in chunks on a cluster (``_dask.Chunked``)."""
+    return type(X).__name__ == "Chunked" and type(X).__module__ == "fastrsa._dask"
+
+
+def dask_inputs(client, X, Y, metric, gram, nan_policy):
+    """X and Y as a call with ``client`` takes them where either is a dask
+    array: for the Gram path (``gram``), both as row chunks on the cluster,
+    checked there (``_dask.Chunked``: no row comes here); for the others,
+    which need every row in one place, computed here.  Anything else as it is."""
+    from . import _dask, _gram, _sources
+
+    if not (_dask.is_dask_array(X) or _dask.is_dask_array(Y)):
+        return X, Y
+    if not gram:
+        return [Z.compute() if _dask.is_dask_array(Z) else Z for Z in (X, Y)]
+    if nan_policy != "raise":
+        raise ValueError("nan_policy='omit' with a dask array is not supported: drop the rows with a NaN first (or use nan_policy='raise')")
+    for Z, name in ((X, "X"), (Y, "Y")):
+        if not (_dask.is_dask_array(Z) or isinstance(Z, np.ndarray)) or _sources.on_disk(Z):
+            raise ValueError(f"{name}: a dask array goes with a NumPy or dask array, not {type(Z).__name__}")
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"X and Y must have the same number of rows (items): X.shape[0] == {X.shape[0]} while Y.shape[0] == {Y.shape[0]}"
+        )
+    ranges = _gram.task_ranges(int(X.shape[0]))
+    return [_dask.Chunked(client, Z, name, ranges).check(client, metric) for Z, name in ((X, "X"), (Y, "Y"))]
+
+
 def check_client(client, name="client"):
     """``client`` if None or a ``dask.distributed.Client``; else a ValueError
     naming the argument and what it takes (checked before any work)."""
@@ -122,7 +152,7 @@ class Tasks:
         if self.client is None:
             return here
         threads = sum(self.client.nthreads().values()) or 1
-        return prepared + min(self.count, max(2 * threads, 4)) * self.result_bytes
+        return prepared + min(self.count, max(4 * threads, 8)) * self.result_bytes
 
     def stages(self):
         """The plan's words for the cluster (none where the call runs here)."""
