@@ -10,7 +10,7 @@ the stages it names.  ``fastrsa.plan(function, ...)`` returns the plan alone.
 
 import numpy as np
 
-from . import _binned, _correlation, _gram, _memory, _missing, _pairs, _plan, _progress, _sources, _tasks, _threads, _tuning, _validate
+from . import _binned, _correlation, _gram, _memory, _missing, _pairs, _plan, _progress, _sources, _tasks, _threads, _tuning, _validate, _written
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.normalize import normalize_rows_into
 from ._kernels.rank import PARTS, doubled_dtype, doubled_ranks_into, rank_scratch, spearman_moments_of_doubled
@@ -46,7 +46,7 @@ def normalize_rows(X):
     return out
 
 
-def rsm(X, metric="cosine"):
+def rsm(X, metric="cosine", out=None, client=None):
     """Condensed representational similarity matrix: every pair's similarity.
 
     Parameters
@@ -56,6 +56,16 @@ def rsm(X, metric="cosine"):
     metric : {"cosine", "correlation"}
         Cosine similarity of the rows, or Pearson correlation between rows
         (the cosine of the row-centred rows).
+    out : str or os.PathLike, optional
+        Write the vector to this ``.npy`` file, row range by row range,
+        instead of holding it in memory (its folder must have room), and
+        return it memory-mapped read-only.  Equal to the vector in memory to
+        rounding (about 1e-16), and bit for bit with or without ``client``.
+    client : dask.distributed.Client, optional
+        Compute the row ranges on that Dask cluster (docs/distributed.md):
+        with ``out``, each worker writes its slices to the file (every
+        worker must see its folder at the same path); without, they come
+        back here.
 
     Returns
     -------
@@ -71,10 +81,10 @@ def rsm(X, metric="cosine"):
     >>> fastrsa.rsm([[1, 0], [0, 1], [1, 1]]).round(4)
     array([0.    , 0.7071, 0.7071])
     """
-    return _plan_rsm(X, metric).execute()
+    return _plan_rsm(X, metric, out, client).execute()
 
 
-def rdm(X, metric="cosine"):
+def rdm(X, metric="cosine", out=None, client=None):
     """Condensed representational dissimilarity matrix, as ``pdist(X, metric)``.
 
     Parameters
@@ -84,6 +94,8 @@ def rdm(X, metric="cosine"):
     metric : {"cosine", "correlation", "euclidean", "sqeuclidean"}
         ``1 - rsm(X, metric)`` for cosine and correlation; Euclidean or
         squared Euclidean distance between rows otherwise.
+    out, client
+        As for :func:`rsm`.
 
     Returns
     -------
@@ -97,7 +109,7 @@ def rdm(X, metric="cosine"):
     >>> fastrsa.rdm([[0, 0], [3, 4], [6, 8]], metric="euclidean")
     array([ 5., 10.,  5.])
     """
-    return _plan_rdm(X, metric).execute()
+    return _plan_rdm(X, metric, out, client).execute()
 
 
 _FEWER_PAIRS = "use fewer items, or float32 input (half the memory for cosine and correlation)"
@@ -113,23 +125,49 @@ PAIR_NAMES = ("the similarities of X", "the similarities of Y")
 
 
 @_plan.planner(rsm)
-def _plan_rsm(X, metric):
+def _plan_rsm(X, metric, out, client):
     metric = _validate.choice(metric, "metric", _validate.SIMILARITY_METRICS)
+    client = _tasks.check_client(client)
     X = _validate.items(X, "X", metric)
-    return _pairs_plan("rsm", X, metric, distances=False)
+    return _pairs_plan("rsm", X, metric, False, out, client)
 
 
 @_plan.planner(rdm)
-def _plan_rdm(X, metric):
+def _plan_rdm(X, metric, out, client):
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
+    client = _tasks.check_client(client)
     X = _validate.items(X, "X", metric)
-    return _pairs_plan("rdm", X, metric, distances=True)
+    return _pairs_plan("rdm", X, metric, True, out, client)
 
 
-def _pairs_plan(function, X, metric, distances):
+def _pairs_plan(function, X, metric, distances, out=None, client=None):
     """The plan of ``rsm``/``rdm`` of checked rows: one condensed vector,
-    at the true scale of the distances."""
+    at the true scale of the distances; with ``out`` or ``client``, written
+    by row-range tasks (``_written``)."""
     n, d = X.shape
+    if out is not None or client is not None:
+        path = _written.check_out(out, n, _pairs.pairs_dtype(X, metric))
+        ranges = len(_binned.row_ranges(n))
+        kept = 0 if path else _pairs.pairs_bytes(X, metric)
+        tasks = _tasks.Tasks(
+            client, ranges, _written.memory_bytes(X, metric, runs=1) - _binned._rows_bytes(X, metric) + _binned.result_bytes(1.0),
+            _binned._rows_bytes(X, metric), 0 if path else kept // max(ranges, 1),
+        )
+        where = f"written to {path!r}" if path else "returned"
+        stage = Stage(
+            "pairs", f"{metric} pairs of {ranges:,} row ranges in blocks of {_tuning.ROWS} x {_tuning.COLUMNS}, {where}"
+            + _sources.read_whole_for_rows((X,)), 0, n * (n - 1) // 2 * d, n * d * 8 * ranges,
+        )
+        return _plan.Plan(
+            function,
+            lambda: [stage, *tasks.stages()],
+            tasks.memory_bytes(_written.memory_bytes(X, metric) + kept, _binned._rows_bytes(X, metric) + kept),
+            f"{function} of {n:,} items",
+            ["use fewer items"] if path else ["write it to a file: out='rsm.npy'", _FEWER_PAIRS],
+            _threads.pair_work(n, d),
+            lambda: _written.write(X, metric, distances, path, tasks.executor()),
+            choices={"tasks": tasks},
+        )
     side = _pairs.tile_side(n, d)
     return _plan.Plan(
         function,
@@ -256,10 +294,12 @@ def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None,
     client : dask.distributed.Client, optional
         Run the call's tasks on that Dask cluster (docs/distributed.md):
         Pearson of cosine or correlation similarities (the Gram identity's
-        row ranges) and Spearman (binned ranks' row ranges; ``exact=None``
-        means binned there), the same score bit for bit as without a
-        client.  The other methods and metrics rank or visit every pair in
-        one process: they refuse a client.
+        row ranges; spaces small enough that their pairs cost less run
+        here) and Spearman (binned ranks' row ranges; ``exact=None`` means
+        binned there), the same score bit for bit as without a client
+        (``exact=False`` for Spearman).  X and Y may then be dask arrays,
+        read in row chunks on the workers.  The other methods and metrics
+        rank or visit every pair in one process: they refuse a client.
 
     Returns
     -------
@@ -291,6 +331,9 @@ def _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance, progress, clie
     client = _tasks.check_client(client)
     if client is not None:
         exact = _on_cluster(method, metric, exact)
+        X, Y = _tasks.dask_inputs(client, X, Y, metric, gram=method == "pearson", nan_policy=nan_policy)
+    if _tasks.chunked(X):
+        return rsa_plan(X, Y, method, metric, client=client)
     X, Y, _ = _missing.spaces(X, Y, metric, nan_policy)
     return rsa_plan(X, Y, method, metric, exact=exact, tolerance=tolerance, progress=progress, client=client)
 
@@ -338,7 +381,8 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
     in_turn = method == "spearman" and not (sides[0] and sides[1]) and _pairs.pairs_dtype(X, metric) == _pairs.pairs_dtype(Y, metric)
     pairs_needed = _rsa_pairs_bytes(X, Y, method, metric, in_turn) + held
     available = available or _plan.Available()
-    gram = method == "pearson" and similarity and (_prefer_gram(n, d1, d2) or not available.fit(pairs_needed) or client is not None)
+    chunked = _tasks.chunked(X)  # (a space in chunks on a cluster: the Gram path's tasks only)
+    gram = method == "pearson" and similarity and (_prefer_gram(n, d1, d2) or not available.fit(pairs_needed) or chunked)
     work = _threads.pair_work(n, d1 + d2, ranked=method in _validate.RANK_METHODS)
     float32 = X.dtype == Y.dtype == np.float32  # (the Gram products then run in float32)
     if gram:
@@ -392,6 +436,8 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
             return ["method='spearman' (binned ranks at any N)", pearson]
         return [pearson]
 
+    if client is not None:  # (fewer items than the Gram path's tasks would pay for: here, the same score as without a client)
+        stages = (lambda stages: lambda: [*stages(), Stage("cluster", "none: the pairs cost less than the Gram path's tasks, and run here")])(stages)
     return _plan.Plan(
         function,
         stages,

@@ -121,6 +121,44 @@ def test_bootstrap_on_the_cluster_is_the_local_result(client, monkeypatch, metho
     assert (remote.statistic, remote.low, remote.high) == (local.statistic, local.low, local.high)
 
 
+@pytest.mark.parametrize("function, metric", [("rsm", "cosine"), ("rdm", "correlation"), ("rdm", "euclidean")])
+def test_rsm_and_rdm_written_by_the_workers_are_the_local_file(client, small_tasks, tmp_path, function, metric):
+    X, _ = _spaces(400, 12, 3, np.float32, seed=7)
+    X[7] = X[3]  # (copies tie as in memory)
+    call = getattr(fastrsa, function)
+    local = call(X, metric, out=tmp_path / "local.npy")
+    remote = call(X, metric, out=tmp_path / "remote.npy", client=client)
+    returned = call(X, metric, client=client)  # (no file: the slices come back here)
+    assert isinstance(remote, np.memmap) and remote.dtype == call(X, metric).dtype
+    assert np.array_equal(local, remote) and np.array_equal(local, returned)
+    assert remote[_pair(3, 9, 400)] == remote[_pair(7, 9, 400)]
+    np.testing.assert_allclose(remote, call(X, metric), rtol=0, atol=1e-6)  # (float32)
+
+
+def _pair(i, j, n):
+    return i * n - i * (i + 1) // 2 + j - i - 1
+
+
+def test_dask_arrays_are_read_in_row_chunks_on_the_workers(client, small_tasks):
+    import dask.array as da
+
+    X, Y = _spaces(1300, 16, 24, np.float64, seed=8)
+    lazy_x, lazy_y = da.from_array(X, chunks=(333, 16)), da.from_array(Y, chunks=(500, 8))
+    plan = fastrsa.plan(fastrsa.rsa, lazy_x, lazy_y, client=client)
+    assert plan.choices["route"] == "gram" and plan.choices["tasks"].count == 6
+    _same(fastrsa.rsa(lazy_x, lazy_y, client=client), fastrsa.rsa(X, Y))
+    _same(fastrsa.rsa(lazy_x, Y, client=client), fastrsa.rsa(X, Y))  # (a NumPy partner is sent in the same chunks)
+    _same(fastrsa.rsa(lazy_x, lazy_y, method="spearman", client=client), fastrsa.rsa(X, Y, method="spearman", exact=False))
+    bad = X.copy()
+    bad[1000, 3] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN or inf \(first at row 1000, column 3\)"):
+        fastrsa.rsa(da.from_array(bad, chunks=(400, 16)), lazy_y, client=client)
+    bad[1000, 3] = 0.0
+    bad[777] = 0.0
+    with pytest.raises(ValueError, match="X row 777 is all zeros"):
+        fastrsa.rsa(da.from_array(bad, chunks=(400, 16)), lazy_y, client=client)
+
+
 def test_what_needs_every_pair_refuses_a_client(client):
     X, Y = _spaces(50, 5, 6, np.float64)
     for keywords in ({"method": "kendall"}, {"metric": "euclidean"}, {"method": "spearman", "exact": True}):

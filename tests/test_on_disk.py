@@ -266,3 +266,45 @@ def test_pearson_rsa_from_files_holds_blocks_not_the_files(tmp_path):
     # (Two tasks side by side, each with its block of rows as read, as unit rows, and their pages.)
     assert rss < files / 6, f"measured {rss / MIB:.1f} MiB for {files / MIB:.0f} MiB of files"
     assert predicted < files / 6 and within(predicted, rss), f"predicted {predicted / MIB:.1f}, measured {rss / MIB:.1f} MiB"
+
+
+# rsm and rdm written to a file (out=), row range by row range -------------------
+
+
+@pytest.mark.parametrize("function, metric", [
+    ("rsm", "cosine"), ("rsm", "correlation"), ("rdm", "cosine"), ("rdm", "euclidean"), ("rdm", "sqeuclidean"),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rsm_and_rdm_written_to_a_file_are_the_vector_in_memory(tmp_path, monkeypatch, function, metric, dtype):
+    monkeypatch.setattr(_tuning, "BINNED_TASK_PAIRS", 1 << 12)  # (several row ranges)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((300, 9)).astype(dtype)
+    X[4] = X[11]
+    call = getattr(fastrsa, function)
+    written = call(X, metric, out=str(tmp_path / "v.npy"))
+    again = np.load(tmp_path / "v.npy")
+    in_memory = call(X, metric)
+    assert written.dtype == in_memory.dtype and np.array_equal(written, again)
+    scale = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(written, in_memory, rtol=0, atol=scale * max(1.0, float(np.abs(in_memory).max())))
+    np.testing.assert_allclose(written, reference_vector(function, X, metric), rtol=0, atol=10 * scale * max(1.0, float(np.abs(in_memory).max())))
+
+
+def reference_vector(function, X, metric):
+    from fastrsa import reference
+
+    return reference.rsm(X, metric) if function == "rsm" else reference.rdm(X, metric)
+
+
+def test_rdm_written_keeps_the_true_scale_of_extreme_distances(tmp_path):
+    X = np.random.default_rng(2).standard_normal((50, 4)) * 1e160
+    np.testing.assert_allclose(fastrsa.rdm(X, "euclidean", out=tmp_path / "d.npy"), fastrsa.rdm(X, "euclidean"), rtol=1e-14)
+
+
+def test_a_bad_out_is_refused_before_any_work(tmp_path):
+    X = np.random.default_rng(3).standard_normal((20, 3))
+    for out, match in [(tmp_path / "v.txt", "does not end in .npy"), (tmp_path / "no" / "v.npy", "no folder"),
+                       (3, "is not supported")]:
+        with pytest.raises(ValueError, match=match):
+            fastrsa.rsm(X, out=out)
+    assert not list(tmp_path.iterdir())

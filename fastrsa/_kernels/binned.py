@@ -38,6 +38,7 @@ from .tiles import (
     INTEGER_CORRELATION_DISTANCES,
     SQUARED_DISTANCES,
     _block_product,
+    condensed_index,
     cosine_of,
     integer_correlation_of,
     squared_distance_of,
@@ -237,6 +238,36 @@ def histogram_task(X, row_values, kind, root, single, copies, r0, r1, binning, p
                 row_values_into(X, row_values, kind, root, single, copies, products[i - b0], i, start, c1, c0, values)
                 for j in range(c1 - start):
                     add_to_bin(own, bin_of(values[j], binning), values[j])
+
+
+@parallel_kernel
+def values_task(X, row_values, kind, root, single, copies, r0, r1, out, first, runs, rows, columns, tiny):
+    """The values of the pairs of rows r0:r1, as ``pair_value`` gives them,
+    written to ``out[condensed_index(i, j) - first]`` (``out`` holding the
+    condensed positions from ``first``): the task's tiles dealt to ``runs``
+    threads as ``histogram_task`` deals them, each block's BLAS product on
+    its thread (SciPy's BLAS then on one thread).  Returns how many values
+    are below ``tiny`` in pairs that are not two copies of one row (squared
+    distances that underflowed: ``_pairs._finish_pairs`` refuses them)."""
+    n = X.shape[0]
+    tiles = task_tiles(n, r0, r1, rows, columns)
+    representative = copies[0]
+    below = np.zeros(runs, np.int64)
+    for run in prange(runs):
+        buffer = np.empty(min(rows, n) * min(columns, n), X.dtype)
+        values = np.empty(min(columns, n))
+        for t in range(run, tiles.shape[0], runs):
+            b0, b1, c0, c1 = tiles[t, 0], tiles[t, 1], tiles[t, 2], tiles[t, 3]
+            products = _block_product(X, X, b0, b1, c0, c1, buffer)
+            for i in range(b0, b1):
+                start = max(c0, i + 1)
+                row_values_into(X, row_values, kind, root, single, copies, products[i - b0], i, start, c1, c0, values)
+                base = condensed_index(i, start, n) - first
+                for j in range(c1 - start):
+                    out[base + j] = values[j]
+                    if values[j] < tiny and representative[i] != representative[start + j]:
+                        below[run] += 1
+    return below.sum()
 
 
 @kernel
