@@ -137,6 +137,16 @@ def moments_task(X, Y, centre, mean_x, mean_y, block, r0, r1):
     return s
 
 
+def _chunk_mean_task(centre, block, X, Y, r0, r1):
+    """``mean_task`` of a task's own chunks of X and Y (rows r0:r1 of them)."""
+    return mean_task(X, Y, centre, block, r0, r1)
+
+
+def _chunk_moments_task(centre, mean_x, mean_y, block, X, Y, r0, r1):
+    """``moments_task`` of a task's own chunks of X and Y."""
+    return moments_task(X, Y, centre, mean_x, mean_y, block, r0, r1)
+
+
 def _added(results):
     """The partial results added in the order they come (task order)."""
     total = None
@@ -158,11 +168,18 @@ def pair_moments(X, Y, centre, executor=None):
     """
     n, d1 = X.shape[0], X.shape[1]
     executor = executor or _tasks.Local()
-    ranges = task_ranges(n)
-    X, Y, block = executor.share(X), executor.share(Y), _tuning.GRAM_BLOCK
-    totals = _added(executor.map_serial(mean_task, (X, Y, centre, block), ranges))
-    mean_x, mean_y = totals[:d1] / n, totals[d1:] / n
-    s = _added(executor.map_serial(moments_task, (X, Y, centre, mean_x, mean_y, block), ranges))
+    ranges, block = task_ranges(n), _tuning.GRAM_BLOCK
+    chunks = getattr(X, "chunks", None) if not isinstance(X, np.ndarray) else None
+    if chunks is not None:  # (dask arrays on a cluster, ``_dask.Chunked``: a chunk of each space a task)
+        items = [(x, y, 0, r1 - r0) for x, y, (r0, r1) in zip(X.chunks, Y.chunks, ranges)]
+        totals = _added(executor.map_serial(_chunk_mean_task, (centre, block), items))
+        mean_x, mean_y = totals[:d1] / n, totals[d1:] / n
+        s = _added(executor.map_serial(_chunk_moments_task, (centre, mean_x, mean_y, block), items))
+    else:
+        X, Y = executor.share(X), executor.share(Y)
+        totals = _added(executor.map_serial(mean_task, (X, Y, centre, block), ranges))
+        mean_x, mean_y = totals[:d1] / n, totals[d1:] / n
+        s = _added(executor.map_serial(moments_task, (X, Y, centre, mean_x, mean_y, block), ranges))
 
     # Sums over all (i, j), diagonal included, of t_ij = a_i + a_j + u_i·u_j.
     # The terms in a_i are taken from a_i itself, not from m·G·m: a_i is
