@@ -341,3 +341,20 @@ def test_compare_binned_says_so_and_reports_its_bound(two_files, capsys):
     assert "binned ranks (as asked (--binned)): within" in capsys.readouterr().out
     refused = run("compare", a, b, "--binned")
     assert refused.returncode == 2 and "--binned is for --method spearman" in refused.stderr
+
+
+def test_compare_on_a_local_cluster_gives_the_scores_of_the_call_without_one(two_files):
+    pytest.importorskip("distributed")
+    a, b = two_files
+    here = json.loads(run("compare", a, b, "--permutations", "99", "--bootstrap", "50", "--seed", "1", "--json").stdout)
+    done = run("compare", a, b, "--permutations", "99", "--bootstrap", "50", "--seed", "1", "--json", "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    there = json.loads(done.stdout)
+    for key in ("score", "pvalue", "ci_low", "ci_high"):
+        assert there[key] == here[key], key
+    refused = run("compare", a, b, "--method", "kendall", "--workers", "2")
+    assert refused.returncode == 2 and "--scheduler and --workers run --method pearson" in refused.stderr
+    both = run("compare", a, b, "--workers", "2", "--scheduler", "tcp://127.0.0.1:1")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
+    gone = run("compare", a, b, "--scheduler", "tcp://127.0.0.1:1")
+    assert gone.returncode == 1 and gone.stderr.startswith("fastrsa: error: --scheduler tcp://127.0.0.1:1: no Dask scheduler")
