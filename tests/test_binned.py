@@ -108,8 +108,8 @@ def test_the_result_does_not_depend_on_task_order_or_threads(rng):
     assert len(tasks) > 5
     one = _binned.space(X, "cosine", 1 << 12)
     other = _binned.space(X, "cosine", 1 << 12)
-    _binned.count(one, tasks, 1)
-    _binned.count(other, tasks[::-1], 2)  # counts and extremes add exactly, in any order
+    _binned.count([one], tasks, 1)
+    _binned.count([other], tasks[::-1], 2)  # counts and extremes add exactly, in any order
     assert np.array_equal(one.bins, other.bins)
     previous = numba.get_num_threads()
     try:
