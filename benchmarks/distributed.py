@@ -2,8 +2,10 @@
 
     OPENBLAS_CORETYPE=Haswell python -m benchmarks.distributed [--quick] [--output docs/benchmarks-distributed.md]
 
-Each configuration runs in a fresh process (``--row NAME``), in turns: the
-local call on Numba's threads, then LocalClusters of 2 and 1 worker
+Each configuration runs in a fresh process (``--row NAME``), in turns, 10 s
+apart (the last row's cluster processes gone: run straight after one
+another, the next row's Pearson call on 2 workers took 20 s instead of 14.8):
+the local call on Numba's threads, then LocalClusters of 2 and 1 worker
 processes with 1 thread each.  Each takes a warm-up call on a small input
 (workers load the kernels from the Numba cache) and one timed call on the
 full input (minutes: measured once).  On the cluster the task stream
@@ -124,6 +126,7 @@ def main():
         return _run_row(args.row, args.quick)
     results = {}
     for name in rows(args.quick):
+        time.sleep(0 if args.quick else 10)  # (the last row's cluster processes gone, the machine quiet)
         command = [sys.executable, "-m", "benchmarks.distributed", "--row", name] + (["--quick"] if args.quick else [])
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
         results[name] = json.loads(done.stdout.strip().splitlines()[-1])
