@@ -149,8 +149,15 @@ def fastrsa_bootstrap(X, Y, method, n_boot):
 
 
 def reference_bootstrap(X, Y, method, n_boot):
-    """A loop over resamples calling the NumPy reference: what users write."""
-    samples = np.random.default_rng(0).integers(0, X.shape[0], size=(n_boot, X.shape[0]))
+    """A loop over resamples calling the NumPy reference: what users write,
+    with the resamples docs/statistics.md describes for ``seed=0`` (batches
+    of max(1, min(2**20 // n, max(128, ceil(n_boot / 32)))) draws, batch k
+    from the k-th child of SeedSequence(0))."""
+    n = X.shape[0]
+    per = max(1, min(2**20 // n, max(128, -(-n_boot // 32))))
+    sizes = [min(per, n_boot - start) for start in range(0, n_boot, per)]
+    children = np.random.SeedSequence(0).spawn(len(sizes))
+    samples = np.concatenate([np.random.default_rng(c).integers(0, n, size=(k, n)) for c, k in zip(children, sizes)])
     return float(np.median(fastrsa.reference.bootstrap(X, Y, samples, method)))
 
 

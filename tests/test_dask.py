@@ -159,6 +159,19 @@ def test_dask_arrays_are_read_in_row_chunks_on_the_workers(client, small_tasks):
         fastrsa.rsa(da.from_array(bad, chunks=(400, 16)), lazy_y, client=client)
 
 
+def test_a_worker_of_two_threads_gives_the_same_bits(small_tasks):
+    # (Each task takes one thread, BLAS's too, whatever the worker's threads.)
+    environment = dict(os.environ)
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None, silence_logs=40)
+    os.environ.clear()
+    os.environ.update(environment)
+    X, Y = _spaces(1500, 30, 45, np.float64, seed=9)
+    with cluster, distributed.Client(cluster) as two_threads:
+        _same(fastrsa.rsa(X, Y, client=two_threads), fastrsa.rsa(X, Y))
+        _same(fastrsa.rsa(X[:600], Y[:600], method="spearman", client=two_threads),
+              fastrsa.rsa(X[:600], Y[:600], method="spearman", exact=False))
+
+
 def test_what_needs_every_pair_refuses_a_client(client):
     X, Y = _spaces(50, 5, 6, np.float64)
     for keywords in ({"method": "kendall"}, {"metric": "euclidean"}, {"method": "spearman", "exact": True}):
