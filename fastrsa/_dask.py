@@ -28,7 +28,7 @@ import uuid
 
 import numpy as np
 
-from . import _threads
+from . import _tasks, _threads
 
 # Arrays at least this large are scattered once per call; smaller ones go
 # with each task (a scatter costs a round trip; a few KB per task cost less).
@@ -52,7 +52,7 @@ class Dask:
         self._count = 0
         threads = sum(client.nthreads().values()) or 1
         self.threads = threads
-        self.window = max(4 * threads, 8)
+        self.window = _tasks.cluster_window(threads)
         self._shared = {}  # id -> (value, future): an input is sent once per call, however many passes take it
 
     def share(self, value, whole=False):
@@ -72,23 +72,14 @@ class Dask:
         """``function(*shared, *item)`` for each item as a task on the
         cluster; results in task order."""
         items = list(items)
-        pending = {}
         prefix = f"{self.name}-{function.__name__}-{self._count}"
         self._count += 1
-        try:
-            for k in range(len(items)):
-                while len(pending) < self.window and k + len(pending) < len(items):
-                    index = k + len(pending)
-                    pending[index] = self.client.submit(
-                        _run, function, *shared, *items[index], key=f"{prefix}-{index}", pure=False
-                    )
-                future = pending.pop(k)
-                result = future.result()
-                future.release()
-                yield result
-        finally:
-            if pending:
-                self.client.cancel(list(pending.values()))
+
+        def submit(index, item):
+            return self.client.submit(_run, function, *shared, *item, key=f"{prefix}-{index}", pure=False)
+
+        # (A future dropped once its result is read is released by Dask.)
+        yield from _tasks.in_order(submit, items, self.window, self.client.cancel)
 
     # On a worker every task takes one thread: the parallel tasks too.
     map_parallel = map_serial

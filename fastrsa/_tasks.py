@@ -59,24 +59,38 @@ class Local:
             with _threads.one_thread():
                 return function(*shared, *item)
 
-        window = self.window
         # (BLAS on one thread for the whole call, not task by task: its count is process-wide.)
         with _threads.blas_on_one_thread(), concurrent.futures.ThreadPoolExecutor(self.threads, thread_name_prefix="fastrsa-task") as pool:
-            pending = {}
-            try:
-                for k in range(len(items)):
-                    while len(pending) < window and k + len(pending) < len(items):
-                        index = k + len(pending)
-                        pending[index] = pool.submit(run, items[index])
-                    yield pending.pop(k).result()
-            finally:
-                for future in pending.values():
-                    future.cancel()
+            yield from in_order(lambda index, item: pool.submit(run, item), items, self.window,
+                                lambda futures: [future.cancel() for future in futures])
 
     def map_parallel(self, function, shared, items):
         """``function(*shared, *item)`` for each item in turn, on every thread."""
         for item in items:
             yield function(*shared, *item)
+
+
+def in_order(submit, items, window, cancel):
+    """The results of ``submit(index, item)`` (a future) for each item, in
+    item order, with at most ``window`` submitted ahead of the one awaited;
+    where the loop stops early (Ctrl-C, an error, a closed generator) the
+    futures still pending go to ``cancel``."""
+    pending = {}
+    try:
+        for k in range(len(items)):
+            while len(pending) < window and k + len(pending) < len(items):
+                index = k + len(pending)
+                pending[index] = submit(index, items[index])
+            yield pending.pop(k).result()
+    finally:
+        if pending:
+            cancel(list(pending.values()))
+
+
+def cluster_window(threads):
+    """Tasks in flight on a cluster of ``threads`` threads: four a thread
+    (a worker that finishes early finds the next one queued), at least 8."""
+    return max(4 * threads, 8)
 
 
 def executor(client):
@@ -152,7 +166,7 @@ class Tasks:
         if self.client is None:
             return here
         threads = sum(self.client.nthreads().values()) or 1
-        return prepared + min(self.count, max(4 * threads, 8)) * self.result_bytes
+        return prepared + min(self.count, cluster_window(threads)) * self.result_bytes
 
     def stages(self):
         """The plan's words for the cluster (none where the call runs here)."""

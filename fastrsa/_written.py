@@ -123,11 +123,26 @@ def write(X, metric, distances, path, executor, name="X"):
     return np.load(path, mmap_mode="r") if path is not None else vector
 
 
+def _block_bytes(X):
+    """One thread's block buffers in ``values_task``: the products and one row's values."""
+    return _tuning.ROWS * _tuning.COLUMNS * np.dtype(X.dtype).itemsize + _tuning.COLUMNS * 8
+
+
 def memory_bytes(X, metric, runs=None):
     """Memory ``write`` adds here: the rows as the tasks take them
-    (``_binned._rows_bytes``) and each thread's block buffers (products and
-    one row's values); the vector is on disk (or, without a file, the
-    result: ``_pairs.pairs_bytes``)."""
-    runs = runs or numba.get_num_threads()
-    blocks = _tuning.ROWS * _tuning.COLUMNS * np.dtype(X.dtype).itemsize + _tuning.COLUMNS * 8
-    return _binned._rows_bytes(X, metric) + runs * blocks
+    (``_binned._rows_bytes``) and each of ``runs`` threads' block buffers
+    (None: Numba's thread count); the vector is on disk (or, without a
+    file, the result: ``_pairs.pairs_bytes``)."""
+    return _binned._rows_bytes(X, metric) + (runs or numba.get_num_threads()) * _block_bytes(X)
+
+
+def slice_bytes(X, metric):
+    """The largest task's slice of the vector (what it returns without a file)."""
+    n = X.shape[0]
+    return max(_start(n, r1) - _start(n, r0) for r0, r1 in _binned.row_ranges(n)) * pairs_dtype(X, metric).itemsize
+
+
+def task_bytes(X, metric, returned):
+    """What one task adds on a cluster's worker: its block buffers and,
+    where the slices come back (``returned``), its slice."""
+    return _block_bytes(X) + (slice_bytes(X, metric) if returned else 0)

@@ -150,8 +150,8 @@ def _pairs_plan(function, X, metric, distances, out=None, client=None):
         ranges = len(_binned.row_ranges(n))
         kept = 0 if path else _pairs.pairs_bytes(X, metric)
         tasks = _tasks.Tasks(
-            client, ranges, _written.memory_bytes(X, metric, runs=1) - _binned._rows_bytes(X, metric) + _binned.result_bytes(1.0),
-            _binned._rows_bytes(X, metric), 0 if path else kept // max(ranges, 1),
+            client, ranges, _written.task_bytes(X, metric, returned=path is None), _binned._rows_bytes(X, metric),
+            0 if path else _written.slice_bytes(X, metric),
         )
         where = f"written to {path!r}" if path else "returned"
         stage = Stage(

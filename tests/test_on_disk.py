@@ -275,11 +275,14 @@ def test_pearson_rsa_from_files_holds_blocks_not_the_files(tmp_path):
     ("rsm", "cosine"), ("rsm", "correlation"), ("rdm", "cosine"), ("rdm", "euclidean"), ("rdm", "sqeuclidean"),
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_rsm_and_rdm_written_to_a_file_are_the_vector_in_memory(tmp_path, monkeypatch, function, metric, dtype):
+@pytest.mark.parametrize("n", [3, 300])
+def test_rsm_and_rdm_written_to_a_file_are_the_vector_in_memory(tmp_path, monkeypatch, function, metric, dtype, n):
     monkeypatch.setattr(_tuning, "BINNED_TASK_PAIRS", 1 << 12)  # (several row ranges)
+    monkeypatch.setattr(_tuning, "ROWS", 7)  # (blocks that end inside a task and short last columns)
+    monkeypatch.setattr(_tuning, "COLUMNS", 13)
     rng = np.random.default_rng(1)
-    X = rng.standard_normal((300, 9)).astype(dtype)
-    X[4] = X[11]
+    X = rng.standard_normal((n, 9)).astype(dtype)
+    X[n - 1] = X[0]
     call = getattr(fastrsa, function)
     written = call(X, metric, out=str(tmp_path / "v.npy"))
     again = np.load(tmp_path / "v.npy")
