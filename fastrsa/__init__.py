@@ -16,6 +16,8 @@ from ._missing import OmittedWarning
 from ._plan import Plan, Stage, plan
 from .api import compare, normalize_rows, rdm, rsa, rsm, split_half
 from .embeddings import Alignment, EmbeddingFileError, Embeddings, WordsResult, align, load_embeddings, rsa_words, sample_embeddings
+from ._results import MatrixResult
+from .sweeps import rsa_matrix
 from .stats import BootstrapResult, PermutationResult, bootstrap_ci, mantel, permutation_test
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "compare",
     "load_embeddings",
     "mantel",
+    "MatrixResult",
     "normalize_rows",
     "OmittedWarning",
     "permutation_test",
@@ -39,6 +42,7 @@ __all__ = [
     "plan",
     "rdm",
     "rsa",
+    "rsa_matrix",
     "rsa_words",
     "rsm",
     "sample_embeddings",

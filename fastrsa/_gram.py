@@ -151,7 +151,7 @@ def _added(results):
     """The partial results added in the order they come (task order)."""
     total = None
     for part in results:
-        total = part if total is None else total.add(part) if isinstance(total, Sums) else total + part
+        total = part if total is None else total + part if isinstance(total, np.ndarray) else total.add(part)
     return total
 
 
@@ -365,3 +365,180 @@ def stage(n, d1, d2, float32=False, spaces=()):
     path = f"Gram identity: XᵀX, YᵀY, XᵀY over blocks of {min(n, _tuning.GRAM_BLOCK):,} unit rows, no pairs"
     path += _sources.streamed(spaces)
     return Stage("score", path, memory_bytes(d1, d2, n, float32, spaces), flops(n, d1, d2), 4 * n * (d1 + d2) * 8)
+
+
+# Many spaces at once (``fastrsa.rsa_matrix``): the same identity over K
+# spaces.  Each space's shifted unit rows are made once per block, its own
+# terms summed once, and each pair of spaces asked for adds only its cross
+# terms: the product U_kᵀU_l and the sums that pair a_k with space l.
+
+
+def spaces_mean_task(spaces, centre, block, r0, r1):
+    """Pass 1's task over K spaces: the sums of the unit rows r0:r1 of
+    every space, one after another (float64, D_1 + ... + D_K values), each
+    block's added in order."""
+    widths = [X.shape[1] for X in spaces]
+    rows = min(r1 - r0, block)
+    buffers = [np.empty((rows, d)) for d in widths]
+    reads = [_sources.block_buffer(X, rows) for X in spaces]
+    ends = np.cumsum([0, *widths])
+    total = np.zeros(ends[-1])
+    for start, stop in _blocks(r0, r1, block):
+        for k, X in enumerate(spaces):
+            total[ends[k] : ends[k + 1]] += _unit_rows(X, start, stop, centre, buffers[k], reads[k]).sum(axis=0)
+    return total
+
+
+class SpacesSums:
+    """A task's partial sums of ``spaces_moments`` (all float64), added in
+    task order (``add``): ``grams[p]``, U_kᵀU_l for the p-th (k, l) of the
+    products asked for; per space its rows' sum and its rows weighted by
+    every space's a (``weighted[k]``, D_k x K: column l is Σ a_l,i u_k,i);
+    and K x K: Σ a_k a_l, Σ d_k d_l, with the K sums Σ d_k of the diagonal
+    terms d_k,i = 2 a_k,i + |u_k,i|²."""
+
+    __slots__ = ("grams", "sums", "weighted", "products", "diagonal", "diagonal_products")
+
+    def __init__(self, widths, products):
+        k = len(widths)
+        self.grams = [np.zeros((widths[a], widths[b])) for a, b in products]
+        self.sums = [np.zeros(d) for d in widths]
+        self.weighted = [np.zeros((d, k)) for d in widths]
+        self.products, self.diagonal, self.diagonal_products = np.zeros((k, k)), np.zeros(k), np.zeros((k, k))
+
+    def _arrays(self):
+        return [*self.grams, *self.sums, *self.weighted, self.products, self.diagonal, self.diagonal_products]
+
+    def add(self, other):
+        for mine, theirs in zip(self._arrays(), other._arrays()):
+            mine += theirs
+        return self
+
+    def __reduce__(self):
+        return _spaces_sums_from, tuple(getattr(self, name) for name in self.__slots__)
+
+
+def _spaces_sums_from(*fields):
+    sums = SpacesSums.__new__(SpacesSums)
+    for name, value in zip(SpacesSums.__slots__, fields):
+        setattr(sums, name, value)
+    return sums
+
+
+def spaces_moments_task(spaces, centre, means, products, block, r0, r1):
+    """Pass 2's task over K spaces: the ``SpacesSums`` of rows r0:r1,
+    ``block`` rows at a time.  Where the spaces are float32 their products
+    run in float32 BLAS on the shifted rows rounded once, as ``moments_task``'s do;
+    any other in float64.  (A float32 space's own product runs in float32
+    only where every space is float32: rsa of a float32 and a float64
+    space takes all three products in float64, and each cell equals that.)"""
+    widths = [X.shape[1] for X in spaces]
+    rows = min(r1 - r0, block)
+    buffers = [np.empty((rows, d)) for d in widths]  # 8 rows D_k bytes each
+    reads = [_sources.block_buffer(X, rows) for X in spaces]
+    single = [all(X.dtype == np.float32 for X in spaces)] * len(spaces)
+    singles = [np.empty((rows, d), np.float32) if one else None for d, one in zip(widths, single)]  # 4 rows D_k each
+    s = SpacesSums(widths, products)
+    for start, stop in _blocks(r0, r1, block):
+        units, rounded = [], []
+        for k, X in enumerate(spaces):
+            u = _unit_rows(X, start, stop, centre, buffers[k], reads[k])
+            u -= means[k]
+            units.append(u)
+            if single[k]:
+                rounded.append(singles[k][: len(u)])
+                rounded[k][...] = u
+            else:
+                rounded.append(None)
+        a = np.stack([u @ m for u, m in zip(units, means)], axis=1)  # rows x K
+        d = 2.0 * a + np.stack([np.einsum("ij,ij->i", u, u) for u in units], axis=1)
+        for p, (k, l) in enumerate(products):
+            both = single[k] and single[l]
+            s.grams[p] += (rounded[k].T @ rounded[l]) if both else units[k].T @ units[l]
+        for k, u in enumerate(units):
+            s.sums[k] += u.sum(axis=0)
+            s.weighted[k] += u.T @ a
+        s.products += a.T @ a
+        s.diagonal += d.sum(axis=0)
+        s.diagonal_products += d.T @ d
+    return s
+
+
+def spaces_products(cells):
+    """The Gram products ``spaces_moments`` needs for ``cells`` (pairs of
+    space indices): each space's own, then each cell's cross product."""
+    own = sorted({k for cell in cells for k in cell})
+    return [(k, k) for k in own] + [tuple(cell) for cell in cells if cell[0] != cell[1]]
+
+
+def spaces_moments(spaces, centre, cells, executor=None):
+    """``pair_moments(spaces[k], spaces[l], centre)`` for every (k, l) of
+    ``cells``, each space's share computed once: a dict (k, l) -> the six
+    sums.  Two passes of tasks over ``task_ranges`` as ``pair_moments``'s,
+    reduced in task order.  The sums are those of ``pair_moments`` taken in
+    another order (products of many spaces at once): equal to about 1e-15."""
+    n = spaces[0].shape[0]
+    executor = executor or _tasks.Local()
+    ranges, block = task_ranges(n), _tuning.GRAM_BLOCK
+    products = spaces_products(cells)
+    shared = executor.share(tuple(spaces))
+    totals = _added(executor.map_serial(spaces_mean_task, (shared, centre, block), ranges))
+    ends = np.cumsum([0, *(X.shape[1] for X in spaces)])
+    means = [totals[ends[k] : ends[k + 1]] / n for k in range(len(spaces))]
+    s = _added(executor.map_serial(spaces_moments_task, (shared, centre, means, products, block), ranges))
+    squares = {product: np.sum(gram**2) for product, gram in zip(products, s.grams)}
+    alphas = [total @ mean for total, mean in zip(s.sums, means)]
+
+    def own(k):
+        full = _full_sum(n, alphas[k], s.sums[k])
+        full_squares = _full_squares(n, s.products[k, k], alphas[k], s.weighted[k][:, k], s.sums[k], squares[(k, k)])
+        return (full - s.diagonal[k]) / 2, (full_squares - s.diagonal_products[k, k]) / 2
+
+    moments = {}
+    for k, l in cells:
+        (sum_x, sum_xx), (sum_y, sum_yy) = own(k), own(l)
+        full_xy = _full_cross(
+            n, s.products[k, l], alphas[k], alphas[l], s.weighted[l][:, k], s.sums[l], s.weighted[k][:, l], s.sums[k],
+            squares[(k, l) if k != l else (k, k)],
+        )
+        moments[(k, l)] = (n * (n - 1) / 2, sum_x, sum_y, sum_xx, sum_yy, (full_xy - s.diagonal_products[k, l]) / 2)
+    return moments
+
+
+def spaces_task_memory_bytes(widths, n, float32, cells, spaces=()):
+    """Peak memory of one task of ``spaces_moments``: its ``SpacesSums``
+    (every product asked for, float64), the largest product once more (a
+    block's product is a new matrix before it is added), one block of unit
+    rows of every space in float64 and, where every space is float32
+    (``float32``), in float32, the block's a and d (K columns each, twice:
+    the stack and its parts), the K x K sums and the weighted sums; and the
+    blocks the spaces on disk are read into."""
+    ranges = task_ranges(n)
+    rows = min(ranges[0][1] - ranges[0][0], _tuning.GRAM_BLOCK)
+    sizes = [widths[k] * widths[l] for k, l in spaces_products(cells)]
+    k = len(widths)
+    single = 4 * rows * sum(widths) if float32 else 0
+    read = sum(_sources.block_bytes(space, rows) for space in spaces)
+    sums = sum(sizes) + (k + 1) * sum(widths) + 3 * k * k
+    return 8 * (sums + max(sizes) + rows * (sum(widths) + 4 * k)) + single + read
+
+
+def spaces_result_bytes(widths, cells):
+    """Memory of a task's ``SpacesSums``."""
+    k = len(widths)
+    return 8 * (sum(widths[a] * widths[b] for a, b in spaces_products(cells)) + (k + 1) * sum(widths) + 3 * k * k)
+
+
+def spaces_memory_bytes(widths, n, float32, cells, spaces=(), threads=None):
+    """Peak memory of ``spaces_moments`` here: a task on each thread and the
+    finished results of the rest of the window (as ``memory_bytes``)."""
+    local = _tasks.Local(threads)
+    tasks = len(task_ranges(n))
+    running = min(tasks, local.threads) if tasks > 1 else 1
+    waiting = min(tasks, local.window) - running if tasks > 1 else 0
+    return running * spaces_task_memory_bytes(widths, n, float32, cells, spaces) + max(waiting, 0) * spaces_result_bytes(widths, cells)
+
+
+def spaces_flops(n, widths, cells):
+    """Multiply-adds of ``spaces_moments``: its products."""
+    return n * sum(widths[k] * widths[l] for k, l in spaces_products(cells))

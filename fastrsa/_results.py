@@ -91,3 +91,41 @@ class BootstrapResult:
         if self.distribution.size < 2:
             return math.nan
         return float(np.std(self.distribution, ddof=1))
+
+
+@dataclass(frozen=True, eq=False)
+class MatrixResult:
+    """The result of :func:`fastrsa.rsa_matrix`: ``matrix`` (a float64
+    array, one row per space of ``spaces`` and one column per space of
+    ``others``), the spaces' names in ``row_names`` and ``column_names``,
+    and the ``method`` and ``metric`` that made it.  ``np.asarray(result)``
+    is the matrix; ``to_pandas()`` a labelled DataFrame."""
+
+    matrix: np.ndarray
+    row_names: tuple
+    column_names: tuple
+    method: str
+    metric: str
+
+    def to_pandas(self):
+        """The matrix as a ``pandas.DataFrame`` indexed by the names (needs pandas)."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("to_pandas() needs pandas: pip install pandas") from None
+        return pandas.DataFrame(self.matrix, index=list(self.row_names), columns=list(self.column_names))
+
+    def __array__(self, dtype=None, copy=None):
+        return self.matrix if dtype is None else self.matrix.astype(dtype)
+
+    def __str__(self):
+        width = max(7, *(len(name) for name in self.column_names))  # (-0.1234)
+        first = max(len(name) for name in self.row_names)
+        lines = [" " * first + "".join(f" {name:>{width}}" for name in self.column_names)]
+        for name, row in zip(self.row_names, self.matrix):
+            lines.append(f"{name:<{first}}" + "".join(f" {value:>{width}.4f}" for value in row))
+        return "\n".join(lines)
+
+    def __repr__(self):
+        shape = "x".join(str(size) for size in self.matrix.shape)
+        return f"<MatrixResult {shape} {self.method} ({self.metric})>\n{self}"

@@ -452,3 +452,41 @@ def average_ranks(values):
     ranks = np.empty(values.size)
     average_ranks_into(values, ranks, *rank_scratch(values.size, values.dtype), PARTS)
     return ranks
+
+
+def _doubled_cross_chunks(a, b, centre):
+    """The partial sums of ``doubled_cross``, one per ``CHUNK`` values."""
+    n = a.size
+    chunks = (n + CHUNK - 1) // CHUNK
+    sums = np.empty(chunks)
+    for c in prange(chunks):
+        start = c * CHUNK
+        stop = min(start + CHUNK, n)
+        total = 0.0
+        for i in range(start, stop):
+            total += (np.float64(a[i]) - centre) * (np.float64(b[i]) - centre)
+        sums[c] = total
+    return sums
+
+
+_doubled_cross_chunks_serial, _doubled_cross_chunks_parallel = serial_and_parallel(_doubled_cross_chunks)
+
+
+@kernel
+def doubled_cross(doubled_a, doubled_b):
+    """The centred sum of products of two vectors of twice the average ranks
+    of n values each (``doubled_ranks_into``), whose mean is n + 1 exactly:
+    four times the ranks' centred cross product, so Spearman's correlation
+    of a and b is ``doubled_cross(a, b) / sqrt(doubled_cross(a, a) *
+    doubled_cross(b, b))``.  Each product is an exact integer below 2**53
+    (n below about 9.5e7); the sums are float64 over fixed chunks, added in
+    order: the same whatever the thread count."""
+    centre = doubled_a.size + 1.0
+    if doubled_a.size < 4 * CHUNK:
+        sums = _doubled_cross_chunks_serial(doubled_a, doubled_b, centre)
+    else:
+        sums = _doubled_cross_chunks_parallel(doubled_a, doubled_b, centre)
+    total = 0.0
+    for c in range(sums.size):
+        total += sums[c]
+    return total
