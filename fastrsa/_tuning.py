@@ -151,3 +151,8 @@ BINNED_REFINE = 4  # a second count takes at most this many times the first's fi
 # Calls of at least this many multiply-adds show a progress line by default
 # where stderr is a terminal: calls long enough that silence would leave one wondering.
 PROGRESS_WORK = 1 << 40
+
+# Batched small RSAs (fastrsa/_batched.py): the items a launch computes are
+# those whose two float64 vectors fit in this many bytes (the vectors stay
+# reused chunk after chunk; a batch of any length takes this much).
+BATCH_BYTES = 64 * 2**20

@@ -66,7 +66,7 @@ def _float_array(values, name, ndim, finite=True):
     return array
 
 
-_SHAPES = {1: "(n_values,)", 2: "(n_items, n_features)"}
+_SHAPES = {1: "(n_values,)", 2: "(n_items, n_features)", 3: "(n_spaces, n_items, n_features)"}
 
 
 def _as_array(values, name, ndim):
@@ -232,6 +232,25 @@ def items(X, name, metric):
     X = _float_array(X, name, ndim=2, finite=False)
     _check_shape(X.shape, name)
     _refuse_row(name, _unusable_row(X, name, metric), metric)
+    return X
+
+
+def batch(X, name, metric):
+    """A batch of spaces of one shape (B x N x D, in memory), fit for
+    ``metric``: values finite, each space's rows usable (``items``'s rules)."""
+    X = _float_array(X, name, ndim=3, finite=False)
+    count, n, d = X.shape
+    if count < 1:
+        raise ValueError(f"{name} holds no spaces: its first axis (the batch) has length 0")
+    _check_shape((n, d), f"each space of {name} ({name}[k])")
+    if not np.isfinite(X).all():
+        bad = np.argwhere(~np.isfinite(X))[0]
+        raise ValueError(
+            f"{name} contains NaN or inf (first at {name}[{bad[0]}] row {bad[1]}, column {bad[2]}); all values must be finite"
+        )
+    row = _unusable_row(X.reshape(count * n, d), name, metric)
+    if row is not None:
+        _refuse_row(f"{name}[{row // n}]", row % n, metric)
     return X
 
 

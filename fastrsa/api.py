@@ -10,7 +10,7 @@ the stages it names.  ``fastrsa.plan(function, ...)`` returns the plan alone.
 
 import numpy as np
 
-from . import _binned, _correlation, _gram, _memory, _missing, _pairs, _plan, _progress, _sources, _tasks, _threads, _tuning, _validate, _written
+from . import _batched, _binned, _correlation, _gram, _memory, _missing, _pairs, _plan, _progress, _sources, _tasks, _threads, _tuning, _validate, _written
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.normalize import normalize_rows_into
 from ._kernels.rank import PARTS, doubled_dtype, doubled_ranks_into, rank_scratch, spearman_moments_of_doubled
@@ -187,7 +187,9 @@ def compare(a, b, method="pearson", nan_policy="raise"):
     ----------
     a, b : array_like, shape (n_pairs,)
         Equally long vectors of finite numbers, each with non-zero variance;
-        or objects holding one RDM each (rsatoolbox's ``RDMs``).  Two pandas
+        or objects holding one RDM each (rsatoolbox's ``RDMs``).  2-D arrays
+        hold one vector a row: each row of a is correlated with the same
+        row of b (or with b's one vector), giving an array of scores.  Two pandas
         Series are matched by index, as X and Y in :func:`rsa`.  With
         ``nan_policy="omit"``, NaN marks a missing value.
     method : {"pearson", "spearman", "kendall", "tau-a"}
@@ -225,6 +227,8 @@ def compare(a, b, method="pearson", nan_policy="raise"):
 def _plan_compare(a, b, method, nan_policy):
     method = _validate.choice(method, "method", _validate.METHODS)
     nan_policy = _missing.policy(nan_policy)
+    if _batched.rows_of_vectors(a, b):
+        return _batched.compare_plan(a, b, method, nan_policy)
     a, b, missing = _missing.vectors(a, b, nan_policy)
     names = ("a", "b")
     if missing is not None:
@@ -263,7 +267,10 @@ def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None,
         :class:`fastrsa.Embeddings`), rows are matched by label instead: Y's
         are put in X's order, and labels that differ are refused (see
         docs/index.md, "Input rules").  Tensors are taken too (detached,
-        bfloat16 as float32).
+        bfloat16 as float32).  A batch of small spaces, shape (n_spaces,
+        n_items, n_features), against a batch of the same length or one
+        space (either side) gives one score per space, computed in one
+        parallel launch (searchlights, time points; docs/sweeps.md).
     method : {"pearson", "spearman", "kendall", "tau-a"}
         As for :func:`compare`.
     metric : {"cosine", "correlation", "euclidean", "sqeuclidean"}
@@ -304,6 +311,7 @@ def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None,
     Returns
     -------
     float
+        An array of one score per space for a batch.
         Binned ranks give a :class:`fastrsa.ApproximateScore`: a float whose
         ``error_bound`` is the most it can be from the exact score
         (guaranteed; measured errors are far smaller).
@@ -328,6 +336,8 @@ def _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance, progress, clie
     exact, tolerance = _validate.exactness(exact, tolerance, method)
     if progress is not None and not isinstance(progress, (bool, np.bool_)):
         raise ValueError(f"progress={progress!r} is not supported; use None (on a terminal, for long calls), True or False")
+    if _batched.is_batch(X, Y):
+        return _batched.rsa_plan(X, Y, method, metric, nan_policy, client)
     client = _tasks.check_client(client)
     if client is not None:
         exact = _on_cluster(method, metric, exact)
