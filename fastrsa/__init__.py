@@ -11,13 +11,14 @@ steps, ``split_half`` measures one space's redundancy; ``permutation_test``,
 """
 
 from ._binned import ApproximateScore
+from ._cka import cka
 from ._memory import InsufficientMemoryError
 from ._missing import OmittedWarning
 from ._plan import Plan, Stage, plan
 from .api import compare, normalize_rows, rdm, rsa, rsm, split_half
 from .embeddings import Alignment, EmbeddingFileError, Embeddings, WordsResult, align, load_embeddings, rsa_words, sample_embeddings
-from ._results import MatrixResult
-from .sweeps import rsa_matrix
+from ._results import MatrixPermutationResult, MatrixResult
+from .sweeps import matrix_permutation_test, rsa_matrix
 from .stats import BootstrapResult, PermutationResult, bootstrap_ci, mantel, permutation_test
 
 __all__ = [
@@ -30,9 +31,12 @@ __all__ = [
     "WordsResult",
     "align",
     "bootstrap_ci",
+    "cka",
     "compare",
     "load_embeddings",
     "mantel",
+    "matrix_permutation_test",
+    "MatrixPermutationResult",
     "MatrixResult",
     "normalize_rows",
     "OmittedWarning",

@@ -129,3 +129,34 @@ class MatrixResult:
     def __repr__(self):
         shape = "x".join(str(size) for size in self.matrix.shape)
         return f"<MatrixResult {shape} {self.method} ({self.metric})>\n{self}"
+
+
+@dataclass(frozen=True, eq=False)
+class MatrixPermutationResult:
+    """The result of :func:`fastrsa.matrix_permutation_test`.
+
+    ``statistic``: the observed :class:`MatrixResult`; ``pvalues``: each
+    cell's permutation p-value, (k + 1) / (permutations + 1); and
+    ``familywise_pvalues``: each cell's p-value against the null of the
+    largest statistic over all cells (``null_max``, one a permutation):
+    the chance that the best of the cells would do as well under the null,
+    which controls the family-wise error over the whole matrix.  Cells of a
+    space against itself get NaN.  ``null_distribution``: every cell's
+    permuted statistics (permutations x rows x columns) with
+    ``keep_null=True``, else None.
+    """
+
+    statistic: MatrixResult
+    pvalues: np.ndarray
+    familywise_pvalues: np.ndarray
+    permutations: int
+    alternative: str
+    method: str
+    null_max: np.ndarray
+    null_distribution: np.ndarray | None = None
+
+    def to_pandas(self):
+        """``(statistic, pvalues, familywise_pvalues)`` as DataFrames (needs pandas)."""
+        frame = self.statistic.to_pandas()
+        as_frame = lambda values: frame.__class__(values, index=frame.index, columns=frame.columns)  # noqa: E731
+        return frame, as_frame(self.pvalues), as_frame(self.familywise_pvalues)

@@ -32,7 +32,8 @@ from ._kernels.kendall import counting_bytes, kendall_from_ranks
 from ._kernels.rank import PARTS, average_ranks_into, doubled_cross, doubled_dtype, doubled_ranks_into, rank_scratch, rank_scratch_bytes
 from ._metrics import of as metric_of
 from ._plan import Stage
-from ._results import MatrixResult
+from ._kernels.resample import permuted_cross_products
+from ._results import MatrixPermutationResult, MatrixResult
 
 MATRIX_METHODS = (*_validate.METHODS, "cka")
 
@@ -197,6 +198,7 @@ def _matrix_plan(spaces, names, cells, offset, shape, labels, method, metric, cl
     n = spaces[0].shape[0]
     widths = [space.shape[1] for space in spaces]
     pairs = n * (n - 1) // 2
+    layout = (spaces, names, cells, offset, shape)  # (what matrix_permutation_test reads)
     similarity = metric_of(metric).similarity
     available = _plan.Available()
     used = sorted({k for cell in cells for k in cell})
@@ -222,13 +224,22 @@ def _matrix_plan(spaces, names, cells, offset, shape, labels, method, metric, cl
 
         if client is not None:
             raise ValueError("client= with method='cka': CKA's products run here (call it without client)")
+        products = _cka._with_own(cells, len(spaces))
+        float32 = _cka._all_float32(spaces)
+
+        def scores():
+            found = _cka._scores(spaces, names, products, False) if cells else {}
+            return [found[cell] for cell in cells]
+
+        flops = n * sum(widths[k] * widths[l] for k, l in products)
         return _plan.Plan(
             "rsa_matrix",
-            lambda: [Stage("score", f"linear CKA: each space's centred feature Gram once, then {len(cells):,} cross products")],
-            _cka.matrix_memory_bytes(n, widths, cells),
-            what, ["use fewer features"], n * sum(widths),
-            lambda: finish(_cka.cells(spaces, cells)),
-            choices={"route": CKA},
+            lambda: [Stage("score", f"linear CKA: each space's centred feature Gram once, then {len(cells):,} cross products",
+                           _cka._memory_of(n, widths, products, float32, False, spaces), flops, 2 * n * sum(widths) * 8)],
+            _cka._memory_of(n, widths, products, float32, False, spaces),
+            what, ["use fewer features"], _threads.pair_work(n, sum(widths)),
+            lambda: finish(scores()),
+            choices={"route": CKA, "layout": layout},
             available=available,
         )
     if method == "pearson" and similarity and (gram_flops <= vector_flops or not available.fit(kept) or client is not None):
@@ -249,7 +260,7 @@ def _matrix_plan(spaces, names, cells, offset, shape, labels, method, metric, cl
             tasks.memory_bytes(here),
             what, ["use fewer features, or fewer spaces at once"], _threads.pair_work(n, sum(widths)),
             lambda: finish(_gram_scores(spaces, names, cells, metric_of(metric).centred, tasks.executor())),
-            choices={"route": GRAM, "tasks": tasks},
+            choices={"route": GRAM, "tasks": tasks, "layout": layout},
             available=available,
         )
     if client is None and available.fit(kept):
@@ -261,7 +272,7 @@ def _matrix_plan(spaces, names, cells, offset, shape, labels, method, metric, cl
             lambda: [f"fewer spaces at once: each kept vector takes {kept // max(len(used), 1) / 2**20:,.0f} MiB"],
             _threads.pair_work(n, sum(widths), ranked=method in _validate.RANK_METHODS),
             lambda: finish(_vector_scores(spaces, names, used, cells, method, metric)),
-            choices={"route": VECTORS},
+            choices={"route": VECTORS, "layout": layout},
             available=available,
         )
     from . import api  # (each cell as an rsa call of its own)
@@ -278,7 +289,7 @@ def _matrix_plan(spaces, names, cells, offset, shape, labels, method, metric, cl
         lambda: plans[0].alternatives if plans else [],
         _threads.pair_work(n, sum(widths)),
         lambda: finish([plan.execute() for plan in plans]),
-        choices={"route": CELLS, "cells": plans},
+        choices={"route": CELLS, "cells": plans, "layout": layout},
         available=available,
     )
 
@@ -377,3 +388,154 @@ def _vector_scores(spaces, names, used, cells, method, metric):
         else:
             scores.append(float(kendall_from_ranks(a, b, method == "kendall")))
     return scores
+
+
+def matrix_permutation_test(spaces, others=None, method="pearson", metric="cosine", permutations=999, alternative="greater",
+                            seed=None, keep_null=False):
+    """Permutation test of a whole :func:`rsa_matrix`, one permutation of the items a draw shared by every cell.
+
+    Each draw permutes the items of the column spaces (``others``, or for a
+    matrix of ``spaces`` against themselves the later space of each pair)
+    and scores every cell again; so each cell gets its own p-value, and the
+    largest statistic of each draw gives the max-statistic null: family-wise
+    p-values that answer "is the best-matching pair better than chance,
+    given that it was picked as the best?" (Nichols & Holmes 2002).  The
+    draws are those :func:`permutation_test` makes from the same seed, so a
+    cell's p-value equals ``permutation_test`` of its two spaces.
+
+    Each space's condensed vector is made once and kept standardised (its
+    values, or its average ranks for Spearman); a draw then costs one gather
+    pass over the pairs per cell.  Memory: a float64 vector per space
+    (``fastrsa.plan`` says how much).
+
+    Parameters
+    ----------
+    spaces, others, metric
+        As for :func:`rsa_matrix`.
+    method : {"pearson", "spearman"}
+    permutations : int
+        Draws of the null (at least 1).
+    alternative : {"greater", "two-sided", "less"}
+        "greater": a cell is significant where its score is higher than the
+        permuted ones (the usual question of a layer sweep); "two-sided"
+        compares magnitudes (the max-statistic null then takes the largest
+        magnitude); "less" the lowest scores.
+    seed : None, int, numpy.random.Generator or numpy.random.SeedSequence
+        As for :func:`permutation_test`.
+    keep_null : bool
+        Keep every cell's permuted statistics in the result.
+
+    Returns
+    -------
+    MatrixPermutationResult
+        ``statistic`` (a :class:`MatrixResult`), ``pvalues``,
+        ``familywise_pvalues``, ``null_max``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastrsa
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((40, 10))
+    >>> spaces = {"x": X, "x noisy": X + rng.standard_normal((40, 10)), "other": rng.standard_normal((40, 10))}
+    >>> result = fastrsa.matrix_permutation_test(spaces, permutations=199, seed=1)
+    >>> print(result.familywise_pvalues.round(3))
+    [[  nan 0.005 1.   ]
+     [0.005   nan 0.925]
+     [1.    0.925   nan]]
+    """
+    return _plan_matrix_permutation_test(spaces, others, method, metric, permutations, alternative, seed, keep_null).execute()
+
+
+@_plan.planner(matrix_permutation_test)
+def _plan_matrix_permutation_test(spaces, others, method, metric, permutations, alternative, seed, keep_null):
+    from . import stats
+
+    method, permutations = stats._check_resampling(method, permutations, "permutations")
+    alternative = _validate.choice(alternative, "alternative", stats.ALTERNATIVES)
+    root = _validate.seed_sequence(seed)
+    score = _plan_rsa_matrix(spaces, others, method, metric, None)
+    spaces_checked, names, cells, offset, shape = score.choices["layout"]
+    n = spaces_checked[0].shape[0]
+    pairs = n * (n - 1) // 2
+    used = sorted({k for cell in cells for k in cell})
+    kept = len(used) * pairs * 8
+    making = _vectors_bytes(spaces_checked, used[:1], "spearman" if method == "spearman" else "pearson", metric) - pairs * 4
+    batch = max((size for _, size in stats.batch_sizes(n, permutations)), default=0)
+    null = 8 * permutations * (len(cells) + 1) + (8 * permutations * shape[0] * shape[1] if keep_null else 0)
+    needed = max(score.memory_bytes, kept + max(making, 4 * batch * n + 8 * batch)) + null
+    what = f"matrix_permutation_test of {shape[0]} x {shape[1]} spaces over {n:,} items with {permutations:,} permutations"
+
+    def execute():
+        statistic = score.execute()
+        null_cells = _matrix_null(spaces_checked, names, used, cells, method, metric, n, permutations, root)
+        return _matrix_result(statistic, null_cells, cells, offset, shape, permutations, alternative, method, keep_null)
+
+    stages = lambda: [  # noqa: E731
+        *score.stages,
+        Stage("null", f"{permutations:,} permutations shared by {len(cells):,} cells: each space's standardised "
+              f"{'ranks' if method == 'spearman' else 'values'} kept, one gather pass a cell a permutation", kept + null,
+              permutations * len(cells) * pairs, permutations * len(cells) * pairs * 16),
+    ]
+    return _plan.Plan(
+        "matrix_permutation_test", stages, needed, what, ["fewer spaces at once, or fewer items"],
+        _threads.pair_work(n, sum(space.shape[1] for space in spaces_checked)) * 2 + permutations * len(cells) * pairs,
+        execute, choices={"score": score},
+    )
+
+
+def _standardised(spaces, names, used, method, metric, n):
+    """Each used space's condensed vector (Spearman: its average ranks) less
+    its mean, over its length: their products summed over the pairs are the
+    correlations, under any permutation of one of them."""
+    pairs = n * (n - 1) // 2
+    floor = metric_of(metric).rounding_floor
+    vectors = {}
+    for k in used:
+        X = _pairs._loaded(spaces[k], metric, method)
+        if metric_of(metric).similarity:
+            X = X.astype(_pairs.pairs_dtype(X, metric, method), copy=False)
+        values = _pairs.condensed(X, metric, _pairs.tile_side(n, X.shape[1]), name=names[k])
+        _correlation.check_varies(values, f"the similarities of {names[k]}", floor)
+        if method == "spearman":
+            ranks = np.empty(pairs)
+            average_ranks_into(values, ranks, *rank_scratch(pairs, values.dtype), PARTS)
+            values = ranks
+        values = values.astype(np.float64, copy=True)
+        values -= values.mean()
+        values /= np.sqrt(values @ values)
+        vectors[k] = values
+    return vectors
+
+
+def _matrix_null(spaces, names, used, cells, method, metric, n, permutations, root):
+    """Every cell's permuted statistics (cells x permutations): the column
+    space's items permuted, the same permutations for every cell."""
+    from . import stats
+
+    vectors = _standardised(spaces, names, used, method, metric, n)
+    null = np.empty((len(cells), permutations))
+    done = 0
+    for batch in stats._permutations(n, permutations, root):
+        for c, (i, j) in enumerate(cells):
+            permuted_cross_products(vectors[i], vectors[j], batch, null[c, done : done + len(batch)])
+        done += len(batch)
+    return np.clip(null, -1.0, 1.0)
+
+
+def _matrix_result(statistic, null_cells, cells, offset, shape, permutations, alternative, method, keep_null):
+    """The p-values of every cell and the max-statistic family-wise ones."""
+    from . import stats
+
+    observed = np.array([statistic.matrix[i, j - offset] for i, j in cells])
+    signed = {"greater": lambda v: v, "less": lambda v: -v, "two-sided": np.abs}[alternative]
+    null_max = signed(null_cells).max(axis=0) if cells else np.empty(0)
+    pvalues, familywise = np.full(shape, np.nan), np.full(shape, np.nan)
+    full = np.full((permutations, *shape), np.nan) if keep_null else None
+    for c, (i, j) in enumerate(cells):
+        p = stats._pvalue(null_cells[c], observed[c], alternative)
+        fwe = (np.count_nonzero(null_max >= signed(observed[c]) - stats.TIE_TOLERANCE) + 1) / (permutations + 1)
+        for row, column in ((i, j - offset), (j, i)) if offset == 0 else ((i, j - offset),):
+            pvalues[row, column], familywise[row, column] = p, fwe
+            if keep_null:
+                full[:, row, column] = null_cells[c]
+    return MatrixPermutationResult(statistic, pvalues, familywise, permutations, alternative, method, null_max, full)

@@ -219,3 +219,62 @@ def test_one_space_is_a_one_by_one_matrix(rng):
     (X,) = spaces_of(rng, 20, [4], np.float64)
     result = fastrsa.rsa_matrix([X], method="spearman")
     assert result.matrix.tolist() == [[1.0]]
+
+
+def test_cka_matrix_is_cka_of_each_pair(rng):
+    spaces = spaces_of(rng, 50, [5, 7, 9], np.float64)
+    result = fastrsa.rsa_matrix(spaces, method="cka")
+    assert route(spaces, method="cka") == sweeps.CKA
+    expected = np.array([[fastrsa.cka(X, Y) for Y in spaces] for X in spaces])
+    np.fill_diagonal(expected, 1.0)
+    np.testing.assert_allclose(result.matrix, expected, rtol=0, atol=1e-12)
+    assert np.array_equal(np.diag(result.matrix), np.ones(3))
+    rectangle = fastrsa.rsa_matrix(spaces[:1], spaces[1:], method="cka")
+    np.testing.assert_allclose(rectangle.matrix, expected[:1, 1:], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["pearson", "spearman"])
+@pytest.mark.parametrize("alternative", ["greater", "two-sided", "less"])
+def test_matrix_permutation_test_against_a_loop_with_the_same_draws(rng, method, alternative):
+    from fastrsa import stats
+
+    spaces = spaces_of(rng, 25, [4, 6, 5], np.float64)
+    spaces[2] = rng.standard_normal((25, 5))  # (one space unrelated to the others)
+    result = fastrsa.matrix_permutation_test(spaces, method=method, permutations=60, alternative=alternative, seed=7, keep_null=True)
+    assert np.array_equal(result.statistic.matrix, fastrsa.rsa_matrix(spaces, method=method).matrix)
+    root = np.random.SeedSequence(7)
+    draws = np.concatenate(list(stats._permutations(25, 60, root)))
+    signed = {"greater": lambda v: v, "less": lambda v: -v, "two-sided": np.abs}[alternative]
+    nulls = {}
+    for i in range(3):
+        for j in range(i + 1, 3):
+            nulls[i, j] = np.array([fastrsa.rsa(spaces[i], spaces[j][p], method=method) for p in draws])
+            np.testing.assert_allclose(result.null_distribution[:, i, j], nulls[i, j], rtol=0, atol=1e-12)
+            single = fastrsa.permutation_test(spaces[i], spaces[j], method, permutations=60, alternative=alternative, seed=7)
+            assert result.pvalues[i, j] == result.pvalues[j, i] == single.pvalue
+    null_max = np.max([signed(null) for null in nulls.values()], axis=0)
+    np.testing.assert_allclose(result.null_max, null_max, rtol=0, atol=1e-12)
+    for (i, j), null in nulls.items():
+        observed = signed(result.statistic.matrix[i, j])
+        expected = (np.count_nonzero(null_max >= observed - stats.TIE_TOLERANCE) + 1) / 61
+        assert result.familywise_pvalues[i, j] == expected
+        assert result.familywise_pvalues[i, j] >= result.pvalues[i, j] or alternative != "greater"
+    assert np.isnan(np.diag(result.pvalues)).all()
+
+
+def test_matrix_permutation_test_rectangle_and_refusals(rng):
+    rows = spaces_of(rng, 20, [4, 5], np.float64)
+    columns = spaces_of(rng, 20, [3], np.float64)
+    result = fastrsa.matrix_permutation_test(rows, columns, permutations=30, seed=1)
+    assert result.pvalues.shape == (2, 1) and not np.isnan(result.pvalues).any()
+    for i in range(2):
+        single = fastrsa.permutation_test(rows[i], columns[0], permutations=30, alternative="greater", seed=1)
+        assert result.pvalues[i, 0] == single.pvalue
+    frames = result.to_pandas()
+    assert [frame.shape for frame in frames] == [(2, 1)] * 3
+    with pytest.raises(ValueError, match="method"):
+        fastrsa.matrix_permutation_test(rows, method="kendall")
+    with pytest.raises(ValueError, match="permutations"):
+        fastrsa.matrix_permutation_test(rows, permutations=0)
+    with pytest.raises(ValueError, match="alternative"):
+        fastrsa.matrix_permutation_test(rows, alternative="bigger")
