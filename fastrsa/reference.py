@@ -164,3 +164,64 @@ def bootstrap(X, Y, samples, method="pearson", metric="cosine", nan_policy="rais
         x, y = (matrix[s[i], s[j]][keep] for matrix in dissimilarities)
         statistics.append(compare(x, y, method))
     return np.array(statistics)
+
+
+def neighbours(X, k):
+    """Each item's k nearest other items, nearest first: the full N x N
+    matrix of cosines, each pair's product summed alone (so bitwise-equal
+    rows get bitwise-equal products, which a matrix product need not give)
+    over its rows' lengths in float64, clipped, rounded to X's dtype as
+    ``rsm`` rounds it; the diagonal left out, and a stable sort by
+    (-similarity, index)."""
+    X = _floats(X)
+    rows = X.astype(np.float64)
+    products = np.array([(rows * row).sum(axis=1) for row in rows])
+    norms = np.sqrt((rows * rows).sum(axis=1))
+    cosines = np.clip(products / np.outer(norms, norms), -1, 1).astype(X.dtype)
+    np.fill_diagonal(cosines, -np.inf)
+    return np.argsort(-cosines, axis=1, kind="stable")[:, :k]
+
+
+def mutual_knn(X, Y, k):
+    """The mean over items of the share of their k nearest neighbours that
+    X and Y have in common."""
+    a, b = neighbours(X, k), neighbours(Y, k)
+    return float(np.mean([len(set(p) & set(q)) / k for p, q in zip(a, b)]))
+
+
+def _gram_linear(X):
+    """Kornblith et al.'s ``gram_linear``: the linear kernel X Xᵀ (in float64)."""
+    X = np.asarray(X, dtype=np.float64)
+    return X @ X.T
+
+
+def _center_gram(gram, unbiased=False):
+    """Kornblith et al.'s ``center_gram``: HKH, or with ``unbiased`` the
+    U-centred kernel (diagonal zeroed; Székely & Rizzo 2014) whose inner
+    products are the unbiased HSIC estimator times N(N-3)."""
+    gram = gram.copy()
+    n = gram.shape[0]
+    if unbiased:
+        np.fill_diagonal(gram, 0)
+        means = np.sum(gram, 0) / (n - 2)
+        means -= np.sum(means) / (2 * (n - 1))
+        gram -= means[:, None]
+        gram -= means[None, :]
+        np.fill_diagonal(gram, 0)
+    else:
+        means = np.mean(gram, 0)
+        means -= np.mean(means) / 2
+        gram -= means[:, None]
+        gram -= means[None, :]
+    return gram
+
+
+def cka(X, Y, debiased=False):
+    """Linear CKA over the N x N kernels, as Kornblith et al.'s reference
+    code (google-research/google-research, representation_similarity/Demo.ipynb:
+    ``cka(gram_linear(X), gram_linear(Y), debiased)``), in float64.  NaN
+    where a centred kernel is zero (0/0)."""
+    K = _center_gram(_gram_linear(X), unbiased=debiased)
+    L = _center_gram(_gram_linear(Y), unbiased=debiased)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(K.ravel() @ L.ravel() / (np.linalg.norm(K) * np.linalg.norm(L)))
