@@ -1,4 +1,5 @@
-"""The ``fastrsa`` command: compare two embedding files, split one in half, or run the demo.
+"""The ``fastrsa`` command: compare two embedding files, split one in half,
+compare many spaces at once (``matrix``), or run the demo.
 
 Exit codes: 0 success; 2 a usage error; 1 a data error (a file, a word, the
 memory); 130 interrupted (Ctrl-C).  Every error is one line on stderr, in the
@@ -16,7 +17,7 @@ import time
 
 import numpy as np
 
-from . import api, stats
+from . import api, stats, sweeps
 from ._binned import ApproximateScore
 from ._metrics import of as metric_of
 from .embeddings import EmbeddingFileError, align, load_embeddings, sample_embeddings
@@ -43,7 +44,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser():
     parser = _Parser(prog="fastrsa", description="Fast representational similarity analysis.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{compare,split-half,demo}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{compare,split-half,matrix,demo}")
 
     compare = commands.add_parser("compare", help="RSA score of two embedding files over shared words")
     compare.add_argument("a", help="first embeddings file (GloVe, word2vec text/binary, .npz)")
@@ -96,6 +97,20 @@ def _parser():
     split.add_argument("--limit", type=_positive, metavar="K", help="read only the first K words")
     split.add_argument("--json", action="store_true", help="print one JSON object")
     split.add_argument("--progress", action="store_true", help="progress bar while loading, even off a terminal")
+
+    matrix = commands.add_parser("matrix", help="RSA (or CKA) between every pair of many spaces: a layer sweep")
+    matrix.add_argument(
+        "files", nargs="+", metavar="FILE",
+        help="embeddings files (GloVe, word2vec text/binary) or .npz files of one or several spaces (2-D arrays, "
+        "or a 3-D array of layers named by a 1-D string array such as 'layers')",
+    )
+    matrix.add_argument("--method", choices=sweeps.MATRIX_METHODS, default="pearson")
+    matrix.add_argument("--metric", choices=api._validate.DISTANCE_METRICS, default="cosine")
+    matrix.add_argument("--limit", type=_positive, metavar="K", help="only the first K items (words) of each space")
+    shown = matrix.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="print one JSON object")
+    shown.add_argument("--csv", action="store_true", help="print the matrix as CSV, names in the first row and column")
+    matrix.add_argument("--plot", metavar="PNG", help="write the heatmap here")
 
     demo = commands.add_parser("demo", help="run on the sample data shipped with fastrsa")
     demo.add_argument("--plot", metavar="PNG", help="also write the pictures here")
@@ -416,6 +431,85 @@ def _split_half(args):
         print(f"items: {len(emb):,}   dimensions: {emb.dim} split into two halves   seconds: {seconds:.3f}")
 
 
+def _spaces_of_file(path, limit):
+    """``[(name, words or None, vectors), ...]`` of one FILE of ``matrix``:
+    an .npz's spaces (``sweeps.labelled``; words from a 1-D string array as
+    long as the spaces, where there is one), or an embeddings file's one."""
+    if str(path).endswith(".npz") and os.path.isfile(path):
+        names, arrays = sweeps.labelled(path, path)
+        with np.load(path, allow_pickle=False) as archive:
+            labels = [archive[key] for key in archive.files if archive[key].ndim == 1 and archive[key].dtype.kind in "US"]
+        spaces = []
+        for name, array in zip(names, arrays):
+            # (The words: a string array as long as the space; not the names of a 3-D array's layers.)
+            words = next((list(map(str, label)) for label in labels if label.size == array.shape[0] != len(names)), None)
+            spaces.append((name, words, array))
+        return [(name, None if words is None else words[:limit], array[:limit]) for name, words, array in spaces]
+    emb = _load(path, None, limit, False)
+    return [(os.path.splitext(os.path.basename(path))[0], list(emb.words), emb.vectors)]
+
+
+def _matrix(args):
+    start = time.perf_counter()
+    found = []
+    for path in args.files:
+        spaces = _spaces_of_file(path, args.limit)
+        prefix = os.path.splitext(os.path.basename(path))[0]
+        for name, words, vectors in spaces:
+            label = name if len(args.files) == 1 or len(spaces) == 1 and name == prefix else f"{prefix}:{name}"
+            found.append((label, words, vectors))
+    worded = [words is not None for _, words, _ in found]
+    if any(worded) and not all(worded):
+        bare = next(name for name, words, _ in found if words is None)
+        raise DataError(f"{bare} has no words to match the other spaces' by; give every FILE its words, or none")
+    if all(worded):  # (the words every space has, in the first space's order)
+        shared = set(found[0][1]).intersection(*(set(words) for _, words, _ in found[1:]))
+        order = [word for word in dict.fromkeys(found[0][1]) if word in shared]
+        if len(order) < 3:
+            raise DataError(f"the spaces share {len(order)} word{'s' * (len(order) != 1)}; RSA needs at least 3")
+        spaces = {}
+        for name, words, vectors in found:
+            position = {word: k for k, word in reversed(list(enumerate(words)))}
+            spaces[name] = np.asarray(vectors)[[position[word] for word in order]]
+        n_items = len(order)
+    else:
+        spaces = {name: vectors for name, _, vectors in found}
+        n_items = int(np.asarray(found[0][2]).shape[0])
+    what = f"--method {args.method} over {n_items:,} items of {len(spaces)} spaces"
+    with _memory_for(what, "use fewer items with --limit K, or fewer spaces"):
+        result = sweeps.rsa_matrix(spaces, method=args.method, metric=args.metric)
+    seconds = time.perf_counter() - start
+    if args.json:
+        print(json.dumps({
+            "names": list(result.row_names), "matrix": result.matrix.tolist(), "method": args.method,
+            "metric": args.metric, "n_items": n_items, "seconds": seconds,
+        }))
+    elif args.csv:
+        print(",".join(["", *(_csv_field(name) for name in result.column_names)]))
+        for name, row in zip(result.row_names, result.matrix):
+            print(",".join([_csv_field(name), *(repr(float(value)) for value in row)]))
+    else:
+        method = "linear CKA" if args.method == "cka" else f"{args.method} RSA ({args.metric})"
+        print(f"{method} of {len(spaces)} spaces over {n_items:,} items   seconds: {seconds:.3f}")
+        print(result)
+    if args.plot:
+        try:
+            from .plot import plot_matrix
+
+            figure = plot_matrix(result)
+        except ImportError as error:
+            raise DataError(str(error)) from None
+        try:
+            figure.savefig(args.plot, dpi=110)
+        except OSError as error:
+            raise DataError(f"{args.plot}: cannot write the plot ({error.strerror or error})") from None
+
+
+def _csv_field(text):
+    text = str(text)
+    return '"' + text.replace('"', '""') + '"' if any(mark in text for mark in ',"\n') else text
+
+
 def _timed(function, *args, **kwargs):
     start = time.perf_counter()
     value = function(*args, **kwargs)
@@ -472,7 +566,7 @@ def main(argv=None):
     try:
         args = _parser().parse_args(argv)
         _check_options(args)
-        run = {"compare": _compare, "split-half": _split_half, "demo": _demo}[args.command]
+        run = {"compare": _compare, "split-half": _split_half, "matrix": _matrix, "demo": _demo}[args.command]
         run(args)
     except KeyboardInterrupt:
         print("fastrsa: interrupted", file=sys.stderr)

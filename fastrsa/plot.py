@@ -110,3 +110,50 @@ def plot_rsa(X, Y, labels=None, method="pearson", metric="cosine", names=("X", "
     axes[2].set_title(f"{method} r = {score:.4f} over {len(X):,} items\n({shown})")
     figure.suptitle(f"RSA of {names[0]} and {names[1]}: {method} r = {score:.4f}")
     return figure
+
+
+def plot_matrix(result, ax=None, title=None, decimals=2, cmap="viridis"):
+    """Heatmap of an :func:`fastrsa.rsa_matrix` result: the value written in
+    each cell, the spaces' names on both axes, a colour bar.
+
+    Parameters
+    ----------
+    result : MatrixResult or MatrixPermutationResult
+        A permutation result draws its statistic, and marks with ``*`` the
+        cells whose family-wise p-value is below 0.05.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure by default.
+    title : str, optional
+        Default: the method and metric.
+    decimals : int
+        Digits written in the cells.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    familywise = getattr(result, "familywise_pvalues", None)
+    result = getattr(result, "statistic", result)
+    if not hasattr(result, "matrix") or not hasattr(result, "row_names"):
+        raise ValueError(f"result must be what fastrsa.rsa_matrix or matrix_permutation_test returns; got {type(result).__name__}")
+    matrix = np.asarray(result.matrix, dtype=float)
+    rows, columns = matrix.shape
+    if ax is None:
+        figure, ax = plt.subplots(figsize=(1.2 + 0.75 * columns, 1.0 + 0.65 * rows), layout="constrained")
+    figure = ax.figure
+    low = -1.0 if np.nanmin(matrix) < 0 else 0.0
+    image = ax.imshow(matrix, cmap=cmap, vmin=low, vmax=1.0, interpolation="nearest")
+    cut = low + 0.6 * (1.0 - low)  # (light text on the dark cells)
+    for i in range(rows):
+        for j in range(columns):
+            star = "*" if familywise is not None and familywise[i, j] < 0.05 else ""
+            ax.text(j, i, f"{matrix[i, j]:.{decimals}f}{star}", ha="center", va="center", fontsize=8,
+                    color="white" if matrix[i, j] < cut else "black")
+    ax.set_xticks(range(columns), [str(name) for name in result.column_names], rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(rows), [str(name) for name in result.row_names], fontsize=8)
+    method = "linear CKA" if result.method == "cka" else f"{result.method} RSA ({result.metric})"
+    note = "\n* family-wise p < 0.05 (max-statistic)" if familywise is not None else ""
+    ax.set_title((title or method) + note, fontsize=10)
+    figure.colorbar(image, ax=ax, label=method)
+    return figure

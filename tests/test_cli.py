@@ -358,3 +358,45 @@ def test_compare_on_a_local_cluster_gives_the_scores_of_the_call_without_one(two
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
     gone = run("compare", a, b, "--scheduler", "tcp://127.0.0.1:1")
     assert gone.returncode == 1 and gone.stderr.startswith("fastrsa: error: --scheduler tcp://127.0.0.1:1: no Dask scheduler")
+
+
+LAYERS = os.path.join(ROOT, "tests", "data", "minilm-layers-500.npz")
+
+
+def test_matrix_json_csv_and_plot_of_a_layer_file(tmp_path):
+    expected = fastrsa.rsa_matrix(LAYERS, method="spearman")
+    done = run("matrix", LAYERS, "--method", "spearman", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["names"] == list(expected.row_names) and result["n_items"] == 500
+    assert np.array_equal(np.array(result["matrix"]), expected.matrix)
+    done = run("matrix", LAYERS, "--method", "cka", "--csv", "--plot", tmp_path / "m.png")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "," + ",".join(expected.row_names) and len(lines) == 8
+    cka = fastrsa.rsa_matrix(LAYERS, method="cka").matrix
+    assert np.array_equal(np.array([[float(v) for v in line.split(",")[1:]] for line in lines[1:]]), cka)
+    assert (tmp_path / "m.png").stat().st_size > 5000
+    text = run("matrix", LAYERS).stdout
+    assert "pearson RSA (cosine) of 7 spaces over 500 items" in text and "layer6" in text.splitlines()[-1]
+
+
+def test_matrix_matches_words_across_files(two_files):
+    """Text files with their own vocabularies: the spaces are compared over the words they share."""
+    done = run("matrix", *two_files, "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["names"] == ["static", "contextual"]
+    static, contextual = (fastrsa.load_embeddings(path) for path in two_files)
+    shared = fastrsa.align(static, contextual)
+    assert result["n_items"] == len(shared.words)
+    assert result["matrix"][0][1] == pytest.approx(fastrsa.rsa(shared.x, shared.y), abs=1e-12)
+
+
+def test_matrix_errors_are_one_line(tmp_path):
+    np.savez(tmp_path / "bare.npz", space=np.random.default_rng(0).standard_normal((20, 4)))
+    line = one_line_error(run("matrix", tmp_path / "bare.npz", LAYERS), 1)
+    assert "has no words" in line
+    np.savez(tmp_path / "short.npz", a=np.ones((5, 3)) + np.eye(5, 3), b=np.ones((4, 3)))
+    assert "same items" in one_line_error(run("matrix", tmp_path / "short.npz"), 1)
+    assert "--json" in one_line_error(run("matrix", LAYERS, "--json", "--csv"), 2)

@@ -52,3 +52,25 @@ def test_plot_rsa_puts_r_in_the_title(rng):
 def test_plot_labels_must_match_the_items(rng):
     with pytest.raises(ValueError, match="labels has 2 entries for 5 items"):
         plot_rsm(rng.standard_normal((5, 3)), labels=["a", "b"])
+
+
+def test_plot_matrix_writes_values_names_and_a_colour_bar(rng, tmp_path):
+    from fastrsa.plot import plot_matrix
+
+    X = rng.standard_normal((30, 6))
+    spaces = {"a": X, "b": X + rng.standard_normal((30, 6)), "c": rng.standard_normal((30, 4))}
+    result = fastrsa.rsa_matrix(spaces)
+    figure = plot_matrix(result)
+    heatmap, colour_bar = figure.axes
+    np.testing.assert_array_equal(heatmap.images[0].get_array(), result.matrix)
+    texts = [text.get_text() for text in heatmap.texts]
+    assert texts == [f"{value:.2f}" for value in result.matrix.ravel()]
+    assert [tick.get_text() for tick in heatmap.get_yticklabels()] == ["a", "b", "c"]
+    assert colour_bar.get_ylabel() == "pearson RSA (cosine)"
+    tested = fastrsa.matrix_permutation_test(spaces, permutations=99, seed=0)
+    starred = [text.get_text() for text in plot_matrix(tested).axes[0].texts]
+    assert starred[1].endswith("*") and not starred[2].endswith("*")
+    figure.savefig(tmp_path / "matrix.png")
+    assert (tmp_path / "matrix.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="rsa_matrix"):
+        plot_matrix(np.eye(3))
