@@ -243,14 +243,19 @@ def batch(X, name, metric):
     if count < 1:
         raise ValueError(f"{name} holds no spaces: its first axis (the batch) has length 0")
     _check_shape((n, d), f"each space of {name} ({name}[k])")
-    if not np.isfinite(X).all():
-        bad = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(
-            f"{name} contains NaN or inf (first at {name}[{bad[0]}] row {bad[1]}, column {bad[2]}); all values must be finite"
-        )
-    row = _unusable_row(X.reshape(count * n, d), name, metric)
-    if row is not None:
-        _refuse_row(f"{name}[{row // n}]", row % n, metric)
+    from ._kernels.batched import FINE, NOT_FINITE, problems_into
+
+    found = np.empty((count, 3), np.int64)
+    problems_into(X, metric_of(metric).similarity, metric_of(metric).centred, found)
+    bad = np.flatnonzero(found[:, 0] != FINE)
+    if bad.size:
+        item = int(bad[0])
+        what, row, column = found[item]
+        if what == NOT_FINITE:
+            raise ValueError(
+                f"{name} contains NaN or inf (first at {name}[{item}] row {row}, column {column}); all values must be finite"
+            )
+        _refuse_row(f"{name}[{item}]", int(row), metric)
     return X
 
 

@@ -253,3 +253,40 @@ def batch_moments_into(a, b, out):
         out[r, 0] = ss_a
         out[r, 1] = ss_b
         out[r, 2] = cross
+
+
+# What ``problems_into`` finds in an item (``found[b, 0]``).
+FINE, NOT_FINITE, UNUSABLE_ROW = 0, 1, 2
+
+
+@parallel_kernel
+def problems_into(Xs, similarity, centred, found):
+    """The first problem of each item of ``Xs`` into the rows of ``found``
+    (B x 3: what, row, column): a value that is NaN or inf, else (for
+    ``similarity`` metrics) a row cosine cannot take (all zeros) or, with
+    ``centred``, correlation (constant); ``FINE`` where there is none.  One
+    pass over the values, in parallel over the items (the checks of
+    ``_validate.items``, without a boolean copy of the batch)."""
+    count, n, d = Xs.shape
+    for b in prange(count):
+        found[b, 0] = FINE
+        found[b, 1] = 0
+        found[b, 2] = 0
+        for i in range(n):
+            low = np.float64(Xs[b, i, 0])
+            high = low
+            for k in range(d):
+                value = np.float64(Xs[b, i, k])
+                if not np.isfinite(value):
+                    found[b, 0] = NOT_FINITE
+                    found[b, 1] = i
+                    found[b, 2] = k
+                    break
+                low = min(low, value)
+                high = max(high, value)
+            if found[b, 0] != FINE:
+                break
+            if similarity and ((centred and low == high) or (not centred and low == 0.0 and high == 0.0)):
+                found[b, 0] = UNUSABLE_ROW
+                found[b, 1] = i
+                break
