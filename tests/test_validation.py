@@ -96,8 +96,9 @@ def test_arrays_that_are_not_2d_are_refused(shape):
 
 
 def test_vectors_that_are_not_1d_are_refused():
+    # (2-D arrays are rows of vectors: compare correlates them row by row, tests/test_batched.py)
     with pytest.raises(ValueError, match=r"a must be 1-D"):
-        fastrsa.compare(GOOD, GOOD)
+        fastrsa.compare(GOOD[None], GOOD[None])
 
 
 @pytest.mark.parametrize(
