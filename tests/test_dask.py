@@ -172,6 +172,17 @@ def test_a_worker_of_two_threads_gives_the_same_bits(small_tasks):
               fastrsa.rsa(X[:600], Y[:600], method="spearman", exact=False))
 
 
+def test_rsa_matrix_on_the_cluster_is_the_local_matrix(client, small_tasks):
+    spaces = [_spaces(900, d, 5, np.float64, seed=d)[0] for d in (8, 12, 6)]
+    local = fastrsa.rsa_matrix(spaces)
+    plan = fastrsa.plan(fastrsa.rsa_matrix, spaces, client=client)
+    assert plan.choices["route"] == "gram" and plan.choices["tasks"].count > 1
+    assert "cluster" in plan.path
+    assert np.array_equal(fastrsa.rsa_matrix(spaces, client=client).matrix, local.matrix)
+    spearman = fastrsa.rsa_matrix(spaces[:2], method="spearman", client=client)  # (each cell binned on the cluster)
+    _same(spearman.matrix[0, 1], fastrsa.rsa(spaces[0], spaces[1], method="spearman", exact=False))
+
+
 def test_what_needs_every_pair_refuses_a_client(client):
     X, Y = _spaces(50, 5, 6, np.float64)
     for keywords in ({"method": "kendall"}, {"metric": "euclidean"}, {"method": "spearman", "exact": True}):
