@@ -12,6 +12,7 @@ steps, ``split_half`` measures one space's redundancy; ``permutation_test``,
 
 from ._binned import ApproximateScore
 from ._cka import cka
+from ._knn import mutual_knn
 from ._memory import InsufficientMemoryError
 from ._missing import OmittedWarning
 from ._plan import Plan, Stage, plan
@@ -36,6 +37,7 @@ __all__ = [
     "load_embeddings",
     "mantel",
     "matrix_permutation_test",
+    "mutual_knn",
     "MatrixPermutationResult",
     "MatrixResult",
     "normalize_rows",
