@@ -353,6 +353,18 @@ def _vectors_stages(spaces, used, cells, method, metric, kept):
     ]
 
 
+def _checked_condensed(X, name, method, metric):
+    """The condensed vector rsa correlates for space X (``_pairs.condensed``,
+    converted as ``condensed_pair`` converts it for ``method``), checked to
+    vary as rsa checks it."""
+    X = _pairs._loaded(X, metric, method)
+    if metric_of(metric).similarity:
+        X = X.astype(_pairs.pairs_dtype(X, metric, method), copy=False)
+    values = _pairs.condensed(X, metric, _pairs.tile_side(X.shape[0], X.shape[1]), name=name)
+    _correlation.check_varies(values, f"the similarities of {name}", metric_of(metric).rounding_floor)
+    return values
+
+
 def _vector_scores(spaces, names, used, cells, method, metric):
     """Each cell's score from one kept vector per space (VECTORS)."""
     n = spaces[0].shape[0]
@@ -361,11 +373,7 @@ def _vector_scores(spaces, names, used, cells, method, metric):
     kept = {}
     scratch = None
     for k in used:
-        X = _pairs._loaded(spaces[k], metric, method)
-        if metric_of(metric).similarity:
-            X = X.astype(_pairs.pairs_dtype(X, metric, method), copy=False)
-        values = _pairs.condensed(X, metric, _pairs.tile_side(n, X.shape[1]), name=names[k])
-        _correlation.check_varies(values, f"the similarities of {names[k]}", floor)
+        values = _checked_condensed(spaces[k], names[k], method, metric)
         if method == "pearson":
             kept[k] = values
             continue
@@ -488,14 +496,9 @@ def _standardised(spaces, names, used, method, metric, n):
     its mean, over its length: their products summed over the pairs are the
     correlations, under any permutation of one of them."""
     pairs = n * (n - 1) // 2
-    floor = metric_of(metric).rounding_floor
     vectors = {}
     for k in used:
-        X = _pairs._loaded(spaces[k], metric, method)
-        if metric_of(metric).similarity:
-            X = X.astype(_pairs.pairs_dtype(X, metric, method), copy=False)
-        values = _pairs.condensed(X, metric, _pairs.tile_side(n, X.shape[1]), name=names[k])
-        _correlation.check_varies(values, f"the similarities of {names[k]}", floor)
+        values = _checked_condensed(spaces[k], names[k], method, metric)
         if method == "spearman":
             ranks = np.empty(pairs)
             average_ranks_into(values, ranks, *rank_scratch(pairs, values.dtype), PARTS)

@@ -27,6 +27,7 @@ from numba import prange
 from ._jit import kernel, parallel_kernel
 from .duplicates import self_cosines, unify_copies
 from .normalize import power_of_two_row_into
+from .resample import _average_ranks as average_ranks_of  # (scipy's rankdata, by a stable sort)
 from .tiles import condensed_index, cosine_of
 
 # What an item's vector holds (``kind``).
@@ -153,24 +154,6 @@ def item_pairs_into(X, kind, rows, rows64, transposed, products, norms, represen
         if kind == EUCLIDEAN:
             for j in range(i + 1, n):
                 out[base + j] = np.sqrt(out[base + j])
-
-
-@kernel
-def average_ranks_of(values, ranks):
-    """The average ranks (1 = smallest) of ``values`` into ``ranks``, as
-    ``scipy.stats.rankdata``: a stable sort, then each run of equal values
-    given the mean of its positions."""
-    order = np.argsort(values, kind="mergesort")
-    size = values.size
-    start = 0
-    while start < size:
-        stop = start + 1
-        while stop < size and values[order[stop]] == values[order[start]]:
-            stop += 1
-        rank = 0.5 * (start + stop + 1)  # the mean of positions start + 1 .. stop
-        for position in range(start, stop):
-            ranks[order[position]] = rank
-        start = stop
 
 
 @kernel
