@@ -17,8 +17,8 @@ other without being equal, and pairs of bitwise-equal rows tie as in rsa.
 import numba
 import numpy as np
 
-from . import _plan, _threads, _tuning, _validate
-from ._kernels.batched import CORRELATIONS, COSINES, EUCLIDEAN, SQEUCLIDEAN, batch_moments_into, batch_ranks_into, batch_vectors_into
+from . import _plan, _sources, _threads, _tuning, _validate
+from ._kernels.batched import CORRELATIONS, COSINES, EUCLIDEAN, SQEUCLIDEAN, batch_moments_into, batch_ranks_into, batch_spreads_into, batch_vectors_into
 from ._kernels.kendall import counting_bytes, kendall_from_ranks
 from ._metrics import of as metric_of
 from ._plan import Stage
@@ -72,9 +72,7 @@ def rsa_plan(X, Y, method, metric, nan_policy, client, function="rsa"):
         if getattr(value, "ndim", None) == 3 or _nested_depth(value) == 3:
             sides.append(_validate.batch(value, name, metric))
         else:
-            single = _validate.items(value, name, metric)
-            if not isinstance(single, np.ndarray):  # (a space on disk: one small space, read whole)
-                single = np.asarray(single.whole() if hasattr(single, "whole") else single)
+            single = _sources.whole(_validate.items(value, name, metric))  # (a space on disk: one small space, read whole)
             sides.append(single[None])
     Xs, Ys = sides
     counts = {Z.shape[0] for Z in (Xs, Ys) if Z is not None}
@@ -138,8 +136,8 @@ def _side_vectors(Zs, start, stop, kind, ranked, buffer, spread):
     if Zs.shape[0] == 1:
         return buffer[:1]
     size = stop - start
-    with _threads.blas_on_one_thread():  # (each item's product on its thread)
-        batch_vectors_into(Zs[start:stop], kind, ranked, buffer[:size], spread[:size], numba.get_num_threads())
+    with _threads.blas_on_one_thread() as held:  # (each item's product on its thread; else the items in turn)
+        batch_vectors_into(Zs[start:stop], kind, ranked, buffer[:size], spread[:size], numba.get_num_threads() if held else 1)
     return buffer[:size]
 
 
@@ -183,7 +181,20 @@ def compare_plan(a, b, method, nan_policy):
         raise ValueError("nan_policy='omit' is not supported for rows of vectors: compare them one at a time")
     rows = []
     for value, name in ((a, "a"), (b, "b")):
+        if hasattr(value, "index") and hasattr(value, "to_numpy"):  # (pandas: labels a row path would not match)
+            raise ValueError(
+                f"{name} is a labelled table ({type(value).__name__}); rows of vectors are compared by position: pass "
+                f"NumPy arrays (two Series are matched by their index, one pair at a time)"
+            )
         array = _validate._float_array(value, name, ndim=2 if getattr(value, "ndim", _nested_depth(value)) == 2 else 1)
+        if array.ndim == 2 and array.shape[0] == 0:
+            raise ValueError(f"{name} holds no vectors: its first axis (the rows) has length 0")
+        if array.ndim == 2 and array.shape[0] == array.shape[1] > 2 and not np.diagonal(array).any() and np.array_equal(array, array.T):
+            raise ValueError(
+                f"{name} looks like a square RDM ({array.shape[0]} x {array.shape[0]}, symmetric, zero diagonal); compare "
+                f"takes condensed vectors (scipy.spatial.distance.squareform(rdm, checks=False)), or 2-D arrays of one "
+                f"condensed vector a row"
+            )
         rows.append(array if array.ndim == 2 else array[None])
     A, B = rows
     if A.shape[1] != B.shape[1]:
@@ -196,7 +207,7 @@ def compare_plan(a, b, method, nan_policy):
     return _plan.Plan(
         "compare",
         [Stage("score", f"{count:,} correlations of {size:,} values ({method}), in parallel over the rows", 0, 3 * count * size)],
-        8 * (A.size + B.size + 3 * count) if method != "pearson" else 8 * 3 * count,
+        compare_bytes(A, B, method),
         f"compare of {count:,} rows of {size:,} values",
         [],
         count * size,
@@ -205,19 +216,29 @@ def compare_plan(a, b, method, nan_policy):
     )
 
 
+def compare_bytes(A, B, method):
+    """Peak memory of ``compare_rows``: float64 copies of float32 rows, the
+    spreads and moments (a few values a row), and for the rank methods the
+    float64 ranks of both (with each row's sort order and merge buffer)."""
+    copies = sum(8 * Z.size for Z in (A, B) if Z.dtype != np.float64)
+    ranks = 8 * (A.size + B.size) + 16 * A.shape[1] * _plan_threads() if method != "pearson" else 0
+    return copies + ranks + 8 * 5 * (A.shape[0] + B.shape[0])
+
+
 def compare_rows(A, B, method):
     """The correlation of each row of A with B's (B's only row, where it has one)."""
     count, size = max(A.shape[0], B.shape[0]), A.shape[1]
-    for Z, name in ((A, "a"), (B, "b")):
-        rows = Z.astype(np.float64, copy=False)
-        means = rows.mean(axis=1)
-        spreads = np.stack([means, ((rows - means[:, None]) ** 2).sum(axis=1)], axis=1)
-        _check_spreads(spreads, size, 0.0, Z.dtype, name, None if Z.shape[0] == 1 else 0)
+    dtypes = A.dtype, B.dtype
+    A, B = A.astype(np.float64, copy=False), B.astype(np.float64, copy=False)
+    for Z, name, dtype in ((A, "a", dtypes[0]), (B, "b", dtypes[1])):
+        spreads = np.empty((Z.shape[0], 2))
+        batch_spreads_into(Z, spreads)
+        _check_spreads(spreads, size, 0.0, dtype, name, None if Z.shape[0] == 1 else 0)
     if method != "pearson":
         ranked = []
         for Z in (A, B):
             ranks = np.empty(Z.shape)
-            batch_ranks_into(Z.astype(np.float64, copy=False), ranks)
+            batch_ranks_into(Z, ranks)
             ranked.append(ranks)
         A, B = ranked
     if method in ("kendall", "tau-a"):
@@ -225,5 +246,5 @@ def compare_rows(A, B, method):
     if A.shape[0] == 1 and count > 1:
         A, B = B, A
     moments = np.empty((count, 3))
-    batch_moments_into(A.astype(np.float64, copy=False), B.astype(np.float64, copy=False), moments)
+    batch_moments_into(A, B, moments)
     return _pearson(moments)

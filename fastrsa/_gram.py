@@ -431,7 +431,10 @@ def spaces_moments_task(spaces, centre, means, products, block, r0, r1):
     run in float32 BLAS on the shifted rows rounded once, as ``moments_task``'s do;
     any other in float64.  (A float32 space's own product runs in float32
     only where every space is float32: rsa of a float32 and a float64
-    space takes all three products in float64, and each cell equals that.)"""
+    space takes all three products in float64, and each such cell equals
+    that; a cell of two float32 spaces in a collection with a float64 one
+    then runs in float64 too, and differs from rsa of its pair at float32's
+    rounding.)"""
     widths = [X.shape[1] for X in spaces]
     rows = min(r1 - r0, block)
     buffers = [np.empty((rows, d)) for d in widths]  # 8 rows D_k bytes each

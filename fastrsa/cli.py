@@ -457,6 +457,10 @@ def _matrix(args):
         prefix = os.path.splitext(os.path.basename(path))[0]
         for name, words, vectors in spaces:
             label = name if len(args.files) == 1 or len(spaces) == 1 and name == prefix else f"{prefix}:{name}"
+            if label in {seen for seen, _, _ in found}:  # (two files of one name: the folder says which)
+                label = f"{os.path.basename(os.path.dirname(os.path.abspath(path)))}/{label}"
+            if label in {seen for seen, _, _ in found}:
+                raise DataError(f"{path}: its space {name!r} is named as one given before; give the files distinct names")
             found.append((label, words, vectors))
     worded = [words is not None for _, words, _ in found]
     if any(worded) and not all(worded):

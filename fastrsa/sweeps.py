@@ -112,6 +112,8 @@ def labelled(value, argument):
             raise ValueError(f"{argument} is empty; give at least one space")
         return tuple(str(k) for k in range(len(value))), list(value)
     ndim = getattr(value, "ndim", None)
+    if ndim == 3 and value.shape[0] == 0:
+        raise ValueError(f"{argument} holds no spaces: its first axis has length 0")
     if ndim == 3:
         return tuple(str(k) for k in range(value.shape[0])), [value[k] for k in range(value.shape[0])]
     what = f"a {ndim}-D array (one space? pass [X])" if ndim == 2 else f"{type(value).__name__}" if ndim is None else f"a {ndim}-D array"
@@ -132,6 +134,7 @@ def _npz_spaces(path, argument):
     with archive:
         arrays = {key: archive[key] for key in archive.files}
     labels = {key: array for key, array in arrays.items() if array.ndim == 1 and array.dtype.kind in "US"}
+    several = sum(array.ndim == 3 and array.dtype.kind in "fiub" for array in arrays.values()) > 1
     names, spaces = [], []
     for key, array in arrays.items():
         if array.dtype.kind not in "fiub":
@@ -142,6 +145,8 @@ def _npz_spaces(path, argument):
         elif array.ndim == 3:
             fitting = [label for label in labels.values() if label.size == array.shape[0]]
             entry_names = [str(name) for name in fitting[0]] if len(fitting) == 1 else [f"{key}[{k}]" for k in range(array.shape[0])]
+            if several and len(fitting) == 1:  # (two models' layers share one array of names: say whose)
+                entry_names = [f"{key}:{name}" for name in entry_names]
             names += entry_names
             spaces += [array[k] for k in range(array.shape[0])]
     if not spaces:
@@ -150,10 +155,10 @@ def _npz_spaces(path, argument):
 
 
 def _checked(value, argument, metric):
-    """The names and checked spaces of a collection (``labelled``)."""
+    """The names, the spaces as given, and the checked spaces of a collection (``labelled``)."""
     names, arrays = labelled(value, argument)
     keyed = isinstance(value, dict)
-    return names, [
+    return names, arrays, [
         _validate.items(array, f"{argument}[{name!r}]" if keyed else f"{argument}[{name}]", metric)
         for name, array in zip(names, arrays)
     ]
@@ -170,24 +175,33 @@ def _plan_rsa_matrix(spaces, others, method, metric, client):
         )
     client = _tasks.check_client(client)
     checks = "euclidean" if method == "cka" else metric  # (CKA takes rows of zeros)
-    row_names, rows = _checked(spaces, "spaces", checks)
+    row_names, raw_rows, rows = _checked(spaces, "spaces", checks)
     if others is None:
-        column_names, columns = row_names, rows
+        column_names, raw_columns, columns = row_names, raw_rows, rows
     else:
-        column_names, columns = _checked(others, "others", checks)
-    everything = rows if others is None else rows + columns
+        column_names, raw_columns, columns = _checked(others, "others", checks)
+    everything = list(rows) if others is None else rows + columns
+    raw = raw_rows if others is None else raw_rows + raw_columns
     names = [f"spaces[{name!r}]" for name in row_names] + ([] if others is None else [f"others[{name!r}]" for name in column_names])
-    for space, name in zip(everything[1:], names[1:]):
-        if space.shape[0] != everything[0].shape[0]:
+    for k in range(1, len(everything)):
+        # Labelled rows (pandas, Embeddings) in the first space's order, as rsa matches them.
+        everything[k] = _validate.matched_rows(raw[0], raw[k], everything[0], everything[k], names=(names[0], names[k]))
+        if everything[k].shape[0] != everything[0].shape[0]:
             raise ValueError(
-                f"every space must hold the same items: {names[0]} has {everything[0].shape[0]} rows while {name} has "
-                f"{space.shape[0]}"
+                f"every space must hold the same items: {names[0]} has {everything[0].shape[0]} rows while {names[k]} has "
+                f"{everything[k].shape[0]}"
             )
     offset = 0 if others is None else len(rows)
     if others is None:
         cells = [(i, j) for i in range(len(rows)) for j in range(i + 1, len(rows))]
     else:
-        cells = [(i, offset + j) for i in range(len(rows)) for j in range(len(columns)) if rows[i] is not columns[j]]
+        # (A space given on both sides is compared with itself exactly: by the object given, before any copy.)
+        same = [[raw_rows[i] is raw_columns[j] for j in range(len(columns))] for i in range(len(rows))]
+        cells = [(i, offset + j) for i in range(len(rows)) for j in range(len(columns)) if not same[i][j]]
+        for i in range(len(rows)):
+            for j in range(len(columns)):
+                if same[i][j]:
+                    everything[offset + j] = everything[i]  # (one object: the finish sets its cell to 1)
     shape = (len(rows), len(columns))
     return _matrix_plan(everything, names, cells, offset, shape, (row_names, column_names), method, metric, client)
 

@@ -118,3 +118,24 @@ def test_compare_over_rows(rng, method):
     with pytest.raises(ValueError, match=r"b\[2\] has zero variance"):
         B[2] = 3.0
         fastrsa.compare(A, B, method)
+
+
+def test_one_space_on_disk_against_a_batch(rng, tmp_path):
+    Xs, Y = batch(rng, 5, 9, 3, np.float64), rng.standard_normal((9, 4))
+    np.save(tmp_path / "y.npy", Y)
+    expected = fastrsa.rsa(Xs, Y)
+    assert np.array_equal(fastrsa.rsa(Xs, str(tmp_path / "y.npy")), expected)
+    assert np.array_equal(fastrsa.rsa(Xs, np.load(tmp_path / "y.npy", mmap_mode="r")), expected)
+
+
+def test_compare_refuses_what_rows_would_misread(rng):
+    from scipy.spatial.distance import squareform
+
+    a, b = rng.random(15), rng.random(15)
+    with pytest.raises(ValueError, match="square RDM"):
+        fastrsa.compare(squareform(a), squareform(b))
+    with pytest.raises(ValueError, match="no vectors"):
+        fastrsa.compare(np.empty((0, 15)), b)
+    pandas = pytest.importorskip("pandas")
+    with pytest.raises(ValueError, match="labelled table"):
+        fastrsa.compare(pandas.DataFrame(rng.random((3, 15))), pandas.Series(b))

@@ -400,3 +400,13 @@ def test_matrix_errors_are_one_line(tmp_path):
     np.savez(tmp_path / "short.npz", a=np.ones((5, 3)) + np.eye(5, 3), b=np.ones((4, 3)))
     assert "same items" in one_line_error(run("matrix", tmp_path / "short.npz"), 1)
     assert "--json" in one_line_error(run("matrix", LAYERS, "--json", "--csv"), 2)
+
+
+def test_matrix_files_of_one_name_stay_apart(two_files, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for folder, source in zip(("a", "b"), two_files):
+        (tmp_path / folder / "model.txt").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    done = run("matrix", tmp_path / "a" / "model.txt", tmp_path / "b" / "model.txt", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["names"] == ["model", "b/model"]

@@ -278,3 +278,33 @@ def test_matrix_permutation_test_rectangle_and_refusals(rng):
         fastrsa.matrix_permutation_test(rows, permutations=0)
     with pytest.raises(ValueError, match="alternative"):
         fastrsa.matrix_permutation_test(rows, alternative="bigger")
+
+
+def test_labelled_rows_are_matched_as_rsa_matches_them(rng):
+    pandas = pytest.importorskip("pandas")
+    X, Y = spaces_of(rng, 30, [5, 6], np.float64)
+    words = [f"w{i}" for i in range(30)]
+    frame_x = pandas.DataFrame(X, index=words)
+    frame_y = pandas.DataFrame(Y, index=words).iloc[rng.permutation(30)]
+    expected = fastrsa.rsa(frame_x, frame_y)
+    assert fastrsa.rsa_matrix([frame_x, frame_y]).matrix[0, 1] == pytest.approx(expected, abs=1e-12)
+    assert fastrsa.rsa_matrix([frame_x, frame_y], method="cka").matrix[0, 1] == pytest.approx(fastrsa.cka(frame_x, frame_y), abs=1e-12)
+    other = pandas.DataFrame(Y, index=[f"v{i}" for i in range(30)])
+    with pytest.raises(ValueError, match="labels"):
+        fastrsa.rsa_matrix([frame_x, other])
+
+
+def test_a_converted_space_on_both_sides_is_still_itself(rng):
+    X, Y = spaces_of(rng, 30, [5, 6], np.float64)
+    counts = np.round(10 * X).astype(np.int16) + 50  # (converted to float64 when checked)
+    result = fastrsa.rsa_matrix([counts, Y], [counts])
+    assert result.matrix[0, 0] == 1.0
+    assert result.matrix[1, 0] == pytest.approx(fastrsa.rsa(counts, Y), abs=1e-12)
+
+
+def test_several_layer_arrays_in_one_file_keep_distinct_names(rng, tmp_path):
+    stacked = np.stack(spaces_of(rng, 20, [4, 4], np.float64))
+    np.savez(tmp_path / "two.npz", model_a=stacked, model_b=stacked + 1, layers=np.array(["in", "out"]))
+    assert fastrsa.rsa_matrix(tmp_path / "two.npz").row_names == ("model_a:in", "model_a:out", "model_b:in", "model_b:out")
+    with pytest.raises(ValueError, match="no spaces"):
+        fastrsa.rsa_matrix(np.empty((0, 20, 3)))

@@ -219,6 +219,15 @@ def batch_vectors_into(Xs, kind, ranked, out, spread, threads):
 
 
 @parallel_kernel
+def batch_spreads_into(values, out):
+    """``spread_of`` each row of ``values`` (float64) into the rows of ``out`` (B x 2)."""
+    for r in prange(values.shape[0]):
+        mean, squares = spread_of(values[r])
+        out[r, 0] = mean
+        out[r, 1] = squares
+
+
+@parallel_kernel
 def batch_ranks_into(values, out):
     """The average ranks of each row of ``values`` into the rows of ``out`` (float64)."""
     for r in prange(values.shape[0]):
