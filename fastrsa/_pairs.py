@@ -236,15 +236,17 @@ def _pairs_of_copies(rows, kind, out):
     return int((copies_of_row * (copies_of_row - 1) // 2).sum())  # pairs of two copies of one row
 
 
-def _finish_pairs(rows, kind, metric, out, name):
+def _finish_pairs(rows, kind, metric, out, name, source):
     """What every condensed vector gets once its tiles or blocks are
     written: copies' pairs made equal, square roots for euclidean.  Squared
     distances that underflowed (rows so far apart in magnitude that no
     float64 scale holds both their distances: 1e-6 and 1e308 rows, say)
     are refused, naming ``name`` and the range, where ranks would see
-    false ties."""
+    false ties; distances of 0 between rows of ``source`` (the input) equal
+    in value are not underflow."""
     copy_pairs = _pairs_of_copies(rows, kind, out)
-    if kind == SQUARED_DISTANCES and np.count_nonzero(out < _TINY) > copy_pairs:
+    tiny = np.count_nonzero(out < _TINY) if kind == SQUARED_DISTANCES else 0
+    if tiny > copy_pairs and tiny > _equal_pairs(source):
         raise ValueError(
             f"{name}'s {metric} distances span more than float64's range can hold (from below {_TINY:.3g} to "
             f"{out.max():.3g} at the scale they were computed at): its rows' magnitudes run from "
@@ -257,6 +259,20 @@ def _finish_pairs(rows, kind, metric, out, name):
 
 
 _TINY = float(np.finfo(np.float64).tiny)
+
+
+def _equal_pairs(X):
+    """Pairs of rows of the input X equal in value, which may be more than
+    the pairs of bitwise-equal rows: rows that differ only in the sign of a
+    zero (as ``np.round`` leaves them) are at distance 0 without being
+    copies.  Counted on the input, not the scaled rows (where rows too small
+    for the scale have become zeros), and only on the way to the refusal
+    above (a float64 copy of X with every -0.0 made +0.0)."""
+    found = representatives(np.asarray(X, np.float64) + 0.0)
+    if found is None:
+        return 0
+    copies_of_row = np.bincount(found[0])
+    return int((copies_of_row * (copies_of_row - 1) // 2).sum())
 
 
 # Squared distances are taken from the rows as they are while the largest
@@ -307,7 +323,7 @@ def condensed_values(X, metric, distances, side, out=None, true_scale=False, nam
     else:
         out = _new_block_output(X, dtype) if out is None else out
         condensed_into(rows, row_values, kind, out, _tuning.ROWS, _tuning.COLUMNS)
-    _finish_pairs(rows, kind, metric, out, name)
+    _finish_pairs(rows, kind, metric, out, name, X)
     if true_scale and exponent:
         with np.errstate(over="ignore"):
             np.ldexp(out, -exponent if metric_of(metric).root else -2 * exponent, out=out)
@@ -358,7 +374,7 @@ def condensed_pair(X, Y, metric, sides, method=None, names=("X", "Y")):
     (rows_x, _, kind_x), (rows_y, _, kind_y) = pairs_x, pairs_y
     pairs = []
     for rows, kind, values, name, Z in ((rows_x, kind_x, a, names[0], X), (rows_y, kind_y, b, names[1], Y)):
-        _finish_pairs(rows, kind, metric, values, name)
+        _finish_pairs(rows, kind, metric, values, name, Z)
         pairs.append(values if as_distances(Z, metric) else np.negative(values, out=values))
     return tuple(pairs)
 

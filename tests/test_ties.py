@@ -229,3 +229,19 @@ def test_power_of_two_multiples_of_rows_tie_as_in_scipy(rng, layout, dtype, metr
     expected = spearmanr(pdist(X.astype(np.float64), metric), pdist(Y, metric)).statistic
     if dtype == np.float64:
         assert fastrsa.rsa(X, Y, method="spearman", metric=metric) == pytest.approx(expected, abs=1e-10)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean"])
+def test_rows_differing_only_in_the_sign_of_a_zero_are_at_distance_zero(metric):
+    """np.round leaves -0.0 and 0.0: such rows are equal in value, not copies bit for bit."""
+    import scipy.stats
+    from scipy.spatial.distance import pdist
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((10, 4)), rng.standard_normal((10, 3))
+    X[0, 2] = 0.0
+    X[1] = X[0]
+    X[1, 2] = -0.0
+    assert fastrsa.rdm(X, metric)[0] == 0.0
+    expected = scipy.stats.spearmanr(pdist(X, metric), pdist(Y, metric)).statistic
+    assert abs(fastrsa.rsa(X, Y, method="spearman", metric=metric) - expected) < 1e-12
