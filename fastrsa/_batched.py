@@ -75,7 +75,6 @@ def rsa_plan(X, Y, method, metric, nan_policy, client, function="rsa"):
             single = _sources.whole(_validate.items(value, name, metric))  # (a space on disk: one small space, read whole)
             sides.append(single[None])
     Xs, Ys = sides
-    counts = {Z.shape[0] for Z in (Xs, Ys) if Z is not None}
     if Xs.shape[1] != Ys.shape[1]:
         raise ValueError(
             f"X and Y must hold the same items: each space of X has {Xs.shape[1]} rows while each of Y has {Ys.shape[1]}"
@@ -85,7 +84,7 @@ def rsa_plan(X, Y, method, metric, nan_policy, client, function="rsa"):
             f"X and Y must hold batches of the same length (or one be a single space): X has {Xs.shape[0]} spaces while "
             f"Y has {Ys.shape[0]}"
         )
-    count, n = max(counts), Xs.shape[1]
+    count, n = max(Xs.shape[0], Ys.shape[0]), Xs.shape[1]
     pairs = n * (n - 1) // 2
     threads = _plan_threads()
     needed = memory_bytes(count, n, (Xs.shape[2], Ys.shape[2]), pairs, method, threads)

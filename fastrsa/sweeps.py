@@ -257,23 +257,28 @@ def _matrix_plan(spaces, names, cells, offset, shape, labels, method, metric, cl
             available=available,
         )
     if method == "pearson" and similarity and (gram_flops <= vector_flops or not available.fit(kept) or client is not None):
-        float32 = all(space.dtype == np.float32 for space in spaces)
+        # Only the spaces some cell takes (a space given on both sides is one of them).
+        position = {k: p for p, k in enumerate(used)}
+        taken, taken_cells = [spaces[k] for k in used], [(position[i], position[j]) for i, j in cells]
+        taken_widths = [space.shape[1] for space in taken]
+        float32 = all(space.dtype == np.float32 for space in taken)
         tasks = _tasks.Tasks(
             client, len(_gram.task_ranges(n)),
-            _gram.spaces_task_memory_bytes(widths, n, float32, cells, spaces) if cells else 0,
-            sum(space.nbytes for space in spaces), _gram.spaces_result_bytes(widths, cells) if cells else 0,
+            _gram.spaces_task_memory_bytes(taken_widths, n, float32, taken_cells, taken) if cells else 0,
+            sum(space.nbytes for space in taken), _gram.spaces_result_bytes(taken_widths, taken_cells) if cells else 0,
         )
-        here = _gram.spaces_memory_bytes(widths, n, float32, cells, spaces) if cells else 0
+        here = _gram.spaces_memory_bytes(taken_widths, n, float32, taken_cells, taken) if cells else 0
         path = (
-            f"Gram identity over {len(used)} spaces: each space's Gram once, {len(cells) - 0:,} cross products, in "
-            f"{tasks.count:,} row-range tasks, no pairs" + _sources.streamed(spaces)
+            f"Gram identity over {len(used)} spaces: each space's Gram once, {len(cells):,} cross products, in "
+            f"{tasks.count:,} row-range tasks, no pairs" + _sources.streamed(taken)
         )
+        names_taken = [names[k] for k in used]
         return _plan.Plan(
             "rsa_matrix",
-            lambda: [Stage("score", path, here, gram_flops, 4 * n * sum(widths) * 8), *tasks.stages()],
+            lambda: [Stage("score", path, here, gram_flops, 4 * n * sum(taken_widths) * 8), *tasks.stages()],
             tasks.memory_bytes(here),
-            what, ["use fewer features, or fewer spaces at once"], _threads.pair_work(n, sum(widths)),
-            lambda: finish(_gram_scores(spaces, names, cells, metric_of(metric).centred, tasks.executor())),
+            what, ["use fewer features, or fewer spaces at once"], _threads.pair_work(n, sum(taken_widths)),
+            lambda: finish(_gram_scores(taken, names_taken, taken_cells, metric_of(metric).centred, tasks.executor())),
             choices={"route": GRAM, "tasks": tasks, "layout": layout},
             available=available,
         )
@@ -331,15 +336,12 @@ def _kept_dtype(n, method):
     return doubled_dtype(pairs) if method == "spearman" else np.dtype(np.float64)
 
 
-def _vectors_bytes(spaces, used, method, metric):
-    """Peak memory of the VECTORS route: a kept vector per space used, and
-    beside them the making of one more (its condensed values, and for the
-    rank methods the ranking scratch; Kendall's counting while a cell runs)."""
-    if not used:
-        return 0
+def _making_bytes(spaces, used, method, metric):
+    """Peak memory of making one more space's vector beside those kept: its
+    condensed values, and for the rank methods the ranking scratch (and
+    Kendall's counting while a cell runs)."""
     n = spaces[0].shape[0]
     pairs = n * (n - 1) // 2
-    kept = len(used) * pairs * _kept_dtype(n, method).itemsize
     making = 0
     for k in used:
         dtype = _pairs.pairs_dtype(spaces[k], metric, method)
@@ -347,7 +349,16 @@ def _vectors_bytes(spaces, used, method, metric):
         making = max(making, _pairs.pairs_bytes(spaces[k], metric, method) + scratch)
     if method in ("kendall", "tau-a"):
         making = max(making, counting_bytes(pairs))
-    return kept + making
+    return making
+
+
+def _vectors_bytes(spaces, used, method, metric):
+    """Peak memory of the VECTORS route: a kept vector per space used, and
+    beside them the making of one more (``_making_bytes``)."""
+    if not used:
+        return 0
+    n = spaces[0].shape[0]
+    return len(used) * n * (n - 1) // 2 * _kept_dtype(n, method).itemsize + _making_bytes(spaces, used, method, metric)
 
 
 def _vectors_stages(spaces, used, cells, method, metric, kept):
@@ -481,7 +492,7 @@ def _plan_matrix_permutation_test(spaces, others, method, metric, permutations, 
     pairs = n * (n - 1) // 2
     used = sorted({k for cell in cells for k in cell})
     kept = len(used) * pairs * 8
-    making = _vectors_bytes(spaces_checked, used[:1], "spearman" if method == "spearman" else "pearson", metric) - pairs * 4
+    making = _making_bytes(spaces_checked, used, method, metric) + (8 * pairs if method == "spearman" else 0)  # (+ float64 ranks)
     batch = max((size for _, size in stats.batch_sizes(n, permutations)), default=0)
     null = 8 * permutations * (len(cells) + 1) + (8 * permutations * shape[0] * shape[1] if keep_null else 0)
     needed = max(score.memory_bytes, kept + max(making, 4 * batch * n + 8 * batch)) + null
@@ -517,7 +528,7 @@ def _standardised(spaces, names, used, method, metric, n):
             ranks = np.empty(pairs)
             average_ranks_into(values, ranks, *rank_scratch(pairs, values.dtype), PARTS)
             values = ranks
-        values = values.astype(np.float64, copy=True)
+        values = values.astype(np.float64, copy=False)  # (our own vector: float64 already, but for float32 similarities)
         values -= values.mean()
         values /= np.sqrt(values @ values)
         vectors[k] = values

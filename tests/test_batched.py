@@ -21,8 +21,9 @@ def batch(rng, count, n, d, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("metric", METRICS)
-def test_batch_is_the_loop(rng, dtype, method, metric):
-    Xs, Ys = batch(rng, 12, 9, 4, dtype), batch(rng, 12, 9, 6, dtype)
+@pytest.mark.parametrize("n", [3, 9])
+def test_batch_is_the_loop(rng, dtype, method, metric, n):
+    Xs, Ys = batch(rng, 12, n, 4, dtype), batch(rng, 12, n, 6, dtype)
     Ys += Xs @ rng.standard_normal((4, 6)).astype(dtype)  # (scores away from 0)
     scores = fastrsa.rsa(Xs, Ys, method=method, metric=metric)
     assert scores.shape == (12,) and scores.dtype == np.float64

@@ -308,3 +308,22 @@ def test_several_layer_arrays_in_one_file_keep_distinct_names(rng, tmp_path):
     assert fastrsa.rsa_matrix(tmp_path / "two.npz").row_names == ("model_a:in", "model_a:out", "model_b:in", "model_b:out")
     with pytest.raises(ValueError, match="no spaces"):
         fastrsa.rsa_matrix(np.empty((0, 20, 3)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("method", METHODS + ["cka"])
+def test_three_items(rng, dtype, method):
+    spaces = spaces_of(rng, 3, [2, 4, 3], dtype)
+    result = fastrsa.rsa_matrix(spaces, method=method)
+    score = fastrsa.cka if method == "cka" else lambda X, Y: fastrsa.rsa(X, Y, method=method)
+    expected = np.array([[score(X, Y) for Y in spaces] for X in spaces])
+    np.fill_diagonal(expected, 1.0)
+    np.testing.assert_allclose(result.matrix, expected, rtol=0, atol=1e-12 if dtype == np.float64 else SCORE_TOL[np.float32])
+
+
+def test_gram_route_takes_only_the_spaces_its_cells_take(rng):
+    X, Y = spaces_of(rng, 300, [5, 6], np.float64)
+    plan = fastrsa.plan(fastrsa.rsa_matrix, [X, Y], [X])
+    assert plan.choices["route"] == sweeps.GRAM and "over 2 spaces" in plan.path
+    assert plan.memory_bytes == fastrsa.plan(fastrsa.rsa_matrix, [X, Y]).memory_bytes
+    assert fastrsa.rsa_matrix([X, Y], [X]).matrix[1, 0] == pytest.approx(fastrsa.rsa(X, Y), abs=1e-14)
