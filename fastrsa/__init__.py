@@ -15,6 +15,7 @@ from ._cka import cka
 from ._knn import mutual_knn
 from ._memory import InsufficientMemoryError
 from ._missing import OmittedWarning
+from ._progress import LongCallWarning
 from ._plan import Plan, Stage, plan
 from .api import compare, normalize_rows, rdm, rsa, rsm, split_half
 from .embeddings import Alignment, EmbeddingFileError, Embeddings, WordsResult, align, load_embeddings, rsa_words, sample_embeddings
@@ -42,6 +43,7 @@ __all__ = [
     "MatrixResult",
     "normalize_rows",
     "OmittedWarning",
+    "LongCallWarning",
     "permutation_test",
     "PermutationResult",
     "Plan",

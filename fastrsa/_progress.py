@@ -11,10 +11,27 @@ the call would notice.
 
 import sys
 import time
+import warnings
+
+import numpy as np
 
 from . import _tuning
 
 _INTERVAL = 0.5  # seconds between rewrites of the line
+
+
+def check(progress, name="progress"):
+    """``progress`` as given, where it is None, True or False; else a ValueError."""
+    if progress is not None and not isinstance(progress, (bool, np.bool_)):
+        raise ValueError(f"{name}={progress!r} is not supported; use None (on a terminal, for long calls), True or False")
+    return None if progress is None else bool(progress)
+
+
+def advancing(line, parts):
+    """The arrays of ``parts`` (a batch's statistics each), advancing ``line`` by each one's length."""
+    for part in parts:
+        yield part
+        line.advance(len(part))
 
 
 def wanted(progress, work):
@@ -26,7 +43,7 @@ def wanted(progress, work):
 
 
 class Progress:
-    """A progress line for ``total`` units of work (pairs visited), of ``what``."""
+    """A progress line for ``total`` units of work (pairs visited, draws made), of ``what``."""
 
     def __init__(self, what, total, stream=None):
         self.what, self.total, self.done = what, max(int(total), 1), 0
@@ -52,6 +69,58 @@ class Progress:
         self.done = self.total
         self._write(end="\n")
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if kind is None:
+            self.close()
+        else:  # (interrupted or failed: what follows starts on a line of its own)
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class LongCallWarning(UserWarning):
+    """A call the cost model expects to run long (past
+    ``_tuning.LONG_CALL_SECONDS``) without a progress line: how long, and
+    how to follow it (``progress=True``) or shorten it."""
+
+
+def estimate_seconds(stages):
+    """The time the cost model gives ``stages`` (``_plan.Stage``): each
+    stage's multiply-adds at ``_tuning.MULTIPLY_ADDS_PER_SECOND`` or its
+    bytes at ``_tuning.BYTES_PER_SECOND``, whichever is longer.  Rough, the
+    rates being one machine's (docs/performance.md): what the progress line
+    announces before the work starts; the time left it shows after is
+    measured."""
+    return sum(max(stage.flops / _tuning.MULTIPLY_ADDS_PER_SECOND, stage.bytes_moved / _tuning.BYTES_PER_SECOND) for stage in stages)
+
+
+def of_draws(progress, work, what, draws, stages, shorter):
+    """The progress line of a call's ``draws`` (permutations, resamples):
+    where ``wanted``, announced on a line of its own with the cost model's
+    time (``estimate_seconds(stages)``), then advanced batch by batch; else
+    SILENT, with a ``LongCallWarning`` first where that time passes
+    ``_tuning.LONG_CALL_SECONDS`` (``shorter``: how to shorten the call)."""
+    seconds = estimate_seconds(stages)
+    if not wanted(progress, work):
+        if progress is None and seconds >= _tuning.LONG_CALL_SECONDS:
+            warnings.warn(
+                f"{what} will take about {_clock(seconds)} (h:mm:ss, by the cost model); pass progress=True to see "
+                f"how far it is, or {shorter}", LongCallWarning, stacklevel=_outside(),
+            )  # fmt: skip
+        return SILENT
+    sys.stderr.write(f"{what}: about {_clock(seconds)} by the cost model\n")
+    return Progress(what, draws)
+
+
+def _outside():
+    """The ``stacklevel`` of a warning that names the first caller outside fastrsa."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "fastrsa":
+        frame, level = frame.f_back, level + 1
+    return level
+
 
 class _Silent:
     """A Progress that shows nothing."""
@@ -62,6 +131,12 @@ class _Silent:
         pass
 
     def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         pass
 
 

@@ -5,7 +5,9 @@ They read like SciPy's: ``PermutationResult`` as the result of
 ``null_distribution``), ``BootstrapResult`` as that of
 ``scipy.stats.bootstrap`` (``confidence_interval``, ``bootstrap_distribution``,
 ``standard_error``).  The SciPy names are properties over the fields, so the
-fields, and with them equality and repr, are as they were.
+fields, and with them equality, are as they were.  Each result's repr is a
+line or a few of its key numbers, however long its arrays (which stay
+whole in the attributes).
 """
 
 import math
@@ -19,6 +21,50 @@ from . import _missing
 # As scipy.stats.bootstrap's (which SciPy does not export either): a tuple, so it unpacks.
 ConfidenceInterval = namedtuple("ConfidenceInterval", ["low", "high"])
 ConfidenceInterval.__doc__ = "A confidence interval: ``low``, ``high``; unpacks as ``low, high = interval``."
+
+
+def _number(value):
+    """A float of a repr: six significant digits."""
+    return f"{value:.6g}"
+
+
+def _values(array, noun="values"):
+    """An array of a repr: how many values it holds, not the values."""
+    return "None" if array is None else f"<{array.size:,} {noun}>"
+
+
+def _interval(interval):
+    return f"({_number(interval.low)}, {_number(interval.high)})"
+
+
+def listing(names, limit=48):
+    """Names of a repr: the first ones up to about ``limit`` characters
+    (each cut to 20), then "…" for the rest."""
+    shown, width = [], 0
+    for name in names:
+        name = str(name)
+        name = name if len(name) <= 20 else name[:19] + "…"
+        if shown and width + len(name) > limit:
+            break
+        shown.append(name)
+        width += len(name) + 2
+    return ", ".join(shown) + (", …" if len(shown) < len(names) else "")
+
+
+def words(names):
+    """The words of a repr: "9 words: the, quick, …", "1 word: fox", "0 words"."""
+    count = f"{len(names):,} word{'' if len(names) == 1 else 's'}"
+    return f"{count}: {listing(names)}" if len(names) else count
+
+
+def counted(names):
+    """Names of a repr with their count: "2 (fox, dog)", or "none"."""
+    return f"{len(names):,} ({listing(names)})" if len(names) else "none"
+
+
+def array_summary(array):
+    """An array of a repr: its shape and dtype."""
+    return f"{tuple(array.shape)} {array.dtype}"
 
 
 @dataclass(frozen=True)
@@ -55,15 +101,28 @@ class PermutationResult:
         """``statistic, pvalue = result``, as SciPy's test results unpack."""
         return iter((self.statistic, self.pvalue))
 
+    def __repr__(self):
+        omitted = f", omitted_pairs={self.omitted_pairs}" if self.omitted_pairs else ""
+        if self.omitted_items.size:
+            omitted += f", omitted_items={_values(self.omitted_items, 'items')}"
+        return (
+            f"PermutationResult(statistic={_number(self.statistic)}, pvalue={_number(self.pvalue)}, "
+            f"permutations={self.permutations}, alternative={self.alternative!r}, method={self.method!r}, "
+            f"null_distribution={_values(self.null)}{omitted})"
+        )
+
 
 @dataclass(frozen=True)
 class BootstrapResult:
     """The result of :func:`bootstrap_ci`: the observed ``statistic``, the
-    percentile interval ``confidence_interval`` (``.low``, ``.high``; also
-    the fields ``low`` and ``high``) at ``confidence``, the resampled
-    statistics in ``bootstrap_distribution`` (or ``distribution``, the same
-    array) and their ``standard_error``; ``omitted_items``, the indices of
-    the items (rows) left out with ``nan_policy="omit"``."""
+    interval ``confidence_interval`` (``.low``, ``.high``; also the fields
+    ``low`` and ``high``) at ``confidence``, of the kind ``interval`` names
+    ("percentile" or "bca"), the resampled statistics in
+    ``bootstrap_distribution`` (or ``distribution``, the same array) and
+    their ``standard_error``; ``omitted_items``, the indices of the items
+    (rows) left out with ``nan_policy="omit"``.  Both intervals where both
+    were computed: ``percentile_interval`` always, ``bca_interval`` with
+    ``interval="bca"`` (None otherwise)."""
 
     statistic: float
     low: float
@@ -73,10 +132,44 @@ class BootstrapResult:
     distribution: np.ndarray
     omitted_items: np.ndarray = field(default_factory=_missing.no_items, compare=False)
 
+    # Not fields, so that the fields (and ==, and the golden records) stay as
+    # they were: set by ``with_intervals``.  A result made from its fields
+    # alone holds a percentile interval.
+    _kind = "percentile"
+    _bca = None
+    _percentile = None
+
+    @classmethod
+    def with_intervals(cls, statistic, confidence, method, distribution, omitted_items, percentile, bca=None,
+                       kind="percentile"):
+        """The result whose ``low`` and ``high`` are those of the ``kind``
+        of interval ("percentile" or "bca"), carrying both
+        (``ConfidenceInterval`` each; ``bca`` None where not computed)."""
+        low, high = bca if kind == "bca" else percentile
+        result = cls(statistic, low, high, confidence, method, distribution, omitted_items)
+        for name, value in (("_kind", kind), ("_bca", bca), ("_percentile", percentile)):
+            object.__setattr__(result, name, value)
+        return result
+
     @property
     def confidence_interval(self):
         """The interval as ``ConfidenceInterval(low, high)``, a named tuple."""
         return ConfidenceInterval(self.low, self.high)
+
+    @property
+    def interval(self):
+        """The kind of interval ``low`` and ``high`` hold: "percentile" or "bca"."""
+        return self._kind
+
+    @property
+    def percentile_interval(self):
+        """The percentile interval, ``ConfidenceInterval(low, high)``, whichever kind ``interval`` is."""
+        return self._percentile if self._percentile is not None else self.confidence_interval
+
+    @property
+    def bca_interval(self):
+        """The BCa interval, ``ConfidenceInterval(low, high)``; None unless ``interval="bca"``."""
+        return self._bca
 
     @property
     def bootstrap_distribution(self):
@@ -91,6 +184,37 @@ class BootstrapResult:
         if self.distribution.size < 2:
             return math.nan
         return float(np.std(self.distribution, ddof=1))
+
+    def __repr__(self):
+        other = f", percentile_interval={_interval(self.percentile_interval)}" if self.interval != "percentile" else ""
+        omitted = f", omitted_items={_values(self.omitted_items, 'items')}" if self.omitted_items.size else ""
+        return (
+            f"BootstrapResult(statistic={_number(self.statistic)}, "
+            f"confidence_interval={_interval(self.confidence_interval)}, "
+            f"confidence={self.confidence:g}, interval={self.interval!r}{other}, "
+            f"standard_error={_number(self.standard_error)}, bootstrap_distribution={_values(self.distribution)}, "
+            f"method={self.method!r}{omitted})"
+        )
+
+
+# A matrix's table goes into its repr up to this many cells and characters;
+# past them the repr is its first line, and ``print(result)`` the table.
+_TABLE_CELLS = 64
+_TABLE_CHARACTERS = 1000
+
+
+def _shape(matrix):
+    return "x".join(str(size) for size in matrix.shape)
+
+
+def _table(result, name="result"):
+    """The table of a ``MatrixResult`` after a new line, or where it is long
+    a pointer to it (``name``: how the pointer calls the result)."""
+    if result.matrix.size <= _TABLE_CELLS:
+        table = str(result)
+        if len(table) <= _TABLE_CHARACTERS:
+            return "\n" + table
+    return f" (print({name}) shows the table)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,8 +251,7 @@ class MatrixResult:
         return "\n".join(lines)
 
     def __repr__(self):
-        shape = "x".join(str(size) for size in self.matrix.shape)
-        return f"<MatrixResult {shape} {self.method} ({self.metric})>\n{self}"
+        return f"<MatrixResult {_shape(self.matrix)} {self.method} ({self.metric})>" + _table(self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,3 +283,14 @@ class MatrixPermutationResult:
         frame = self.statistic.to_pandas()
         as_frame = lambda values: frame.__class__(values, index=frame.index, columns=frame.columns)  # noqa: E731
         return frame, as_frame(self.pvalues), as_frame(self.familywise_pvalues)
+
+    def __repr__(self):
+        statistic = self.statistic
+        pvalues = (self.pvalues, self.familywise_pvalues)
+        smallest = [_number(np.nanmin(p)) if np.isfinite(p).any() else "nan" for p in pvalues]
+        return (
+            f"<MatrixPermutationResult {_shape(statistic.matrix)} {self.method} ({statistic.metric}), "
+            f"permutations={self.permutations}, alternative={self.alternative!r}: "
+            f"smallest pvalue {smallest[0]}, smallest familywise_pvalue {smallest[1]}>"
+            + _table(statistic, "result.statistic")
+        )

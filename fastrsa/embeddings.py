@@ -1,5 +1,8 @@
 """Word embeddings: the container, the file loaders and vocabulary alignment."""
 
+import bz2
+import gzip
+import lzma
 import os
 import re
 import string
@@ -19,6 +22,15 @@ SAMPLE_PATH = os.path.join(os.path.dirname(__file__), "data", "minilm-words-3k.n
 SAMPLE_SPACES = ("static", "contextual")
 _PUNCTUATION = string.punctuation + "“”‘’«»…–—"
 _BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark, which some editors write first
+# Compressed files, known by their first bytes (GloVe and fastText ship as .gz, .zip, .bz2, .xz): how to open each.
+_COMPRESSIONS = {
+    b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
+    b"BZh": ("bzip2", bz2.BZ2File),
+    b"\xfd7zXZ\x00": ("xz", lzma.LZMAFile),
+}
+# A compressed word2vec binary file's vectors (float32, which compress poorly) are taken to
+# be at most this many times its size: a header promising more is refused before allocating.
+_MOST_EXPANSION = 20
 # Fields of a text line: runs of spaces or tabs (a word may hold single spaces).
 _FIELD_SEPARATOR = re.compile(r"[ \t]+")
 
@@ -104,7 +116,10 @@ def load_embeddings(path, format=None, limit=None, dtype=None, key=None, progres
         None: float32, or with ``mmap=True`` the dtype stored in the file.
     key : str, optional
         For .npz files holding several spaces beside ``words``: which array.
-        Defaults to ``vectors``, or the only 2-D array there is.
+        Defaults to ``vectors``, or the only 2-D array there is.  One layer
+        of a 3-D array (layers x words x features, a model's stacked hidden
+        states) is ``"hidden[3]"`` or ``"hidden:3"`` (negative counts from
+        the last).
     progress : bool, optional
         Draw a progress bar on stderr.  By default only for files over 100 MB
         read with stderr on a terminal.
@@ -124,6 +139,9 @@ def load_embeddings(path, format=None, limit=None, dtype=None, key=None, progres
     Returns
     -------
     Embeddings
+        A gzip, bzip2 or xz compressed text or word2vec file (``.gz``,
+        ``.bz2``, ``.xz``, known by its first bytes) is decompressed as it
+        is read, twice for text: once to count its lines.
         Text is read as UTF-8, line by line, into one preallocated array:
         memory is about that of the vectors themselves.  A word seen again is
         dropped (the first is kept) with a warning saying how many were.
@@ -159,6 +177,8 @@ def load_embeddings(path, format=None, limit=None, dtype=None, key=None, progres
     if os.path.getsize(path) == 0:
         raise EmbeddingFileError(f"{path}: the file is empty")
     format = format or detect_format(path)
+    if format == "npz" and _compression(path):
+        raise EmbeddingFileError(f"{path}: an .npz inside {_compression(path)} compression; decompress it first")
     if mmap and format != "npz":
         raise ValueError(
             f"mmap=True memory-maps the vectors of an .npz file; {path} is {format}, which is parsed into memory "
@@ -182,6 +202,12 @@ def load_embeddings(path, format=None, limit=None, dtype=None, key=None, progres
         reader = _read_word2vec_binary if format == "word2vec-binary" else _read_text
         try:
             words, vectors = reader(path, format, limit, np.dtype(dtype), bar)
+        except (EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile, OSError) as error:
+            if bar:
+                bar.end_line()
+            if not _compression(path) or isinstance(error, FileNotFoundError):
+                raise
+            raise EmbeddingFileError(f"{path}: cannot decompress it ({_compression(path)}: {error})") from None
         except BaseException:  # (Ctrl-C too) what follows starts on a line of its own
             if bar:
                 bar.end_line()
@@ -192,9 +218,13 @@ def load_embeddings(path, format=None, limit=None, dtype=None, key=None, progres
 
 
 def detect_format(path):
-    """Guess a file's format from its first bytes (see ``load_embeddings``)."""
-    with open(path, "rb") as file:
-        head = file.read(1 << 16).removeprefix(_BOM)
+    """Guess a file's format from its first bytes (see ``load_embeddings``),
+    those of its decompressed text where it is gzip, bzip2 or xz compressed."""
+    with _opened(path) as (file, _):
+        try:
+            head = file.read(1 << 16).removeprefix(_BOM)
+        except (OSError, EOFError, lzma.LZMAError) as error:
+            raise EmbeddingFileError(f"{path}: cannot decompress it ({_compression(path)}: {error})") from None
     if head.startswith(b"PK\x03\x04"):
         return "npz"
     first_line, _, rest = head.partition(b"\n")
@@ -217,6 +247,10 @@ def _read_npz(path, key, mmap=False):
         raise EmbeddingFileError(f"{path}: an array in the .npz cannot be read ({error})") from None
 
 
+# A key naming one layer of a 3-D array (layers x words x features): "hidden[3]" or "hidden:3".
+_LAYER_KEY = re.compile(r"(?P<name>.+?)(?:\[(?P<bracket>-?\d+)\]|:(?P<colon>-?\d+))")
+
+
 def _read_npz_archive(path, key, mmap=False):
     with np.load(path, allow_pickle=False) as archive:
         names = archive.files
@@ -224,18 +258,34 @@ def _read_npz_archive(path, key, mmap=False):
             raise EmbeddingFileError(f"{path}: an .npz of embeddings needs a 'words' array; it has {names}")
         if mmap:  # (only the members' headers are read)
             headers = {name: _member_header(path, name) for name in names if name != "words"}
-            spaces = [name for name in names if name != "words" and len(headers[name][0]) == 2]
+            ndim = {name: len(headers[name][0]) for name in headers}
         else:
-            spaces = [name for name in names if name != "words" and archive[name].ndim == 2]
+            ndim = {name: archive[name].ndim for name in names if name != "words"}
+        spaces = [name for name in ndim if ndim[name] == 2]
+        stacks = [name for name in ndim if ndim[name] == 3]
+        layer = _LAYER_KEY.fullmatch(key) if key is not None and key not in ndim else None
+        layers = "".join(
+            f"; {name!r} holds {count} layers: choose one with key= as '{name}[0]' to '{name}[{count - 1}]'"
+            for name, count in ((name, (headers[name][0] if mmap else archive[name].shape)[0]) for name in stacks)
+        )
         if key is None:
             if "vectors" in spaces or len(spaces) == 1:
                 key = "vectors" if "vectors" in spaces else spaces[0]
+            elif spaces:
+                raise EmbeddingFileError(f"{path}: holds several spaces {spaces}; choose one with key={layers}")
             else:
-                raise EmbeddingFileError(f"{path}: holds several spaces {spaces}; choose one with key=")
+                raise EmbeddingFileError(f"{path}: holds no 2-D array of vectors{layers or f'; it has {names}'}")
+        elif layer is not None and layer["name"] in stacks:
+            key, index = layer["name"], int(layer["bracket"] or layer["colon"])
+            count = (headers[key][0] if mmap else archive[key].shape)[0]
+            if not -count <= index < count:
+                raise EmbeddingFileError(f"{path}: {key!r} holds {count} layers (0 to {count - 1}); there is no layer {index}")
         elif key not in spaces:
-            raise EmbeddingFileError(f"{path}: no 2-D array {key!r}; the spaces here are {spaces}")
+            raise EmbeddingFileError(f"{path}: no 2-D array {key!r}; " + (f"the spaces here are {spaces}{layers}" if spaces else layers[2:] or f"it has {names}"))
         words = archive["words"]
         vectors = _mapped_member(path, key, headers[key]) if mmap else archive[key]
+        if layer is not None:
+            vectors = vectors[index]  # (of a memmap, a memmap of that layer's rows)
     if vectors.shape[0] != len(words):
         raise EmbeddingFileError(f"{path}: {len(words)} words but {key!r} has {vectors.shape[0]} rows")
     if vectors.dtype.kind not in "iuf":
@@ -287,10 +337,38 @@ def _mapped_member(path, name, header):
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
 
 
+def _compression(path):
+    """The name of the compression ``path`` is in ("gzip", "bzip2", "xz"), or None."""
+    with open(path, "rb") as file:
+        head = file.read(6)
+    return next((name for magic, (name, _) in _COMPRESSIONS.items() if head.startswith(magic)), None)
+
+
+class _opened:
+    """``with _opened(path) as (file, read):`` the file's bytes, decompressed
+    where it is compressed, and ``read()``: how many bytes of the file on
+    disk have been read so far (for a progress bar over its size)."""
+
+    def __init__(self, path):
+        self.raw = open(path, "rb")
+        head = self.raw.read(6)
+        self.raw.seek(0)
+        opener = next((opener for magic, (_, opener) in _COMPRESSIONS.items() if head.startswith(magic)), None)
+        self.file = opener(self.raw) if opener else self.raw
+        self.compressed = opener is not None
+
+    def __enter__(self):
+        return self.file, self.raw.tell
+
+    def __exit__(self, *exc):
+        self.file.close()
+        self.raw.close()
+
+
 def _count_lines(path):
     count = 0
     last = b"\n"
-    with open(path, "rb") as file:
+    with _opened(path) as (file, _):
         while block := file.read(1 << 24):
             count += block.count(b"\n")
             last = block[-1:]
@@ -302,8 +380,8 @@ def _read_text(path, format, limit, dtype, bar):
     spaces (GloVe 840B has some): the last D fields are the numbers, with D
     from the header or the first line; a line with more numbers than D is an
     error, not a word."""
-    rows = _count_lines(path)
-    with open(path, "rb") as file:
+    rows = _count_lines(path)  # (a compressed file is decompressed twice: to count its lines, then to read them)
+    with _opened(path) as (file, read):
         number = 0
         dim = None
         if format == "word2vec":
@@ -322,7 +400,7 @@ def _read_text(path, format, limit, dtype, bar):
             if len(words) == rows:
                 break
             if bar:
-                bar.update(file.tell())
+                bar.update(read())
             if number == 1:
                 line = line.removeprefix(_BOM)
             try:
@@ -361,7 +439,7 @@ def _read_text(path, format, limit, dtype, bar):
 def _read_word2vec_binary(path, format, limit, dtype, bar):
     """word2vec binary: a ``count dim`` text header, then per word its UTF-8
     bytes, a space, and dim little-endian float32 numbers (a newline may follow)."""
-    with open(path, "rb") as file:
+    with _opened(path) as (file, read):
         line = file.readline()
         header = line.removeprefix(_BOM)
         fields = header.split()
@@ -370,7 +448,8 @@ def _read_word2vec_binary(path, format, limit, dtype, bar):
         count, dim = int(fields[0]), int(fields[1])
         if limit is not None:
             count = min(count, limit)
-        _check_binary_header(path, count, dim, os.path.getsize(path) - len(line))
+        body_bytes = os.path.getsize(path) * (_MOST_EXPANSION if _compression(path) else 1) - len(line)
+        _check_binary_header(path, count, dim, body_bytes)
         vectors = np.empty((count, dim), dtype)
         words = []
         record_bytes = 4 * dim
@@ -393,7 +472,7 @@ def _read_word2vec_binary(path, format, limit, dtype, bar):
             vectors[row] = np.frombuffer(buffer, "<f4", dim, space + 1)
             buffer = buffer[space + 1 + record_bytes :]
             if bar and row % 1024 == 0:
-                bar.update(file.tell() - len(buffer))
+                bar.update(read())
     if not np.isfinite(vectors).all():
         raise EmbeddingFileError(f"{path}: word {int(np.argwhere(~np.isfinite(vectors))[0, 0]) + 1}: NaN or inf")
     return words, vectors
@@ -505,13 +584,28 @@ def sample_embeddings(space="static"):
 
 
 class Alignment(NamedTuple):
-    """Two spaces row-aligned over shared words."""
+    """Two spaces row-aligned over shared words: ``x``, ``y``, the ``words``
+    used, the words each side lacks; ``folded``, the (word, lower-cased)
+    pairs of the words ``case="lower"`` changed; ``merged``, the (word, kept)
+    pairs of the words left out as the same as one kept before them (asked
+    twice, or equal once folded)."""
 
     x: np.ndarray
     y: np.ndarray
     words: list
     missing_a: list
     missing_b: list
+    folded: tuple = ()
+    merged: tuple = ()
+
+    def __repr__(self):
+        from ._results import array_summary, counted, words
+
+        changed = "".join(f"; {len(p):,} {name}" for name, p in (("folded", self.folded), ("merged", self.merged)) if p)
+        return (
+            f"Alignment({words(self.words)}; missing in a: {counted(self.missing_a)}; "
+            f"missing in b: {counted(self.missing_b)}{changed}; x {array_summary(self.x)}, y {array_summary(self.y)})"
+        )
 
 
 def split_words(text):
@@ -556,7 +650,10 @@ def align(a, b, words=None, case="exact"):
     Alignment
         ``x``, ``y``: the vectors of ``words`` in ``a`` and ``b``;
         ``missing_a`` / ``missing_b``: the words asked for (or, with
-        words=None, the other side's words) that ``a`` / ``b`` lack.
+        words=None, the other side's words) that ``a`` / ``b`` lack;
+        ``folded``: (word, lower-cased) for each word (with words=None,
+        each of ``a``'s) that ``case="lower"`` changed; ``merged``: (word,
+        kept) for each word left out as the same as an earlier one.
 
     Examples
     --------
@@ -566,8 +663,9 @@ def align(a, b, words=None, case="exact"):
     >>> b = Embeddings(["the", "dog", "cat"], np.eye(3))
     >>> align(a, b, "The fox and the dog").missing_a
     ['The', 'and']
-    >>> align(a, b, "The fox and the dog", case="lower").words
-    ['the', 'dog']
+    >>> lower = align(a, b, "The fox and the dog", case="lower")
+    >>> lower.words, lower.folded, lower.merged
+    (['the', 'dog'], (('The', 'the'),), (('the', 'the'),))
     """
     if case not in CASES:
         raise ValueError(f"case={case!r} is not supported; use one of {', '.join(map(repr, CASES))}")
@@ -577,19 +675,36 @@ def align(a, b, words=None, case="exact"):
     rows_a, rows_b = _lookup(a, case), _lookup(b, case)
     fold = str.lower if case == "lower" else str
     if words is None:
-        asked_a = list(dict.fromkeys(fold(word) for word in a.words))
+        asked_a, folded, merged = _folded(a.words, fold)
         asked_b = list(dict.fromkeys(fold(word) for word in b.words))
         shared = [word for word in asked_a if word in rows_b]
         missing_a = [word for word in asked_b if word not in rows_a]
         missing_b = [word for word in asked_a if word not in rows_b]
     else:
-        asked = list(dict.fromkeys(fold(word) for word in _asked_words(words)))
+        asked, folded, merged = _folded(_asked_words(words), fold)
         shared = [word for word in asked if word in rows_a and word in rows_b]
         missing_a = [word for word in asked if word not in rows_a]
         missing_b = [word for word in asked if word not in rows_b]
     x = a.vectors[[rows_a[word] for word in shared]]
     y = b.vectors[[rows_b[word] for word in shared]]
-    return Alignment(x, y, shared, missing_a, missing_b)
+    return Alignment(x, y, shared, missing_a, missing_b, folded, merged)
+
+
+def _folded(words, fold):
+    """``(kept, folded, merged)`` of ``words`` under ``fold``: the distinct
+    folded words in order; the (word, folded word) pairs ``fold`` changed,
+    once each; the (word, kept word) pairs of the words left out as the same
+    as one before them once folded."""
+    kept, folded, merged = {}, {}, []
+    for word in words:
+        key = fold(word)
+        if key != word:
+            folded.setdefault(word, key)
+        if key in kept:
+            merged.append((word, key))
+        else:
+            kept[key] = None
+    return list(kept), tuple(folded.items()), tuple(merged)
 
 
 def _asked_words(words):
@@ -619,6 +734,14 @@ class WordsResult(NamedTuple):
     missing_b: list
     method: str
     metric: str
+
+    def __repr__(self):
+        from ._results import counted, words
+
+        return (
+            f"WordsResult(score={self.score:.6g}, {words(self.words)}; missing in a: {counted(self.missing_a)}; "
+            f"missing in b: {counted(self.missing_b)}; method={self.method!r}, metric={self.metric!r})"
+        )
 
 
 def rsa_words(a, b, words=None, case="exact", method="pearson", metric="cosine"):

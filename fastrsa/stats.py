@@ -13,12 +13,14 @@ docs/statistics.md explains each test and its assumptions.
 
 import functools
 import operator
+import warnings
 
 import numba
 import numpy as np
 
-from . import _correlation, _gram, _memory, _missing, _pairs, _plan, _sources, _tasks, _threads, _tuning, _validate, _weighted_gram, api
+from . import _correlation, _gram, _memory, _missing, _pairs, _plan, _progress, _sources, _tasks, _threads, _tuning, _validate, _weighted_gram, api
 from ._kernels.correlate import pearson_from_moments
+from ._kernels.jackknife import item_sums, pearson_leaving_each_out, scaled_mean, spearman_leaving_each_out
 from ._kernels.resample import (
     bootstrap_pearson,
     bootstrap_spearman,
@@ -32,9 +34,9 @@ from ._kernels.resample import (
     square_matrix,
 )
 from ._kernels.rank import rank_scratch_bytes
-from ._kernels.scale import unit_scale
+from ._kernels.scale import peak, unit_scale
 from ._metrics import of as metric_of
-from ._results import BootstrapResult, PermutationResult
+from ._results import BootstrapResult, ConfidenceInterval, PermutationResult
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 RESAMPLE_METHODS = ("pearson", "spearman")
@@ -207,10 +209,11 @@ def _null_task(a, b, kernel_name, root, index, size):
     return out
 
 
-def _condensed_null(a, b, permutations, root, kernel_name, executor=None):
+def _condensed_null(a, b, permutations, root, kernel_name, executor=None, line=_progress.SILENT):
     """The observed statistic and the null of centred a and b, permuting
     the items of b, by the kernel ``_null_kernel`` chose, batch by batch
-    (``executor``: where the batches run, ``_tasks``; None: here)."""
+    (``executor``: where the batches run, ``_tasks``; None: here), each
+    batch advancing the progress ``line``."""
     executor = executor or _tasks.Local()
     norm = np.sqrt((a @ a) * (b @ b))
     n = _items_of(a.size)
@@ -224,6 +227,7 @@ def _condensed_null(a, b, permutations, root, kernel_name, executor=None):
     for part in executor.map_parallel(_null_task, shared, batch_sizes(n, permutations)):
         null[done : done + len(part)] = part
         done += len(part)
+        line.advance(len(part))
     null /= norm  # in place: a second array as long would double the null's memory
     return observed[0] / norm, null
 
@@ -245,7 +249,7 @@ def _gram_null_task(moments, root, index, size):
     return np.array([_correlation.pearson_of_moments(*moments(p, gathered)) for p in permutation_batch(moments.n, root, index, size)])
 
 
-def _gram_null(X, Y, centre, permutations, root, executor=None):
+def _gram_null(X, Y, centre, permutations, root, executor=None, line=_progress.SILENT):
     """The observed statistic and the null by the Gram identity, no pairs in
     memory: the terms no permutation changes once (``_gram.PermutedMoments``,
     on one thread), then O(N D1 D2) a permutation, each batch a task on one
@@ -257,7 +261,7 @@ def _gram_null(X, Y, centre, permutations, root, executor=None):
     with _threads.one_thread():
         moments = _gram.PermutedMoments(X, Y, centre)
     shared = (executor.share(moments, whole=True), root)
-    null = np.concatenate(list(executor.map_serial(_gram_null_task, shared, batch_sizes(X.shape[0], permutations))))
+    null = np.concatenate(list(_progress.advancing(line, executor.map_serial(_gram_null_task, shared, batch_sizes(X.shape[0], permutations)))))
     return observed, null
 
 
@@ -340,7 +344,8 @@ def _pairs_null_bytes(n, permutations, alternative, kernel, method):
 
 
 def mantel(
-    a, b, method="pearson", permutations=9999, alternative="two-sided", seed=None, keep_null=False, nan_policy="raise"
+    a, b, method="pearson", permutations=9999, alternative="two-sided", seed=None, keep_null=False, nan_policy="raise",
+    progress=None,
 ):
     """Mantel test of two condensed similarity (or dissimilarity) vectors.
 
@@ -373,6 +378,9 @@ def mantel(
         docs/statistics.md).  ``result.omitted_pairs`` and an
         :class:`fastrsa.OmittedWarning` say how many pairs the observed
         statistic left out.
+    progress : {None, True, False}
+        As for :func:`permutation_test`: what the test will do and about how
+        long, then a progress line over the permutations.
 
     Returns
     -------
@@ -389,34 +397,40 @@ def mantel(
     >>> round(result.statistic, 4), result.pvalue
     (0.9875, 0.001)
     """
-    return _plan_mantel(a, b, method, permutations, alternative, seed, keep_null, nan_policy).execute()
+    return _plan_mantel(a, b, method, permutations, alternative, seed, keep_null, nan_policy, progress).execute()
 
 
 @_plan.planner(mantel)
-def _plan_mantel(a, b, method, permutations, alternative, seed, keep_null, nan_policy):
+def _plan_mantel(a, b, method, permutations, alternative, seed, keep_null, nan_policy, progress=None):
     method, permutations = _check_resampling(method, permutations, "permutations")
     alternative = _validate.choice(alternative, "alternative", ALTERNATIVES)
     root = _validate.seed_sequence(seed)
     nan_policy = _missing.policy(nan_policy)
+    progress = _progress.check(progress)
     a, b, missing = _missing.vectors(a, b, nan_policy)
     n = _items_of(a.size)
     if n < 3:
         raise ValueError(f"a and b cover {n} items; the Mantel test needs at least 3")
     if missing is not None:
-        return _plan_mantel_omitting(a, b, missing, method, permutations, alternative, root, keep_null)
+        return _plan_mantel_omitting(a, b, missing, method, permutations, alternative, root, keep_null, progress)
     available = _plan.Available()
     kernel = _null_kernel(n, permutations, available)
     needed, null = _pairs_null_bytes(n, permutations, alternative, kernel, method)
     stages = [_correlation.stage(a.size, max(a.itemsize, b.itemsize), method, in_place=False), _null_stage(n, permutations, kernel)]
 
     def execute():
-        statistic, centred_a, centred_b = _statistic_and_centred(a, b, method, ("a", "b"), own=False)
-        observed, null = _condensed_null(centred_a, centred_b, permutations, root, kernel)
+        with _progress.of_draws(progress, work, what, permutations, stages, _FEWER_PERMUTATIONS) as line:
+            statistic, centred_a, centred_b = _statistic_and_centred(a, b, method, ("a", "b"), own=False)
+            observed, null = _condensed_null(centred_a, centred_b, permutations, root, kernel, line=line)
         return _result(statistic, observed, null, alternative, method, keep_null)
 
     what = f"mantel over {n:,} items with {permutations:,} permutations"
     work = _resampling_work(n, 0, method, permutations)
     return _plan.Plan("mantel", stages, needed, what, [_null_advice(needed, null)], work, execute, {"null": kernel}, available)
+
+
+# How a long permutation test is shortened (its LongCallWarning's advice).
+_FEWER_PERMUTATIONS = "pass fewer permutations (999 reach p = 0.001)"
 
 
 def _resampling_work(n, features, method, draws):
@@ -425,7 +439,7 @@ def _resampling_work(n, features, method, draws):
     return _threads.pair_work(n, features + draws, ranked=method == "spearman")
 
 
-def _plan_mantel_omitting(a, b, missing, method, permutations, alternative, root, keep_null):
+def _plan_mantel_omitting(a, b, missing, method, permutations, alternative, root, keep_null, progress=None):
     """The plan of ``mantel`` of checked a and b with missing pairs (``missing``: a or b
     NaN).  The statistic is ``compare(a, b, method, nan_policy="omit")``, bit
     for bit.  A permutation relabels b's items with their NaN, and its
@@ -456,7 +470,10 @@ def _plan_mantel_omitting(a, b, missing, method, permutations, alternative, root
             pairs * permutations * (16 if method == "pearson" else 16 + _correlation.RANK_BYTES_MOVED * 2),
         ),
     ]
-    run = functools.partial(_mantel_omitting, a, b, missing, method, permutations, alternative, root, keep_null, threads)
+    def run():
+        with _progress.of_draws(progress, work, what, permutations, stages, _FEWER_PERMUTATIONS) as line:
+            return _mantel_omitting(a, b, missing, method, permutations, alternative, root, keep_null, threads, line)
+
     return _plan.Plan("mantel", stages, needed, what, [advice], work, run, {"null": "masked"})
 
 
@@ -470,7 +487,7 @@ _MASKED_PEARSON_TEMPORARIES = 1 + 2 * 8
 _MASKED_SPEARMAN_SCRATCH_BYTES = 4 * 8 + 2 * 8
 
 
-def _mantel_omitting(a, b, missing, method, permutations, alternative, root, keep_null, threads):
+def _mantel_omitting(a, b, missing, method, permutations, alternative, root, keep_null, threads, line=_progress.SILENT):
     """``mantel`` of checked a and b with missing pairs, as planned
     (``threads``: Numba's, for the Spearman scratch; 0 for Pearson)."""
     n, pairs = _items_of(a.size), a.size
@@ -507,6 +524,7 @@ def _mantel_omitting(a, b, missing, method, permutations, alternative, root, kee
     for draws in _permutations(n, permutations, root):
         kernel(draws, null[done : done + len(draws)])
         done += len(draws)
+        line.advance(len(draws))
     return _result(statistic, observed[0], null, alternative, method, keep_null, omitted_pairs=omitted)
 
 
@@ -521,6 +539,7 @@ def permutation_test(
     keep_null=False,
     nan_policy="raise",
     client=None,
+    progress=None,
 ):
     """Mantel permutation test of ``rsa(X, Y)``: permute the items of Y.
 
@@ -542,6 +561,13 @@ def permutation_test(
     client : dask.distributed.Client, optional
         Run the batches of permutations on that Dask cluster, each batch a
         task (docs/distributed.md): the same result, bit for bit.
+    progress : {None, True, False}
+        True: say on stderr what the test will do and about how long it
+        will take (the plan's cost model), then draw a progress line over
+        the permutations (share done, time left).  None: so where stderr is
+        a terminal and the call is long; elsewhere a call the cost model
+        expects to take over a minute warns (``LongCallWarning``) how long.
+        False: silent.  The result is the same either way.
 
     Returns
     -------
@@ -559,7 +585,7 @@ def permutation_test(
     >>> result.pvalue
     0.001
     """
-    return _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null, nan_policy, client).execute()
+    return _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null, nan_policy, client, progress).execute()
 
 
 # The null of permutation_test by the Gram identity (``Plan.choices["null"]``).
@@ -576,7 +602,7 @@ def _gather_cost(n, kernel):
 
 
 @_plan.planner(permutation_test)
-def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null, nan_policy, client):
+def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed, keep_null, nan_policy, client, progress=None):
     """The plan of ``permutation_test``: rsa's own plan for the statistic
     (its score, bit for bit), then the null by the Gram identity (Pearson of
     similarities where its O(N D1 D2) a permutation costs less than the
@@ -588,6 +614,7 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
     root = _validate.seed_sequence(seed)
     nan_policy = _missing.policy(nan_policy)
     client = _tasks.check_client(client)
+    progress = _progress.check(progress)
     X, Y, omitted = _missing.spaces(X, Y, metric, nan_policy)
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     available = _plan.Available()
@@ -599,6 +626,9 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
 
     def result(statistic, observed, null):
         return _result(statistic, observed, null, alternative, method, keep_null, omitted_items=omitted)
+
+    def line_of(stages):
+        return _progress.of_draws(progress, work, what, permutations, stages, _FEWER_PERMUTATIONS)
 
     kernel = _null_kernel(n, permutations, available)
     gathers = _gather_cost(n, kernel) * n * (n - 1) // 2
@@ -626,7 +656,8 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
 
         def execute():
             statistic = score.execute()
-            observed, null = _gram_null(X, Y, metric_of(metric).centred, permutations, root, tasks.executor())
+            with line_of(stages) as line:
+                observed, null = _gram_null(X, Y, metric_of(metric).centred, permutations, root, tasks.executor(), line)
             return result(statistic, observed, null)
 
         choices = {"null": GRAM_NULL, "score": score.choices}
@@ -644,9 +675,10 @@ def _plan_permutation_test(X, Y, method, metric, permutations, alternative, seed
         stages.append(_plan.Stage("statistic", "rsa's own: " + score.stages[0].path, score.memory_bytes, score.flops, score.bytes_moved))
 
     def execute():
-        a, b = _pairs.condensed_pair(X, Y, metric, sides, method)
-        statistic, a, b = _statistic_and_centred(a, b, method, api.PAIR_NAMES, True, metric_of(metric).rounding_floor)
-        observed, null = _condensed_null(a, b, permutations, root, kernel, tasks.executor())
+        with line_of(stages) as line:
+            a, b = _pairs.condensed_pair(X, Y, metric, sides, method)
+            statistic, a, b = _statistic_and_centred(a, b, method, api.PAIR_NAMES, True, metric_of(metric).rounding_floor)
+            observed, null = _condensed_null(a, b, permutations, root, kernel, tasks.executor(), line)
         if by_gram:
             # rsa's own score, bit for bit, where it takes the Gram identity rather
             # than these vectors; last, so that its BLAS threads cannot slow
@@ -698,8 +730,8 @@ _REDRAWS = 100
 
 
 def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidence=0.95, seed=None, nan_policy="raise",
-                 client=None):
-    """Percentile bootstrap interval of ``rsa(X, Y)``, resampling items.
+                 client=None, interval="percentile", progress=None):
+    """Bootstrap interval of ``rsa(X, Y)``, resampling items: percentile, or BCa.
 
     Each resample draws n items with replacement (the same draws for X and
     Y).  A pair of two different items counts as often as it occurs; the
@@ -735,12 +767,37 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
         :func:`fastrsa.rsa` does, and resamples the rest: the same result,
         bit for bit, as the call on the rows left; ``result.omitted_items``
         holds the indices of those left out.
+    client : dask.distributed.Client, optional
+        Run the batches of resamples on that Dask cluster, each batch a
+        task (docs/distributed.md): the same result, bit for bit.
+    interval : {"percentile", "bca"}
+        The interval ``low`` and ``high`` hold.  ``"percentile"``: the
+        quantiles above.  ``"bca"``: the bias-corrected and accelerated
+        interval (Efron 1987), as ``scipy.stats.bootstrap(method="BCa")``
+        computes it from the same distribution: its quantiles
+        Φ(z0 + (z0 + z)/(1 - a (z0 + z))) at z = Φ⁻¹((1 ∓ confidence)/2),
+        with z0 = Φ⁻¹(share of the resampled statistics below the observed
+        one, ties counted half) and the acceleration a = Σ d³ / (6 (Σ d²)^(3/2)),
+        d the jackknife's deviations θ̄ - θ_i over the items (θ_i: the
+        statistic with item i and its n - 1 pairs left out).  The
+        jackknife is exact and adds one pass over the pairs (Pearson), an
+        O(N (D1² + D2² + D1 D2)) product (the weighted Gram route), or n
+        passes over the pairs, as many as n resamples (Spearman: every
+        other pair's rank moves; refused past
+        ``fastrsa.stats.SPEARMAN_JACKKNIFE_BUDGET`` pair visits).  It needs
+        at least 4 items.  Both intervals are then on the result.
+    progress : {None, True, False}
+        As for :func:`permutation_test`: what the call will do and about
+        how long, then a progress line over the resamples.
 
     Returns
     -------
     BootstrapResult
         ``statistic``, ``confidence_interval`` (``.low``, ``.high``),
-        ``bootstrap_distribution`` and ``standard_error``, as SciPy's.
+        ``bootstrap_distribution`` and ``standard_error``, as SciPy's;
+        ``interval``, the kind ``low`` and ``high`` hold;
+        ``percentile_interval``, and with ``interval="bca"``
+        ``bca_interval`` (None otherwise).
 
     Examples
     --------
@@ -751,8 +808,11 @@ def bootstrap_ci(X, Y, method="pearson", metric="cosine", n_boot=1000, confidenc
     >>> result = fastrsa.bootstrap_ci(X, Y, n_boot=500, seed=1)
     >>> bool(result.low < result.statistic < result.high)
     True
+    >>> bca = fastrsa.bootstrap_ci(X, Y, n_boot=500, seed=1, interval="bca")
+    >>> bca.interval, bca.percentile_interval == result.confidence_interval, bca.bca_interval == bca.confidence_interval
+    ('bca', True, True)
     """
-    return _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_policy, client).execute()
+    return _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_policy, client, interval, progress).execute()
 
 
 # Bytes a pair of the bootstrap (``_bootstrap_bytes``): the two float64
@@ -826,33 +886,54 @@ def _weighted_bootstrap_bytes(n, d1, d2, n_boot, score_bytes, threads=None):
 
 
 @_plan.planner(bootstrap_ci)
-def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_policy, client):
-    """The plan of ``bootstrap_ci``: its ``choices`` are rsa's (``score``)
-    and the resamples' ``route`` (``_bootstrap_route``).  Over the pairs:
-    the pairs as rsa's plan takes them, and the statistic rsa's where rsa
-    takes the Gram identity.  By the weighted Gram identity: the shifted
-    rows, and the statistic rsa's own."""
+def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_policy, client, interval="percentile", progress=None):
+    """The plan of ``bootstrap_ci``: its ``choices`` are rsa's (``score``),
+    the resamples' ``route`` (``_bootstrap_route``) and the ``interval``.
+    Over the pairs: the pairs as rsa's plan takes them, and the statistic
+    rsa's where rsa takes the Gram identity.  By the weighted Gram identity:
+    the shifted rows, and the statistic rsa's own.  BCa adds the jackknife
+    (``_jackknife_stage``) after the resamples."""
     method, n_boot = _check_resampling(method, n_boot, "n_boot")
     confidence = _confidence(confidence)
+    if isinstance(interval, str) and interval.lower() in INTERVALS:
+        interval = interval.lower()  # ("BCa" too, as SciPy spells it)
+    interval = _validate.choice(interval, "interval", INTERVALS)
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     root = _validate.seed_sequence(seed)
     nan_policy = _missing.policy(nan_policy)
     client = _tasks.check_client(client)
+    progress = _progress.check(progress)
     X, Y, omitted = _missing.spaces(X, Y, metric, nan_policy)
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     pairs = n * (n - 1) // 2
     available = _plan.Available()
+    bca = interval == "bca"
+
+    def shown(run, stages):
+        """``run`` (taking the progress line) with its progress over the resamples."""
+
+        def execute():
+            with _progress.of_draws(progress, work, what, n_boot, stages, "pass fewer resamples (n_boot)") as line:
+                return run(line=line)
+
+        return execute
+
+    if bca:
+        _check_jackknife(n, method)
     score = api.rsa_plan(X, Y, method, metric, "bootstrap_ci", available)
-    work = _resampling_work(n, d1 + d2, method, n_boot)
+    work = _resampling_work(n, d1 + d2, method, n_boot + (n if bca and method == "spearman" else 0))
     threads = _threads.threads_of(work)
     needed, kept, batch = _bootstrap_bytes(n, n_boot, method, threads)
     loaded = _pairs.loaded_bytes(X, metric, method) + _pairs.loaded_bytes(Y, metric, method)  # (spaces on disk)
     needed += loaded
-    what = f"bootstrap_ci over {n:,} items with {n_boot:,} resamples"
+    what = f"bootstrap_ci over {n:,} items with {n_boot:,} resamples" + (" and a BCa interval" if bca else "")
     route = _bootstrap_route(n, d1, d2, method, metric, n_boot, needed, available)
-    choices = {"score": score.choices, "route": route}
+    choices = {"score": score.choices, "route": route, "interval": interval}
+    jackknife = [_jackknife_stage(n, d1, d2, method, route, threads)] if bca else []
     if route == WEIGHTED_GRAM:
         needed, held, resampling = _weighted_bootstrap_bytes(n, d1, d2, n_boot, score.memory_bytes)
+        if bca:  # (after the resamples, beside the rows and the distribution)
+            needed = max(needed, held + n_boot * 8 + jackknife[0].memory_bytes)
         needed += loaded  # (spaces on disk, read whole: the Resampler takes arrays)
         drawn = int(round(_weighted_gram.items_drawn(n)))
         block = min(n, _tuning.GRAM_BLOCK)
@@ -869,12 +950,14 @@ def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_polic
                 n_boot * _weighted_gram.flops(n, d1, d2),
                 n_boot * _weighted_gram.bytes_moved(n, d1, d2),
             ),
+            *jackknife,
             _plan.Stage("statistic", "rsa's own: " + score.stages[0].path, score.memory_bytes, score.flops, score.bytes_moved),
         ]
         advice = "use fewer resamples (n_boot)" if n_boot * 17 > held else "use fewer features, or fewer items"
-        run = functools.partial(_weighted_bootstrap_ci, X, Y, metric, n_boot, confidence, root, omitted, score, client)
+        run = functools.partial(_weighted_bootstrap_ci, X, Y, metric, n_boot, confidence, root, omitted, score, client, interval)
         choices["tasks"] = tasks = _tasks.Tasks(client, len(batch_sizes(n, n_boot)), 0)
-        return _plan.Plan("bootstrap_ci", [*stages, *tasks.stages()], needed, what, [advice], work, run, choices, available)
+        stages = [*stages, *tasks.stages()]
+        return _plan.Plan("bootstrap_ci", stages, needed, what, [advice], work, shown(run, stages), choices, available)
     sides = score.choices["sides"]
     stages = _pairs.pair_stages(X, Y, metric, sides, method)
     by_gram = score.choices["route"] == api.GRAM
@@ -885,11 +968,16 @@ def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_polic
     per_pair = 24 if method == "pearson" else 2 * _correlation.RANK_BYTES_MOVED
     path = "pair weights from the draws, weighted Pearson" if method == "pearson" else "ranks of each resample from one sort of each vector"
     stages.append(_plan.Stage("distribution", f"{n_boot:,} resamples of the items: {path}", needed - kept, pairs * n_boot * 3, pairs * n_boot * per_pair))
+    stages += jackknife
+    if bca:  # (after the resamples, beside the pairs and the distribution)
+        needed = max(needed, kept + n_boot * 8 + jackknife[0].memory_bytes + loaded)
     advice = "use fewer resamples (n_boot)" if n_boot * 17 > kept + batch else "use fewer items, or fewer Numba threads (numba.set_num_threads)"
-    run = functools.partial(_bootstrap_ci, X, Y, method, metric, n_boot, confidence, root, omitted, sides, score if by_gram else None, client)
+    run = functools.partial(
+        _bootstrap_ci, X, Y, method, metric, n_boot, confidence, root, omitted, sides, score if by_gram else None, client, interval
+    )
     choices["tasks"] = tasks = _tasks.Tasks(client, len(batch_sizes(n, n_boot)), 0)
     stages += tasks.stages()
-    return _plan.Plan("bootstrap_ci", stages, needed, what, _pairs_advice(n, needed, advice, available), work, run, choices, available)
+    return _plan.Plan("bootstrap_ci", stages, needed, what, _pairs_advice(n, needed, advice, available), work, shown(run, stages), choices, available)
 
 
 def _resample_task(statistics, shared, n, root, index, size):
@@ -912,12 +1000,12 @@ def _resample_task(statistics, shared, n, root, index, size):
     return out
 
 
-def _distribution(n, n_boot, root, statistics, shared, executor, serial):
+def _distribution(n, n_boot, root, statistics, shared, executor, serial, line=_progress.SILENT):
     """``n_boot`` resamples' statistics, batch by batch (``_resample_task``),
     in order: each batch a task on one thread (``serial``), or each using
-    every thread in turn."""
+    every thread in turn; each batch advances the progress ``line``."""
     run = executor.map_serial if serial else executor.map_parallel
-    return np.concatenate(list(run(_resample_task, (statistics, shared, n, root), batch_sizes(n, n_boot))))
+    return np.concatenate(list(_progress.advancing(line, run(_resample_task, (statistics, shared, n, root), batch_sizes(n, n_boot)))))
 
 
 def _weighted_statistics(resampler, counts):
@@ -928,23 +1016,28 @@ def _pairs_statistics(a, b, layout, floor, counts):
     return _bootstrap(a, b, layout, counts, floor)
 
 
-def _weighted_bootstrap_ci(X, Y, metric, n_boot, confidence, root, omitted, score, client=None):
+def _weighted_bootstrap_ci(X, Y, metric, n_boot, confidence, root, omitted, score, client=None, interval="percentile", line=_progress.SILENT):
     """``bootstrap_ci`` of two checked spaces by the weighted Gram identity,
     as planned: the draws of ``_bootstrap_ci``, each resample's Pearson from
     ``_weighted_gram``, each batch a task on one thread; the statistic
-    rsa's own (``score``: its plan)."""
+    rsa's own (``score``: its plan); for BCa the jackknife of the rows
+    (``_gram_item_sums``) before they are freed."""
     executor = _tasks.executor(client)
     resampler = _weighted_gram.Resampler(_pairs._loaded(X, metric), _pairs._loaded(Y, metric), metric_of(metric).centred)
     shared = (executor.share(resampler, whole=True),)
-    distribution = _distribution(X.shape[0], n_boot, root, _weighted_statistics, shared, executor, serial=True)
+    distribution = _distribution(X.shape[0], n_boot, root, _weighted_statistics, shared, executor, serial=True, line=line)
+    jackknife = None
+    if interval == "bca":
+        jackknife = _pearson_jackknife(_gram_item_sums(resampler), _weighted_statistics, (resampler,))
     del resampler  # (before rsa's score, whose memory the plan counts after it)
-    return _interval(score.execute(), distribution, confidence, "pearson", omitted)
+    return _interval(score.execute(), distribution, confidence, "pearson", omitted, interval, jackknife)
 
 
-def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, root, omitted, sides, score, client=None):
+def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, root, omitted, sides, score, client=None, interval="percentile", line=_progress.SILENT):
     """``bootstrap_ci`` of two checked spaces over their pairs, as planned
     (``omitted``: the items nan_policy left out; ``score``: rsa's plan where
-    the statistic is rsa's own, else None)."""
+    the statistic is rsa's own, else None; for BCa the jackknife of the
+    pairs, ``_pairs_jackknife``)."""
     n = X.shape[0]
     by_gram = score is not None
     a, b = _pairs.condensed_pair(X, Y, metric, sides, method)
@@ -966,21 +1059,173 @@ def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, root, omitted, sides
     floor = metric_of(metric).rounding_floor
     executor = _tasks.executor(client)
     shared = (executor.share(a), executor.share(b), executor.share(layout), floor)
-    distribution = _distribution(n, n_boot, root, _pairs_statistics, shared, executor, serial=False)
+    distribution = _distribution(n, n_boot, root, _pairs_statistics, shared, executor, serial=False, line=line)
+    jackknife = _pairs_jackknife(a, b, layout, floor) if interval == "bca" else None
     if by_gram:  # rsa's own score, bit for bit; last, so its BLAS threads cannot slow the resamples
         statistic = score.execute()
-    return _interval(statistic, distribution, confidence, method, omitted)
+    return _interval(statistic, distribution, confidence, method, omitted, interval, jackknife)
 
 
-def _interval(statistic, distribution, confidence, method, omitted):
-    """The percentile interval of ``distribution`` around ``statistic``."""
+def _interval(statistic, distribution, confidence, method, omitted, kind="percentile", jackknife=None):
+    """The percentile interval of ``distribution`` around ``statistic``, and
+    with ``jackknife`` (the statistics leaving out each item) the BCa one
+    (``_bca``); ``low`` and ``high`` those of ``kind``."""
     low, high = np.quantile(distribution, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return BootstrapResult(
-        statistic=statistic,
-        low=float(low),
-        high=float(high),
-        confidence=confidence,
-        method=method,
-        distribution=distribution,
-        omitted_items=omitted,
-    )
+    percentile = ConfidenceInterval(float(low), float(high))
+    bca = None if jackknife is None else _bca(statistic, distribution, confidence, jackknife)
+    return BootstrapResult.with_intervals(statistic, confidence, method, distribution, omitted, percentile, bca, kind)
+
+
+def _bca(statistic, distribution, confidence, jackknife):
+    """The BCa interval, as ``scipy.stats.bootstrap(method="BCa")``'s
+    ``_bca_interval`` computes it: the bias z0 from the share of the
+    distribution below ``statistic`` (ties counted half), the acceleration
+    from the jackknife's deviations U = (n - 1)(θ̄ - θ_i), and the
+    distribution's quantiles (linear, as ``np.quantile``) at the levels
+    they shift.  NaN, with a RuntimeWarning as SciPy's, where they are not
+    defined (every resampled statistic on one side of the observed one, or
+    a jackknife statistic NaN)."""
+    from scipy.special import ndtr, ndtri
+
+    below = np.count_nonzero(distribution < statistic) + np.count_nonzero(distribution <= statistic)
+    z0 = ndtri(below / (2 * distribution.size))
+    n = float(jackknife.size)
+    deviations = (n - 1) * (jackknife.mean() - jackknife)
+    acceleration = 1 / 6 * (np.sum(deviations**3) / n**3) / (np.sum(deviations**2) / n**2) ** (3 / 2)
+    z = float(ndtri((1 - confidence) / 2))
+    levels = [ndtr(z0 + (z0 + side) / (1 - acceleration * (z0 + side))) for side in (z, -z)]
+    if not np.isfinite(levels).all():
+        warnings.warn(
+            "the BCa interval cannot be computed (every resampled statistic on one side of the observed one, or "
+            "an item whose leaving makes the pairs left not vary): it is NaN; percentile_interval holds the "
+            "percentile interval",
+            RuntimeWarning,
+            stacklevel=_progress._outside(),
+        )
+        return ConfidenceInterval(np.nan, np.nan)
+    low, high = np.quantile(distribution, levels)
+    return ConfidenceInterval(float(low), float(high))
+
+
+# --- The jackknife over items, for BCa's acceleration ------------------------------
+#
+# Item i left out takes its n - 1 pairs with it; the other pairs keep their
+# values.  Pearson: the sums the pairs left need are the totals less item
+# i's sums over its pairs (``_kernels.jackknife``), one pass over the pairs
+# or, by the weighted Gram route, quadratic forms of the rows' Gram matrix.
+# Spearman: every other pair's rank moves, so each item left out is a pass
+# over the pairs in their sorted order.
+
+INTERVALS = ("percentile", "bca")
+# The most pair visits the Spearman jackknife may take: n items left out in
+# turn, each one pass over the pairs re-ranking them (about 60 bytes through
+# the caches a pair: the sorted values and their items, b's ranks written,
+# then read at random), n x n(n - 1)/2 in all: as many as n resamples of
+# the bootstrap, growing as n³ (twice the items, eight times the visits).
+# 2**36 is reached at n = 5,160, where the jackknife already costs as much
+# as 5,160 resamples; past it interval="percentile" is the way (or Pearson,
+# whose jackknife is one pass over the pairs).
+SPEARMAN_JACKKNIFE_BUDGET = 1 << 36
+
+
+def _check_jackknife(n, method):
+    """Refuse BCa where its jackknife cannot run: fewer than 4 items (one left
+    out leaves too few pairs to vary), or Spearman past its budget."""
+    if n < 4:
+        raise ValueError(
+            f"interval='bca' needs at least 4 items (its jackknife leaves one out and correlates the pairs of the "
+            f"rest); X and Y have {n}; interval='percentile' works with 3"
+        )
+    visits = n * (n * (n - 1) // 2)
+    if method == "spearman" and visits > SPEARMAN_JACKKNIFE_BUDGET:
+        raise ValueError(
+            f"interval='bca' with method='spearman' over {n:,} items is refused: its jackknife re-ranks all "
+            f"{n * (n - 1) // 2:,} pairs for each item left out, {visits:.3g} pair visits, past "
+            f"fastrsa.stats.SPEARMAN_JACKKNIFE_BUDGET = {SPEARMAN_JACKKNIFE_BUDGET:.3g} (as many as {n:,} "
+            f"resamples); interval='percentile' works at any N, and so does method='pearson' with interval='bca'"
+        )
+
+
+def _jackknife_stage(n, d1, d2, method, route, threads):
+    """The plan's stage of the jackknife, with its memory beside the pairs
+    (or rows) and the distribution: every item's five sums (float64), its
+    statistic and its flag; for Spearman one vector of b's ranks a worker;
+    by the Gram route the rows' Gram matrix, its three blocks of forms and a
+    block of rows in two products (``_gram_item_sums``)."""
+    pairs = n * (n - 1) // 2
+    if route == WEIGHTED_GRAM:
+        width, block = d1 + d2 + 3, min(n, _tuning.GRAM_BLOCK)
+        memory = 8 * (2 * width * width + 4 * block * width) + 49 * n
+        flops = _weighted_gram.flops(n, d1, d2) * 2  # (the Gram matrix, then the forms)
+        return _plan.Stage("jackknife", "each item left out: quadratic forms of the rows' Gram matrix", memory, flops, 8 * n * width * 3)
+    if method == "spearman":
+        memory = 8 * pairs * min(threads, n) + 9 * n
+        return _plan.Stage("jackknife", f"each of the {n:,} items left out: the other pairs ranked afresh", memory, 3 * n * pairs, 60 * n * pairs)
+    return _plan.Stage("jackknife", "each item left out: the totals less its pairs' sums, one pass", 49 * n, 10 * pairs, 2 * 16 * pairs)
+
+
+def _pairs_jackknife(a, b, layout, floor):
+    """The statistics leaving out each item, from the float64 pair vectors
+    of the bootstrap (``layout``: None for Pearson, else the Spearman one)."""
+    n = _items_of(a.size)
+    out = np.empty(n)
+    if layout is not None:
+        spearman_leaving_each_out(*layout, np.empty((min(numba.get_num_threads(), n), a.size)), out)
+        return out
+    # Scaled by a power of two (exact), so that no square leaves float64's
+    # range, and centred on the mean, so that no large mean cancels.
+    scale_a, scale_b = unit_scale(peak(a)), unit_scale(peak(b))
+    sums = np.empty((5, n))
+    item_sums(a, b, n, scale_a, scale_b, scaled_mean(a, scale_a), scaled_mean(b, scale_b), sums)
+    return _pearson_jackknife(sums, _pairs_statistics, (a, b, None, floor))
+
+
+def _gram_item_sums(resampler):
+    """Each item's sums over its pairs (as ``item_sums``: of t, t', t², t'²,
+    t t', the similarities less the shift's constant) by the Gram identity,
+    O(N (D1² + D2² + D1 D2)): with r_j the rows [u_j, v_j, 1, a_j, b_j]
+    (``_weighted_gram``), P_i = [u_i, 1, a_i] and Q_j = [u_j, a_j, 1],
+    t_ij = P_i·Q_j; so Σ_j t_ij = P_i·Σ_j Q_j and Σ_j t_ij t'_ij =
+    P_iᵀ (Σ_j Q_j Q'_jᵀ) P'_i, blocks of the rows' Gram matrix Σ_j r_j r_jᵀ;
+    less the item's own term t_ii.  Its t are about centred (their mean
+    over the pairs is -(1 - |m|²)/(n - 1)).  On one thread, BLAS's too: a
+    product's last bits move with BLAS's threads."""
+    n, d1, d2 = resampler.rows.shape[0], resampler.d1, resampler.d2
+    one, a, b = d1 + d2, d1 + d2 + 1, d1 + d2 + 2
+    p, p_ = [*range(d1), one, a], [*range(d1, d1 + d2), one, b]  # the columns of P and P' in the rows
+    q, q_ = [*range(d1), a, one], [*range(d1, d1 + d2), b, one]  # of Q and Q'
+    width, block = resampler.rows.shape[1], resampler.block_rows
+    sums = np.empty((5, n))
+    with _threads.one_thread():
+        gram = resampler._gram(np.arange(n), np.ones(n), np.empty((block, width)), np.empty((width, width)))
+        total = gram[:, one]  # Σ_j r_j
+        forms = [gram[np.ix_(q, q)], gram[np.ix_(q_, q_)], gram[np.ix_(q, q_)]]
+        for start in range(0, n, block):
+            rows = resampler.rows[start : start + block]
+            left, right = rows[:, p], rows[:, p_]
+            part = slice(start, start + len(rows))
+            sums[0, part], sums[1, part] = left @ total[q], right @ total[q_]
+            for k, (form, x, y) in enumerate(zip(forms, (left, right, left), (left, right, right)), 2):
+                sums[k, part] = np.einsum("ij,ij->i", x @ form, y)
+    sums -= resampler.diagonal.T  # t_ii, t'_ii, t_ii², t'_ii², t_ii t'_ii
+    return sums
+
+
+def _pearson_jackknife(sums, statistics, shared):
+    """The Pearson statistics leaving out each item, from the items' sums
+    (``pearson_leaving_each_out``); those it flags (the pairs left keep too
+    little of the spread for totals less sums) computed afresh, as a
+    resample without that item: ``statistics(*shared, counts)``."""
+    n = sums.shape[1]
+    out, flagged = np.empty(n), np.empty(n, np.bool_)
+    pearson_leaving_each_out(sums, n, out, flagged)
+    for start in range(0, int(np.count_nonzero(flagged)), _FRESH_BATCH):
+        items = np.flatnonzero(flagged)[start : start + _FRESH_BATCH]
+        counts = np.ones((items.size, n))
+        counts[np.arange(items.size), items] = 0.0
+        out[items] = statistics(*shared, counts)
+    return out
+
+
+_FRESH_BATCH = 64  # flagged items computed afresh at a time: their counts, n float64 each
+
