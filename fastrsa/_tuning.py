@@ -151,8 +151,28 @@ BINNED_REFINE = 4  # a second count takes at most this many times the first's fi
 # Calls of at least this many multiply-adds show a progress line by default
 # where stderr is a terminal: calls long enough that silence would leave one wondering.
 PROGRESS_WORK = 1 << 40
+# The cost model's rates, for the time a long call announces (_progress.estimate_seconds):
+# a stage's multiply-adds or bytes moved at these rates, whichever takes longer.
+# Of the order of this 2-core machine's rates: multiply-adds mostly in BLAS
+# products and tiles, bytes through the caches in the gathers and ranks of the
+# draws; the benchmark report sets the estimate beside the time taken.
+MULTIPLY_ADDS_PER_SECOND = 2e10
+BYTES_PER_SECOND = 4e9
+# A call the cost model expects to take longer than this (seconds) warns
+# (_progress.LongCallWarning) unless it shows its progress.
+LONG_CALL_SECONDS = 60
 
 # Batched small RSAs (fastrsa/_batched.py): the items a launch computes are
 # those whose two float64 vectors fit in this many bytes (the vectors stay
 # reused chunk after chunk; a batch of any length takes this much).
 BATCH_BYTES = 64 * 2**20
+
+# --- The CLI's summary of two spaces (api.similarity_summary) -------------------------
+
+# The share of pairs more similar in B is counted over every pair up to
+# SUMMARY_PAIRS pairs (in tiles, as the score's), and past it over
+# SUMMARY_SAMPLE random pairs: a 0.95 confidence interval of at most +-0.002,
+# in a quarter of a million dot products of each space -- a fraction
+# of the score's own cost wherever the sample is taken.
+SUMMARY_PAIRS = 1 << 20
+SUMMARY_SAMPLE = 1 << 18

@@ -8,13 +8,15 @@ threads, and the memory the call adds.  Its plan's ``execute`` then runs
 the stages it names.  ``fastrsa.plan(function, ...)`` returns the plan alone.
 """
 
+import math
+
 import numpy as np
 
 from . import _batched, _binned, _correlation, _gram, _memory, _missing, _pairs, _plan, _progress, _sources, _tasks, _threads, _tuning, _validate, _written
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.normalize import normalize_rows_into
 from ._kernels.rank import PARTS, doubled_dtype, doubled_ranks_into, rank_scratch, spearman_moments_of_doubled
-from ._kernels.tiles import count_pairs_higher
+from ._kernels.tiles import count_pairs_higher, count_sampled_higher
 from ._metrics import of as metric_of
 from ._plan import Stage
 
@@ -334,8 +336,7 @@ def _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance, progress, clie
     metric = _validate.choice(metric, "metric", _validate.DISTANCE_METRICS)
     nan_policy = _missing.policy(nan_policy)
     exact, tolerance = _validate.exactness(exact, tolerance, method)
-    if progress is not None and not isinstance(progress, (bool, np.bool_)):
-        raise ValueError(f"progress={progress!r} is not supported; use None (on a terminal, for long calls), True or False")
+    progress = _progress.check(progress)
     if _batched.is_batch(X, Y):
         return _batched.rsa_plan(X, Y, method, metric, nan_policy, client)
     client = _tasks.check_client(client)
@@ -630,29 +631,63 @@ def _plan_split_half(X, split, method, metric, seed, nan_policy):
     return rsa_plan(*halves, method, metric, function="split_half", names=names, held=held)  # errors name the halves
 
 
-def similarity_summary(X, Y, metric="cosine"):
+def similarity_summary(X, Y, metric="cosine", seed=0):
     """How the pairs' similarities differ between two spaces, without storing them.
+
+    The means come from each space's unit rows alone (the sum over pairs is
+    half of ``|sum of rows|^2 - sum of |row|^2``), exactly, in O(N D).  The
+    share of pairs more similar in ``Y`` is counted over every pair up to
+    ``_tuning.SUMMARY_PAIRS`` pairs, and past that estimated from
+    ``_tuning.SUMMARY_SAMPLE`` random pairs (drawn from ``seed``), with its
+    0.95 confidence (Wilson) interval.
 
     Returns
     -------
     dict
         ``mean_sim_a`` and ``mean_sim_b``, the mean similarity over all pairs
         in ``X`` and in ``Y``; ``share_b_higher``, the share of pairs whose
-        similarity is higher in ``Y`` than in ``X``.
+        similarity is higher in ``Y`` than in ``X``, and its 0.95 confidence interval
+        ``share_b_higher_low``, ``share_b_higher_high`` (the share itself
+        where every pair was counted); ``share_pairs``, how many pairs were
+        counted, and ``share_sampled``, whether they were a random sample.
     """
     metric = _validate.choice(metric, "metric", _validate.SIMILARITY_METRICS)
     X, Y = (_sources.whole(space) for space in _validate.spaces(X, Y, metric))
     n = X.shape[0]
-    _memory.require(8 * n * (X.shape[1] + Y.shape[1]), f"similarity_summary over {n:,} items", "use fewer items")
     pairs = n * (n - 1) // 2
+    sampled = pairs > _tuning.SUMMARY_PAIRS
+    counted = _tuning.SUMMARY_SAMPLE if sampled else pairs
+    # The two spaces' float64 unit rows, and a sample's two uint32/int64 item indices a pair.
+    needed = 8 * n * (X.shape[1] + Y.shape[1]) + (2 * 8 * counted if sampled else 0)
+    _memory.require(needed, f"similarity_summary over {n:,} items", "use fewer items")
     units = []
     means = []
     for space in (X, Y):
         unit = np.empty(space.shape, np.float64)
         normalize_rows_into(space, unit, metric_of(metric).centred)
-        # The sum over pairs is half of (|sum of rows|^2 - sum of |row|^2).
         total = unit.sum(axis=0)
         means.append(float((total @ total - np.einsum("ij,ij->", unit, unit)) / 2 / pairs))
         units.append(unit)
-    higher = count_pairs_higher(units[0], units[1], _tuning.ROWS, _tuning.COLUMNS)
-    return {"mean_sim_a": means[0], "mean_sim_b": means[1], "share_b_higher": float(higher / pairs)}
+    if sampled:  # (uniform over pairs: i uniform, j uniform among the others)
+        rng = np.random.default_rng(seed)
+        first = rng.integers(0, n, counted)
+        second = rng.integers(0, n - 1, counted)
+        second += second >= first
+        higher = count_sampled_higher(units[0], units[1], first, second)
+        low, high = _wilson(higher, counted)
+    else:
+        higher = count_pairs_higher(units[0], units[1], _tuning.ROWS, _tuning.COLUMNS)
+        low = high = higher / pairs
+    return {
+        "mean_sim_a": means[0], "mean_sim_b": means[1], "share_b_higher": float(higher / counted),
+        "share_b_higher_low": float(low), "share_b_higher_high": float(high), "share_pairs": int(counted),
+        "share_sampled": bool(sampled),
+    }  # fmt: skip
+
+
+def _wilson(successes, trials, z=1.959963984540054):
+    """The Wilson score interval of a binomial share (a 0.95 confidence interval for the default ``z``)."""
+    share = successes / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z / (1 + z * z / trials) * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials))
+    return max(0.0, centre - half), min(1.0, centre + half)

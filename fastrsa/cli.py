@@ -9,18 +9,20 @@ the API's arguments (``method='pearson'``) and rows.
 
 import argparse
 import contextlib
+import importlib.metadata
 import json
 import os
 import re
 import sys
 import time
+import warnings
 
 import numpy as np
 
-from . import api, stats, sweeps
+from . import _warm, api, stats, sweeps
 from ._binned import ApproximateScore
 from ._metrics import of as metric_of
-from .embeddings import EmbeddingFileError, align, load_embeddings, sample_embeddings
+from .embeddings import SAMPLE_SPACES, EmbeddingFileError, Embeddings, align, load_embeddings, sample_embeddings
 
 SENTENCE = "The quick brown fox jumps over the lazy dog"
 # Words in a few clear groups, so the demo's heatmaps show block structure.
@@ -29,6 +31,14 @@ PLOT_WORDS = (
     "king queen man woman boy girl father mother city town river sea mountain "
     "happy good bad run walk jumps lazy"
 )
+
+
+# Below this many pairs a score is said to mean little, with the bootstrap
+# interval that shows how little (21 pairs of 7 words gave 0.5 to 0.9 here).
+FEW_PAIRS = 100
+FEW_PAIRS_RESAMPLES = 1000
+# A file named this way is the bundled sample's space: "sample:static", "sample:contextual".
+SAMPLE_PREFIX = "sample:"
 
 
 class DataError(Exception):
@@ -44,10 +54,15 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser():
     parser = _Parser(prog="fastrsa", description="Fast representational similarity analysis.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{compare,split-half,matrix,demo}")
+    parser.add_argument("--version", action="version", version=f"fastrsa {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{compare,split-half,matrix,demo,warm-up}")
+    files = (
+        "(GloVe, word2vec text/binary, .npz; gzip, bzip2 or xz compressed; sample:static or sample:contextual "
+        "for the bundled sample)"
+    )
 
     compare = commands.add_parser("compare", help="RSA score of two embedding files over shared words")
-    compare.add_argument("a", help="first embeddings file (GloVe, word2vec text/binary, .npz)")
+    compare.add_argument("a", help=f"first embeddings file {files}")
     compare.add_argument("b", help="second embeddings file")
     chosen = compare.add_mutually_exclusive_group()
     chosen.add_argument("--words", help="the words to compare, as one string (default: the shared vocabulary)")
@@ -56,14 +71,20 @@ def _parser():
     compare.add_argument("--method", choices=api._validate.METHODS, default="pearson")
     compare.add_argument("--metric", choices=api._validate.SIMILARITY_METRICS, default="cosine")
     compare.add_argument("--case", choices=("exact", "lower"), default="exact")
-    compare.add_argument("--key-a", help="which space of an .npz A holds")
+    compare.add_argument("--key-a", help="which space of an .npz A holds (one layer of a 3-D array: hidden[3] or hidden:3)")
     compare.add_argument("--key-b", help="which space of an .npz B holds")
     compare.add_argument("--limit", type=_positive, metavar="K", help="read only the first K words of each file")
     compare.add_argument(
         "--permutations", type=_positive, metavar="N", help="Mantel test with N permutations: adds pvalue"
     )
     compare.add_argument(
-        "--bootstrap", type=_positive, metavar="B", help="B resamples of the words: adds a 95%% ci_low, ci_high"
+        "--alternative", choices=stats.ALTERNATIVES, default="two-sided", help="of the Mantel test (default: two-sided)"
+    )
+    compare.add_argument(
+        "--bootstrap", type=_positive, metavar="B", help="B resamples of the words: adds a ci_low, ci_high"
+    )
+    compare.add_argument(
+        "--confidence", type=_share, default=0.95, metavar="C", help="of the bootstrap interval, between 0 and 1 (default: 0.95)"
     )
     compare.add_argument(
         "--seed", type=_non_negative, help="seed of the permutations and resamples (repeatable results)"
@@ -75,7 +96,8 @@ def _parser():
     compare.add_argument("--plot", metavar="PNG", help="write the two similarity matrices and the scatter here")
     compare.add_argument("--json", action="store_true", help="print one JSON object")
     compare.add_argument(
-        "--progress", action="store_true", help="progress bar while loading (and over binned ranks), even off a terminal"
+        "--progress", action="store_true",
+        help="progress bars while loading, over binned ranks, permutations and resamples, even off a terminal",
     )
     cluster = compare.add_mutually_exclusive_group()
     cluster.add_argument(
@@ -88,7 +110,7 @@ def _parser():
     )
 
     split = commands.add_parser("split-half", help="RSA between two halves of one space's dimensions")
-    split.add_argument("a", help="embeddings file")
+    split.add_argument("a", help=f"embeddings file {files}")
     split.add_argument("--split", choices=api.SPLITS, default="even-odd")
     split.add_argument("--seed", type=_non_negative, help="for --split random")
     split.add_argument("--method", choices=api._validate.METHODS, default="pearson")
@@ -114,7 +136,30 @@ def _parser():
 
     demo = commands.add_parser("demo", help="run on the sample data shipped with fastrsa")
     demo.add_argument("--plot", metavar="PNG", help="also write the pictures here")
+
+    commands.add_parser(
+        "warm-up", help="compile and cache every kernel now (once per install: for clusters and containers)",
+        description="Compile fastrsa's Numba kernels and write them to Numba's cache, so that no later call "
+        "(nor a cluster's worker started from this install) compiles.",
+    )  # fmt: skip
     return parser
+
+
+def _version():
+    try:
+        return importlib.metadata.version("fastrsa")
+    except importlib.metadata.PackageNotFoundError:  # (run from a source tree, not installed)
+        return "unknown (not installed)"
+
+
+def _share(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number between 0 and 1")
+    return value
 
 
 def _positive(text):
@@ -233,6 +278,12 @@ def _memory_for(what, advice):
 
 
 def _load(path, key, limit, progress, key_option="--key"):
+    if str(path).startswith(SAMPLE_PREFIX):
+        space = str(path)[len(SAMPLE_PREFIX) :]
+        if space not in SAMPLE_SPACES:
+            raise DataError(f"{path}: the bundled sample's spaces are {', '.join(SAMPLE_PREFIX + name for name in SAMPLE_SPACES)}")
+        emb = sample_embeddings(space)
+        return emb if limit is None else Embeddings(emb.words[:limit], emb.vectors[:limit])
     with _memory_for(f"loading {path}", "read fewer words with --limit K"):
         try:
             return load_embeddings(path, key=key, limit=limit, progress=True if progress else None)
@@ -302,7 +353,7 @@ def _words_from_file(path):
 
 def _show_words(words, most=20):
     shown = ", ".join(words[:most])
-    return f"{shown}, ... ({len(words)} in all)" if len(words) > most else shown or "none"
+    return f"{shown}, ... ({len(words):,} in all)" if len(words) > most else shown or "none"
 
 
 def _compare(args):
@@ -312,9 +363,7 @@ def _compare(args):
     start = time.perf_counter()
     aligned = align(a, b, words, case=args.case)
     if args.top is not None:
-        aligned = aligned._replace(
-            x=aligned.x[: args.top], y=aligned.y[: args.top], words=aligned.words[: args.top]
-        )
+        aligned = aligned._replace(x=aligned.x[: args.top], y=aligned.y[: args.top], words=aligned.words[: args.top])
     n = len(aligned.words)
     if n < 3:
         hint = "" if args.case == "lower" else " (try --case lower)"
@@ -322,12 +371,12 @@ def _compare(args):
     spaces = [(args.a, aligned.words, aligned.x), (args.b, aligned.words, aligned.y)]
     names = [(name, f"the similarities of the words in {path}") for name, path in zip(api.PAIR_NAMES, (args.a, args.b))]
     fewer = "--top K, --words or --limit K"
+    progress = True if args.progress else None
     with _named_vectors(args.metric, spaces, names), _cluster(args) as client:
         with _memory_for(f"--method {args.method} over {n:,} words", _rank_advice(args.method, fewer)):
             exact = False if args.binned else None
             score = api.rsa(
-                aligned.x, aligned.y, method=args.method, metric=args.metric, exact=exact,
-                progress=True if args.progress else None, client=client,
+                aligned.x, aligned.y, method=args.method, metric=args.metric, exact=exact, progress=progress, client=client,
             )  # fmt: skip
             summary = api.similarity_summary(aligned.x, aligned.y, metric=args.metric)
         inference = {}
@@ -335,17 +384,18 @@ def _compare(args):
             with _memory_for(f"the Mantel test (--permutations) over {n:,} words", f"use fewer words ({fewer})"):
                 test = stats.permutation_test(
                     aligned.x, aligned.y, method=args.method, metric=args.metric, permutations=args.permutations,
-                    seed=args.seed, client=client,
+                    alternative=args.alternative, seed=args.seed, client=client, progress=progress,
                 )  # fmt: skip
-            inference.update(pvalue=test.pvalue, permutations=test.permutations)
+            inference.update(pvalue=test.pvalue, permutations=test.permutations, alternative=test.alternative)
         if args.bootstrap:
             advice = f"use fewer words ({fewer}), or fewer threads (the NUMBA_NUM_THREADS environment variable)"
             with _memory_for(f"the bootstrap (--bootstrap) over {n:,} words", advice):
                 interval = stats.bootstrap_ci(
-                    aligned.x, aligned.y, method=args.method, metric=args.metric, n_boot=args.bootstrap, seed=args.seed,
-                    client=client,
-                )
+                    aligned.x, aligned.y, method=args.method, metric=args.metric, n_boot=args.bootstrap,
+                    confidence=args.confidence, seed=args.seed, client=client, progress=progress,
+                )  # fmt: skip
             inference.update(ci_low=interval.low, ci_high=interval.high, confidence=interval.confidence)
+        caution = _few_pairs(aligned, args) if n * (n - 1) // 2 < FEW_PAIRS else None
     seconds = time.perf_counter() - start
     binned = isinstance(score, ApproximateScore)
     result = {
@@ -356,8 +406,13 @@ def _compare(args):
         "metric": args.metric,
         "n_items": n,
         "n_pairs": n * (n - 1) // 2,
+        "words_used": aligned.words,
         "missing_a": aligned.missing_a,
         "missing_b": aligned.missing_b,
+        "folded": [list(pair) for pair in aligned.folded],
+        "merged": [list(pair) for pair in aligned.merged],
+        "caution": caution and caution["text"],
+        **({"caution_ci_low": caution["low"], "caution_ci_high": caution["high"]} if caution and "low" in caution else {}),
         **summary,
         "seconds": seconds,
     }
@@ -371,18 +426,54 @@ def _compare(args):
         why = "as asked (--binned)" if args.binned else "the exact ranks of every pair do not fit in memory"
         print(f"binned ranks ({why}): within {score.error_bound:.2g} of the exact score, guaranteed")
     if args.permutations:
-        print(f"p-value (Mantel test, {args.permutations:,} permutations, two-sided): {inference['pvalue']:.4g}")
+        print(f"p-value (Mantel test, {args.permutations:,} permutations, {args.alternative}): {inference['pvalue']:.4g}")
     if args.bootstrap:
         low, high = inference["ci_low"], inference["ci_high"]
-        print(f"95% interval ({args.bootstrap:,} bootstrap resamples): [{low:.4f}, {high:.4f}]")
+        print(f"{_percent(args.confidence)} interval ({args.bootstrap:,} bootstrap resamples): [{low:.4f}, {high:.4f}]")
+    if caution:
+        print(f"caution: {caution['text']}")
     print(f"items: {n:,}   pairs: {result['n_pairs']:,}")
+    print(f"words used: {_show_words(aligned.words)}")
     print(f"missing in A: {_show_words(aligned.missing_a)}")
     print(f"missing in B: {_show_words(aligned.missing_b)}")
+    if aligned.folded:
+        print(f"case folded: {_show_words([f'{word} -> {folded}' for word, folded in aligned.folded])}")
+    if aligned.merged:
+        merged = [f"{word} (as {kept})" if word != kept else word for word, kept in aligned.merged]
+        print(f"left out as repeats: {_show_words(merged)}")
     print(f"mean similarity: A {summary['mean_sim_a']:.4f}   B {summary['mean_sim_b']:.4f}")
-    print(f"pairs more similar in B than in A: {summary['share_b_higher']:.1%}")
+    share = f"pairs more similar in B than in A: {summary['share_b_higher']:.1%}"
+    if summary["share_sampled"]:
+        low, high = summary["share_b_higher_low"], summary["share_b_higher_high"]
+        share += f" (95% interval {low:.1%} to {high:.1%}, from {summary['share_pairs']:,} random pairs)"
+    print(share)
     print(f"seconds: {seconds:.3f}")
     if args.plot:
         print(f"plot: {args.plot}")
+
+
+def _percent(share):
+    return f"{share * 100:.4g}%"
+
+
+def _few_pairs(aligned, args):
+    """The caution a score over fewer than ``FEW_PAIRS`` pairs gets: how few,
+    and the bootstrap interval over these words that shows how little the
+    score says (where the method has one and the words allow it)."""
+    n = len(aligned.words)
+    text = f"only {n} words ({n * (n - 1) // 2} pairs): too few for the score to mean much"
+    if args.method not in stats.RESAMPLE_METHODS:
+        return {"text": f"{text}; --method pearson or spearman gives a bootstrap interval that shows how wide"}
+    try:
+        interval = stats.bootstrap_ci(
+            aligned.x, aligned.y, method=args.method, metric=args.metric, n_boot=FEW_PAIRS_RESAMPLES, seed=0
+        )
+    except ValueError:  # (too few items for resamples whose pairs vary)
+        return {"text": f"{text}, too few even for a bootstrap interval"}
+    return {
+        "text": f"{text}; a 95% bootstrap interval over these words is [{interval.low:.2f}, {interval.high:.2f}]",
+        "low": interval.low, "high": interval.high,
+    }  # fmt: skip
 
 
 # The dimensions in each half of a split.
@@ -515,6 +606,9 @@ def _csv_field(text):
 
 
 def _timed(function, *args, **kwargs):
+    """``(value, seconds)`` of a call's second run: the first compiles its
+    kernels, or loads them from Numba's cache, so the time is the call's own."""
+    function(*args, **kwargs)
     start = time.perf_counter()
     value = function(*args, **kwargs)
     return value, time.perf_counter() - start
@@ -529,12 +623,14 @@ def _demo(args):
     exact = align(static, contextual, SENTENCE)
     print(f"   exact case: missing {exact.missing_a} (the vocabulary is lower-cased)")
     lower = align(static, contextual, SENTENCE, case="lower")
-    print(f"   case='lower': {len(lower.words)} distinct words: {' '.join(lower.words)}")
+    folded = ", ".join(f"{word} -> {kept}" for word, kept in lower.folded)
+    print(f"   case='lower': {len(lower.words)} distinct words ({folded}, then kept once): {' '.join(lower.words)}")
     for method in api._validate.METHODS:
         print(f"   {method:8s} r = {api.rsa(lower.x, lower.y, method=method):.4f}")
 
     n = len(static)
     print(f"\n2. All {n:,} words ({n * (n - 1) // 2:,} pairs), static vs contextual")
+    print("   (the times of each call's second run: the first compiles or loads its kernels)")
     for method in api._validate.METHODS:
         score, seconds = _timed(api.rsa, static.vectors, contextual.vectors, method=method)
         print(f"   {method:8s} r = {score:.4f}   ({seconds * 1000:.0f} ms)")
@@ -566,12 +662,41 @@ def _save_plot(X, Y, labels, method, metric, names, path):
         raise DataError(f"{path}: cannot write the plot ({error.strerror or error})") from None
 
 
+def _warm_up(args):
+    uncached, total = _warm.cold()
+    print(f"compiling fastrsa's kernels ({total - uncached} of {total} cached now) into Numba's cache ...")
+    start = time.perf_counter()
+    count = []
+    uncached, total = _warm.warm_up(count.append)
+    print(f"{len(count)} kinds of call run, {total - uncached} of {total} kernels cached, in {time.perf_counter() - start:.0f} s")
+    print("later runs, and processes started from this install (a cluster's workers), load them instead of compiling")
+
+
+def _say_compiling(command):
+    """One line on stderr where the kernels are not yet cached (the first run of an install)."""
+    if command != "warm-up" and _warm.is_cold():
+        print(
+            "fastrsa: compiling its kernels on first use (a minute or two, once: Numba caches them; "
+            "'fastrsa warm-up' compiles them all ahead)",
+            file=sys.stderr, flush=True,
+        )  # fmt: skip
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning in one line of stderr, in the command's terms."""
+    text = _as_options(str(message)).replace("pass progress=True", "add --progress")
+    print(f"fastrsa: {category.__name__}: {' '.join(text.split())}", file=sys.stderr)
+
+
 def main(argv=None):
     try:
         args = _parser().parse_args(argv)
         _check_options(args)
-        run = {"compare": _compare, "split-half": _split_half, "matrix": _matrix, "demo": _demo}[args.command]
-        run(args)
+        run = {"compare": _compare, "split-half": _split_half, "matrix": _matrix, "demo": _demo, "warm-up": _warm_up}[args.command]
+        _say_compiling(args.command)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            run(args)
     except KeyboardInterrupt:
         print("fastrsa: interrupted", file=sys.stderr)
         return 130

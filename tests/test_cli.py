@@ -48,8 +48,9 @@ def test_compare_json_carries_every_key_and_the_right_score(two_files):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert set(result) == {
-        "score", "method", "metric", "n_items", "n_pairs", "missing_a", "missing_b",
-        "mean_sim_a", "mean_sim_b", "share_b_higher", "seconds",
+        "score", "method", "metric", "n_items", "n_pairs", "words_used", "missing_a", "missing_b", "folded", "merged",
+        "caution", "caution_ci_low", "caution_ci_high", "mean_sim_a", "mean_sim_b", "share_b_higher",
+        "share_b_higher_low", "share_b_higher_high", "share_pairs", "share_sampled", "seconds",
     }  # fmt: skip
     assert result["missing_a"] == [] and result["missing_b"] == ["fox"]
     shared = [word for word in SENTENCE_WORDS if word != "fox"]
