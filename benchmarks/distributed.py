@@ -1,4 +1,4 @@
-"""The report's rows on a Dask cluster (issue 20), against the local call.
+"""The report's rows on a Dask cluster, against the local call.
 
     OPENBLAS_CORETYPE=Haswell python -m benchmarks.distributed [--quick] [--output docs/benchmarks-distributed.md]
 
@@ -173,7 +173,7 @@ def render(r, quick):
         ("Pearson from .npy, 2 workers against 1: >= 1.6x faster", f"{p_one['seconds'] / p_two['seconds']:.2f}x", p_one["seconds"] >= 1.6 * p_two["seconds"]),
         ("task overhead <= 5 % of the call (binned Spearman, 2 workers)", f"{100 * _overhead(s_two):.1f} %", _overhead(s_two) <= 0.05),
     ]
-    lines += ["", "| target (issue 20) | measured | met |", "| --- | --- | --- |"]
+    lines += ["", "| target | measured | met |", "| --- | --- | --- |"]
     lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in targets]
     lines += ["", f"Scores equal bit for bit across the three configurations of each case: {'yes' if same else '**no**'}.", ""]
     return "\n".join(lines)

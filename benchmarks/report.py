@@ -1,4 +1,4 @@
-"""Run the performance tables of issues 3 and 5 and write docs/benchmarks.md.
+"""Run the benchmark report (fastrsa against NumPy, SciPy and its peers) and write docs/benchmarks.md.
 
     python -m benchmarks.report              # the full table (about 40 minutes on 2 cores)
     python -m benchmarks.report --quick      # small sizes, to try the script (writes nothing)
@@ -246,7 +246,7 @@ def build(quick, rounds):
     (many,) = run_alternating("small-calls:spearman", 50, rounds=rounds)
     table.target("10,000 Spearman RSAs at N=50 < 2 s", f"{many.median:.2f} s", many.median < 2)
 
-    # Inference (issue 5): the Mantel test against scikit-bio on the same
+    # Inference: the Mantel test against scikit-bio on the same
     # data and number of permutations (their draws differ: a timing, not a
     # p-value, comparison), Kendall's tau against SciPy, and the bootstrap
     # against a loop over resamples calling the NumPy reference.
@@ -345,7 +345,7 @@ the real all-MiniLM-L6-v2 spaces (`../shared/data/minilm-words-5k.npz`).
 {_markdown_table(["case", "path", "dtype", "N", "median s", "ratio", "first call s", "peak MiB", "added MiB"],
                  table.rows)}
 
-## Targets (issues 3 and 5)
+## Targets
 
 {_markdown_table(["target", "measured", "met"], table.targets)}
 

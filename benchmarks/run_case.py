@@ -115,7 +115,7 @@ def main(argv):
     for call in warm:
         call()
     before = _status_bytes("VmRSS") or 0
-    # One call on the full input before the measured rounds, as issue 3's
+    # One call on the full input before the measured rounds, as the report's
     # protocol asks; its time is reported beside the median.  In a fresh
     # process on these machines the first touch of large allocations is slow
     # (256 MB took 0.26-0.67 s to fault in the first time, 0.03 s later), so

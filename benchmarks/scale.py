@@ -1,4 +1,4 @@
-"""The report's rows at scale (issue 19): sizes the N x N peers cannot run.
+"""The report's rows at scale: sizes the N x N peers cannot run.
 
     OPENBLAS_CORETYPE=Haswell python -m benchmarks.scale [--quick] [--output docs/benchmarks-scale.md]
 

@@ -1,4 +1,4 @@
-"""The report's rows for many spaces at once (issue 21).
+"""The report's rows for many spaces at once.
 
     OPENBLAS_CORETYPE=Haswell python -m benchmarks.sweeps [--quick] [--rounds R] [--output docs/benchmarks-sweeps.md]
 
@@ -205,7 +205,7 @@ def report(rows, quick, rounds):
         lines.append(
             f"| {row['case']} | {work:.3g} | {floor:.3f} | {row['seconds']['loop'] / floor:.0f}x | {row['seconds']['numpy'] / floor:.0f}x |"
         )
-    lines += ["", "| target (issue 21) | measured | met |", "| --- | --- | --- |"]
+    lines += ["", "| target | measured | met |", "| --- | --- | --- |"]
     targets = [
         ("7 x 7 layers, Spearman `rsa_matrix` >= 8x faster than 49 `rsa()` calls", _ratio(s["seconds"]["loop"], s["seconds"]["matrix"]), 8, "x"),
         ("the same, equal within 1e-12", s["max_difference"], 1e-12, "<="),

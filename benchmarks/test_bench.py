@@ -5,7 +5,7 @@ rsatoolbox and mne-rsa.  Not part of the default test run:
     pytest benchmarks --benchmark-group-by=param:n,param:method
 
 Each benchmark first checks that its path gives fastrsa's score, so a fast
-wrong answer cannot pass.  For the table of issue 3 with ratios, peak memory
+wrong answer cannot pass.  For the report's table with ratios, peak memory
 and the machine's limits, run ``python -m benchmarks.report``.
 """
 
