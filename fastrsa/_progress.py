@@ -122,6 +122,25 @@ def _outside():
     return level
 
 
+def announce(progress, plan, shorter):
+    """Before a call that is not a loop of draws (``rsa``): where it is long
+    (its plan's work past ``_tuning.PROGRESS_WORK``, checked first, so that
+    small calls format nothing), what ``of_draws`` says before it starts --
+    the cost model's time where progress is shown, else a
+    ``LongCallWarning`` past ``_tuning.LONG_CALL_SECONDS``.  Binned ranks
+    then draw their own progress line."""
+    if progress is False or plan.work < _tuning.PROGRESS_WORK:
+        return
+    seconds = estimate_seconds(plan.stages)
+    if wanted(progress, plan.work):
+        sys.stderr.write(f"{plan.what}: about {_clock(seconds)} by the cost model\n")
+    elif seconds >= _tuning.LONG_CALL_SECONDS:
+        warnings.warn(
+            f"{plan.what} will take about {_clock(seconds)} (h:mm:ss, by the cost model); pass "
+            f"progress=True to be told before it starts, or {shorter}", LongCallWarning, stacklevel=_outside(),
+        )  # fmt: skip
+
+
 class _Silent:
     """A Progress that shows nothing."""
 

@@ -1,10 +1,9 @@
 """Numba's cache of fastrsa's kernels: whether it is filled, and filling it.
 
 Every kernel is compiled with ``cache=True``: the first call of each in an
-install compiles it (a minute or two for all of them on a 2-core machine)
-and writes it to Numba's cache, beside the module (``__pycache__``) or, where
+install compiles it and writes it to Numba's cache, beside the module (``__pycache__``) or, where
 that cannot be written, in the user's cache folder (``NUMBA_CACHE_DIR``
-chooses another).  Later processes load it in milliseconds.  ``cold()`` says
+chooses another).  Later processes load it instead.  ``cold()`` says
 how many kernels have no cache file yet, so the command line can say once
 that it is compiling; ``warm_up()`` (``fastrsa warm-up``) compiles them
 ahead, for a cluster's workers or a container image.
@@ -16,11 +15,7 @@ import pkgutil
 
 import numpy as np
 
-from . import _kernels
-
-# Below this share of the kernels cached, a command says it will compile first.
-COLD_SHARE = 0.5
-
+from . import _kernels, _tuning
 
 def dispatchers():
     """Every cached Numba dispatcher of ``fastrsa._kernels``, once each."""
@@ -35,9 +30,11 @@ def dispatchers():
 
 
 def cached(dispatcher):
-    """Whether ``dispatcher`` has an index file in Numba's cache (compiled
-    for some types before; a source changed since is recompiled anyway)."""
-    return os.path.exists(dispatcher._cache._cache_file._index_path)
+    """Whether ``dispatcher`` has code in Numba's cache that this install can
+    load: an index file written for its source as it is now, by this Numba
+    (a stale one, after an upgrade, reads as empty)."""
+    cache_file = dispatcher._cache._cache_file
+    return os.path.exists(cache_file._index_path) and bool(cache_file._load_index())
 
 
 def cold():
@@ -49,7 +46,7 @@ def cold():
 def is_cold():
     """Whether fewer than ``COLD_SHARE`` of the kernels are cached: the first run of an install."""
     uncached, total = cold()
-    return total > 0 and uncached > (1 - COLD_SHARE) * total
+    return total > 0 and uncached > (1 - _tuning.COLD_SHARE) * total
 
 
 def _calls():

@@ -16,7 +16,8 @@ from . import _batched, _binned, _correlation, _gram, _memory, _missing, _pairs,
 from ._kernels.correlate import pearson_from_moments
 from ._kernels.normalize import normalize_rows_into
 from ._kernels.rank import PARTS, doubled_dtype, doubled_ranks_into, rank_scratch, spearman_moments_of_doubled
-from ._kernels.tiles import count_pairs_higher, count_sampled_higher
+from ._kernels.summary import affines_into, count_sampled_higher, unit_sums
+from ._kernels.tiles import count_pairs_higher
 from ._metrics import of as metric_of
 from ._plan import Stage
 
@@ -297,7 +298,12 @@ def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None,
         exceeds it; a warning says so where even the finest bins allowed
         cannot reach it.
     progress : {None, True, False}
-        For binned ranks: a progress line on stderr (pairs done, time left).
+        True: say on stderr about how long the call will take (the plan's
+        cost model) before it starts, and for binned ranks draw a progress
+        line (pairs done, time left).  None: so where stderr is a terminal
+        and the call is long; elsewhere a call the cost model expects to
+        take over a minute warns how long (``LongCallWarning``).  False:
+        silent.
         None: where stderr is a terminal and the work is large.  The other
         paths are fast at any size they fit.
     client : dask.distributed.Client, optional
@@ -327,7 +333,9 @@ def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None,
     >>> round(fastrsa.rsa(X, Y), 4), round(fastrsa.rsa(X, Y, method="spearman"), 4)
     (0.7734, 0.7578)
     """
-    return _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance, progress, client).execute()
+    plan = _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance, progress, client)
+    _progress.announce(progress, plan, "use fewer items, or method='pearson' (no pairs)")
+    return plan.execute()
 
 
 @_plan.planner(rsa)
@@ -655,33 +663,42 @@ def similarity_summary(X, Y, metric="cosine", seed=0):
     X, Y = (_sources.whole(space) for space in _validate.spaces(X, Y, metric))
     n = X.shape[0]
     pairs = n * (n - 1) // 2
-    sampled = pairs > _tuning.SUMMARY_PAIRS
-    counted = _tuning.SUMMARY_SAMPLE if sampled else pairs
-    # The two spaces' float64 unit rows, and a sample's two uint32/int64 item indices a pair.
-    needed = 8 * n * (X.shape[1] + Y.shape[1]) + (2 * 8 * counted if sampled else 0)
-    _memory.require(needed, f"similarity_summary over {n:,} items", "use fewer items")
-    units = []
-    means = []
-    for space in (X, Y):
-        unit = np.empty(space.shape, np.float64)
-        normalize_rows_into(space, unit, metric_of(metric).centred)
-        total = unit.sum(axis=0)
-        means.append(float((total @ total - np.einsum("ij,ij->", unit, unit)) / 2 / pairs))
-        units.append(unit)
-    if sampled:  # (uniform over pairs: i uniform, j uniform among the others)
-        rng = np.random.default_rng(seed)
+    centre = metric_of(metric).centred
+    what = f"similarity_summary over {n:,} items"
+    if pairs <= _tuning.SUMMARY_PAIRS:
+        # Every pair, in tiles of the two spaces' float64 unit rows.
+        _memory.require(8 * n * (X.shape[1] + Y.shape[1]), what, "use fewer items")
+        units = []
+        for space in (X, Y):
+            unit = np.empty(space.shape, np.float64)
+            normalize_rows_into(space, unit, centre)
+            units.append(unit)
+        sums = [(unit.sum(axis=0), np.einsum("ij,ij->", unit, unit)) for unit in units]
+        counted = pairs
+        higher = count_pairs_higher(units[0], units[1], _tuning.ROWS, _tuning.COLUMNS)
+        low = high = higher / pairs
+    else:
+        # The rows as they are, each through its affine (three float64 values
+        # a row, _kernels/summary.py); a sample's two int64 item indices a pair.
+        counted = _tuning.SUMMARY_SAMPLE
+        _memory.require(3 * 8 * 2 * n + 2 * 8 * counted + 8 * (X.shape[1] + Y.shape[1]), what, "use fewer items")
+        affines = []
+        for space in (X, Y):
+            affines.append(np.empty((n, 3)))
+            affines_into(space, centre, affines[-1])
+        sums = [unit_sums(space, affine) for space, affine in zip((X, Y), affines)]
+        rng = np.random.default_rng(seed)  # (uniform over pairs: i uniform, j uniform among the others)
         first = rng.integers(0, n, counted)
         second = rng.integers(0, n - 1, counted)
         second += second >= first
-        higher = count_sampled_higher(units[0], units[1], first, second)
+        higher = count_sampled_higher(X, Y, *affines, first, second)
         low, high = _wilson(higher, counted)
-    else:
-        higher = count_pairs_higher(units[0], units[1], _tuning.ROWS, _tuning.COLUMNS)
-        low = high = higher / pairs
+    # The sum over pairs is half of (|sum of unit rows|^2 - sum of their squared lengths).
+    means = [float((total @ total - squares) / 2 / pairs) for total, squares in sums]
     return {
         "mean_sim_a": means[0], "mean_sim_b": means[1], "share_b_higher": float(higher / counted),
         "share_b_higher_low": float(low), "share_b_higher_high": float(high), "share_pairs": int(counted),
-        "share_sampled": bool(sampled),
+        "share_sampled": pairs > _tuning.SUMMARY_PAIRS,
     }  # fmt: skip
 
 

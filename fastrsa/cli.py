@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from . import _warm, api, stats, sweeps
+from . import _tuning, _warm, api, stats, sweeps
 from ._binned import ApproximateScore
 from ._metrics import of as metric_of
 from .embeddings import SAMPLE_SPACES, EmbeddingFileError, Embeddings, align, load_embeddings, sample_embeddings
@@ -33,10 +33,6 @@ PLOT_WORDS = (
 )
 
 
-# Below this many pairs a score is said to mean little, with the bootstrap
-# interval that shows how little (21 pairs of 7 words gave 0.5 to 0.9 here).
-FEW_PAIRS = 100
-FEW_PAIRS_RESAMPLES = 1000
 # A file named this way is the bundled sample's space: "sample:static", "sample:contextual".
 SAMPLE_PREFIX = "sample:"
 
@@ -78,13 +74,13 @@ def _parser():
         "--permutations", type=_positive, metavar="N", help="Mantel test with N permutations: adds pvalue"
     )
     compare.add_argument(
-        "--alternative", choices=stats.ALTERNATIVES, default="two-sided", help="of the Mantel test (default: two-sided)"
+        "--alternative", choices=stats.ALTERNATIVES, help="of the Mantel test (--permutations; default: two-sided)"
     )
     compare.add_argument(
         "--bootstrap", type=_positive, metavar="B", help="B resamples of the words: adds a ci_low, ci_high"
     )
     compare.add_argument(
-        "--confidence", type=_share, default=0.95, metavar="C", help="of the bootstrap interval, between 0 and 1 (default: 0.95)"
+        "--confidence", type=_share, metavar="C", help="of the bootstrap interval (--bootstrap), between 0 and 1 (default: 0.95)"
     )
     compare.add_argument(
         "--seed", type=_non_negative, help="seed of the permutations and resamples (repeatable results)"
@@ -191,6 +187,9 @@ def _check_options(args):
             args,
             f"--permutations and --bootstrap take --method pearson or --method spearman, not --method {args.method}",
         )
+    for option, needs in (("alternative", "permutations"), ("confidence", "bootstrap")):
+        if getattr(args, option, None) is not None and not getattr(args, needs):
+            _usage_error(args, f"--{option} is for --{needs} (add --{needs} N, or leave --{option} out)")
     if getattr(args, "binned", False) and args.method != "spearman":
         _usage_error(args, f"--binned is for --method spearman (--method {args.method} has no binned path)")
     clustered = getattr(args, "scheduler", None) or getattr(args, "workers", None)
@@ -360,6 +359,8 @@ def _compare(args):
     a = _load(args.a, args.key_a, args.limit, args.progress, "--key-a")
     b = _load(args.b, args.key_b, args.limit, args.progress, "--key-b")
     words = args.words if args.words is not None else _words_from_file(args.words_file) if args.words_file else None
+    if words is not None and not words.split():
+        raise DataError(f"{'--words' if args.words is not None else args.words_file} gives no words")
     start = time.perf_counter()
     aligned = align(a, b, words, case=args.case)
     if args.top is not None:
@@ -384,7 +385,7 @@ def _compare(args):
             with _memory_for(f"the Mantel test (--permutations) over {n:,} words", f"use fewer words ({fewer})"):
                 test = stats.permutation_test(
                     aligned.x, aligned.y, method=args.method, metric=args.metric, permutations=args.permutations,
-                    alternative=args.alternative, seed=args.seed, client=client, progress=progress,
+                    alternative=args.alternative or "two-sided", seed=args.seed, client=client, progress=progress,
                 )  # fmt: skip
             inference.update(pvalue=test.pvalue, permutations=test.permutations, alternative=test.alternative)
         if args.bootstrap:
@@ -392,10 +393,10 @@ def _compare(args):
             with _memory_for(f"the bootstrap (--bootstrap) over {n:,} words", advice):
                 interval = stats.bootstrap_ci(
                     aligned.x, aligned.y, method=args.method, metric=args.metric, n_boot=args.bootstrap,
-                    confidence=args.confidence, seed=args.seed, client=client, progress=progress,
+                    confidence=args.confidence or 0.95, seed=args.seed, client=client, progress=progress,
                 )  # fmt: skip
             inference.update(ci_low=interval.low, ci_high=interval.high, confidence=interval.confidence)
-        caution = _few_pairs(aligned, args) if n * (n - 1) // 2 < FEW_PAIRS else None
+        caution = _few_pairs(aligned, args) if n * (n - 1) // 2 < _tuning.FEW_PAIRS else None
     seconds = time.perf_counter() - start
     binned = isinstance(score, ApproximateScore)
     result = {
@@ -426,10 +427,10 @@ def _compare(args):
         why = "as asked (--binned)" if args.binned else "the exact ranks of every pair do not fit in memory"
         print(f"binned ranks ({why}): within {score.error_bound:.2g} of the exact score, guaranteed")
     if args.permutations:
-        print(f"p-value (Mantel test, {args.permutations:,} permutations, {args.alternative}): {inference['pvalue']:.4g}")
+        print(f"p-value (Mantel test, {args.permutations:,} permutations, {inference['alternative']}): {inference['pvalue']:.4g}")
     if args.bootstrap:
         low, high = inference["ci_low"], inference["ci_high"]
-        print(f"{_percent(args.confidence)} interval ({args.bootstrap:,} bootstrap resamples): [{low:.4f}, {high:.4f}]")
+        print(f"{_percent(inference['confidence'])} interval ({args.bootstrap:,} bootstrap resamples): [{low:.4f}, {high:.4f}]")
     if caution:
         print(f"caution: {caution['text']}")
     print(f"items: {n:,}   pairs: {result['n_pairs']:,}")
@@ -442,10 +443,10 @@ def _compare(args):
         merged = [f"{word} (as {kept})" if word != kept else word for word, kept in aligned.merged]
         print(f"left out as repeats: {_show_words(merged)}")
     print(f"mean similarity: A {summary['mean_sim_a']:.4f}   B {summary['mean_sim_b']:.4f}")
-    share = f"pairs more similar in B than in A: {summary['share_b_higher']:.1%}"
+    share = f"pairs more similar in B than in A: {summary['share_b_higher']:.2%}"
     if summary["share_sampled"]:
         low, high = summary["share_b_higher_low"], summary["share_b_higher_high"]
-        share += f" (95% interval {low:.1%} to {high:.1%}, from {summary['share_pairs']:,} random pairs)"
+        share += f" (95% interval {low:.2%} to {high:.2%}, from {summary['share_pairs']:,} random pairs)"
     print(share)
     print(f"seconds: {seconds:.3f}")
     if args.plot:
@@ -457,18 +458,21 @@ def _percent(share):
 
 
 def _few_pairs(aligned, args):
-    """The caution a score over fewer than ``FEW_PAIRS`` pairs gets: how few,
-    and the bootstrap interval over these words that shows how little the
-    score says (where the method has one and the words allow it)."""
+    """The caution a score over fewer than ``_tuning.FEW_PAIRS`` pairs gets:
+    how few, and the bootstrap interval over these words that shows how
+    little the score says (where the method has one, and the words give
+    resamples that differ: three items give only resamples of all three)."""
     n = len(aligned.words)
     text = f"only {n} words ({n * (n - 1) // 2} pairs): too few for the score to mean much"
     if args.method not in stats.RESAMPLE_METHODS:
         return {"text": f"{text}; --method pearson or spearman gives a bootstrap interval that shows how wide"}
     try:
         interval = stats.bootstrap_ci(
-            aligned.x, aligned.y, method=args.method, metric=args.metric, n_boot=FEW_PAIRS_RESAMPLES, seed=0
+            aligned.x, aligned.y, method=args.method, metric=args.metric, n_boot=_tuning.FEW_PAIRS_RESAMPLES, seed=0
         )
     except ValueError:  # (too few items for resamples whose pairs vary)
+        interval = None
+    if interval is None or np.unique(interval.distribution).size < 2:
         return {"text": f"{text}, too few even for a bootstrap interval"}
     return {
         "text": f"{text}; a 95% bootstrap interval over these words is [{interval.low:.2f}, {interval.high:.2f}]",
@@ -684,7 +688,7 @@ def _say_compiling(command):
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     """A warning in one line of stderr, in the command's terms."""
-    text = _as_options(str(message)).replace("pass progress=True", "add --progress")
+    text = _as_options(str(message)).replace("pass progress=True", "add --progress").replace("(n_boot)", "(--bootstrap)")
     print(f"fastrsa: {category.__name__}: {' '.join(text.split())}", file=sys.stderr)
 
 
@@ -694,9 +698,7 @@ def main(argv=None):
         _check_options(args)
         run = {"compare": _compare, "split-half": _split_half, "matrix": _matrix, "demo": _demo, "warm-up": _warm_up}[args.command]
         _say_compiling(args.command)
-        with warnings.catch_warnings():
-            warnings.showwarning = _show_warning
-            run(args)
+        run(args)
     except KeyboardInterrupt:
         print("fastrsa: interrupted", file=sys.stderr)
         return 130
@@ -704,6 +706,16 @@ def main(argv=None):
         print(f"fastrsa: error: {_message(error)}", file=sys.stderr)
         return 1
     return 0
+
+
+def console():
+    """The ``fastrsa`` command: ``main`` with warnings written in one line of
+    stderr, in the command's terms.  (``main`` leaves the process's warning
+    settings alone, so a host application may call it from any thread.)"""
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        code = main()
+    sys.exit(code)
 
 
 def _message(error):

@@ -189,7 +189,9 @@ def load_embeddings(path, format=None, limit=None, dtype=None, key=None, progres
         if limit is not None:
             words, vectors = words[:limit], vectors[:limit]
         if not mmap:
-            vectors = vectors.astype(np.float32 if dtype is None else dtype)
+            # A fresh array of ours is kept as it is; a view (of --limit's rows, of one
+            # layer of a 3-D array) is copied, so that the rest of the array is freed.
+            vectors = vectors.astype(np.float32 if dtype is None else dtype, copy=vectors.base is not None)
         elif dtype is not None and np.dtype(dtype) != vectors.dtype:
             raise ValueError(
                 f"dtype={np.dtype(dtype).name}: with mmap=True the vectors keep the dtype stored in {path} "
@@ -223,7 +225,7 @@ def detect_format(path):
     with _opened(path) as (file, _):
         try:
             head = file.read(1 << 16).removeprefix(_BOM)
-        except (OSError, EOFError, lzma.LZMAError) as error:
+        except (OSError, EOFError, lzma.LZMAError, zlib.error) as error:
             raise EmbeddingFileError(f"{path}: cannot decompress it ({_compression(path)}: {error})") from None
     if head.startswith(b"PK\x03\x04"):
         return "npz"
@@ -256,17 +258,14 @@ def _read_npz_archive(path, key, mmap=False):
         names = archive.files
         if "words" not in names:
             raise EmbeddingFileError(f"{path}: an .npz of embeddings needs a 'words' array; it has {names}")
-        if mmap:  # (only the members' headers are read)
-            headers = {name: _member_header(path, name) for name in names if name != "words"}
-            ndim = {name: len(headers[name][0]) for name in headers}
-        else:
-            ndim = {name: archive[name].ndim for name in names if name != "words"}
-        spaces = [name for name in ndim if ndim[name] == 2]
-        stacks = [name for name in ndim if ndim[name] == 3]
-        layer = _LAYER_KEY.fullmatch(key) if key is not None and key not in ndim else None
+        # Only the members' headers are read to choose one; then that member alone.
+        shapes = {name: _member_header(path, name)[0] for name in names if name != "words"}
+        spaces = [name for name in shapes if len(shapes[name]) == 2]
+        stacks = [name for name in shapes if len(shapes[name]) == 3]
+        layer = _LAYER_KEY.fullmatch(key) if key is not None and key not in shapes else None
         layers = "".join(
-            f"; {name!r} holds {count} layers: choose one with key= as '{name}[0]' to '{name}[{count - 1}]'"
-            for name, count in ((name, (headers[name][0] if mmap else archive[name].shape)[0]) for name in stacks)
+            f"; {name!r} holds {shapes[name][0]} layers: choose one with key= as '{name}[0]' to '{name}[{shapes[name][0] - 1}]'"
+            for name in stacks
         )
         if key is None:
             if "vectors" in spaces or len(spaces) == 1:
@@ -277,13 +276,13 @@ def _read_npz_archive(path, key, mmap=False):
                 raise EmbeddingFileError(f"{path}: holds no 2-D array of vectors{layers or f'; it has {names}'}")
         elif layer is not None and layer["name"] in stacks:
             key, index = layer["name"], int(layer["bracket"] or layer["colon"])
-            count = (headers[key][0] if mmap else archive[key].shape)[0]
+            count = shapes[key][0]
             if not -count <= index < count:
                 raise EmbeddingFileError(f"{path}: {key!r} holds {count} layers (0 to {count - 1}); there is no layer {index}")
         elif key not in spaces:
             raise EmbeddingFileError(f"{path}: no 2-D array {key!r}; " + (f"the spaces here are {spaces}{layers}" if spaces else layers[2:] or f"it has {names}"))
         words = archive["words"]
-        vectors = _mapped_member(path, key, headers[key]) if mmap else archive[key]
+        vectors = _mapped_member(path, key, _member_header(path, key)) if mmap else archive[key]
         if layer is not None:
             vectors = vectors[index]  # (of a memmap, a memmap of that layer's rows)
     if vectors.shape[0] != len(words):

@@ -913,7 +913,9 @@ def _plan_bootstrap_ci(X, Y, method, metric, n_boot, confidence, seed, nan_polic
         """``run`` (taking the progress line) with its progress over the resamples."""
 
         def execute():
-            with _progress.of_draws(progress, work, what, n_boot, stages, "pass fewer resamples (n_boot)") as line:
+            # (Spearman's BCa jackknife costs about n resamples: counted as n more draws, done at its end.)
+            draws = n_boot + (n if bca and method == "spearman" else 0)
+            with _progress.of_draws(progress, work, what, draws, stages, "pass fewer resamples (n_boot)") as line:
                 return run(line=line)
 
         return execute
@@ -1061,6 +1063,7 @@ def _bootstrap_ci(X, Y, method, metric, n_boot, confidence, root, omitted, sides
     shared = (executor.share(a), executor.share(b), executor.share(layout), floor)
     distribution = _distribution(n, n_boot, root, _pairs_statistics, shared, executor, serial=False, line=line)
     jackknife = _pairs_jackknife(a, b, layout, floor) if interval == "bca" else None
+    line.advance(n if interval == "bca" and method == "spearman" else 0)
     if by_gram:  # rsa's own score, bit for bit; last, so its BLAS threads cannot slow the resamples
         statistic = score.execute()
     return _interval(statistic, distribution, confidence, method, omitted, interval, jackknife)

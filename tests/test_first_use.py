@@ -16,7 +16,7 @@ import pytest
 from scipy.spatial.distance import pdist
 
 import fastrsa
-from fastrsa import _progress, _tuning, _warm, api, cli
+from fastrsa import _progress, _tuning, _warm, api, cli, reference
 from fastrsa.embeddings import EmbeddingFileError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,7 +80,7 @@ def test_few_pairs_get_a_caution_with_the_bootstrap_interval(sample):
     result = compare_json("sample:static", "sample:contextual", "--words", "dog cat horse fox bird", "--method", "spearman")
     assert result["n_pairs"] == 10
     aligned = fastrsa.align(*sample, "dog cat horse fox bird")
-    interval = fastrsa.bootstrap_ci(aligned.x, aligned.y, method="spearman", n_boot=cli.FEW_PAIRS_RESAMPLES, seed=0)
+    interval = fastrsa.bootstrap_ci(aligned.x, aligned.y, method="spearman", n_boot=_tuning.FEW_PAIRS_RESAMPLES, seed=0)
     assert result["caution_ci_low"] == interval.low and result["caution_ci_high"] == interval.high
     assert result["caution"].startswith("only 5 words (10 pairs): too few for the score to mean much")
     text = run("compare", "sample:static", "sample:contextual", "--words", "dog cat horse fox bird").stdout
@@ -90,13 +90,17 @@ def test_few_pairs_get_a_caution_with_the_bootstrap_interval(sample):
 def test_three_words_get_a_caution_even_without_an_interval():
     result = compare_json("sample:static", "sample:contextual", "--words", "dog cat horse")
     assert result["n_pairs"] == 3 and result["caution"].startswith("only 3 words (3 pairs)")
+    # (every resample that counts holds all three items: one value, no interval)
+    assert result["caution"].endswith("too few even for a bootstrap interval") and "caution_ci_low" not in result
     kendall = compare_json("sample:static", "sample:contextual", "--words", "dog cat horse fox", "--method", "kendall")
     assert "bootstrap interval that shows how wide" in kendall["caution"] and "caution_ci_low" not in kendall
 
 
 def test_many_pairs_get_no_caution():
     result = compare_json("sample:static", "sample:contextual", "--top", "15")
-    assert result["n_pairs"] == 105 >= cli.FEW_PAIRS and result["caution"] is None
+    assert result["n_pairs"] == 105 >= _tuning.FEW_PAIRS and result["caution"] is None
+    empty = run("compare", "sample:static", "sample:contextual", "--words", " ")
+    assert empty.returncode == 1 and "--words gives no words" in empty.stderr
 
 
 # --- Files and options ---------------------------------------------------------------
@@ -154,6 +158,13 @@ def test_a_truncated_compressed_file_is_a_clear_error(tmp_path, compressed):
         fastrsa.load_embeddings(bad)
     done = run("compare", bad, compressed["gz"])
     assert done.returncode == 1 and "cannot decompress it" in done.stderr and "Traceback" not in done.stderr
+    for kind in ("gz", "bz2", "xz"):  # (bytes changed inside the compressed stream)
+        flipped = bytearray(compressed[kind].read_bytes())
+        flipped[40:60] = bytes(255 - value for value in flipped[40:60])
+        bad = tmp_path / f"flipped.txt.{kind}"
+        bad.write_bytes(bytes(flipped))
+        with pytest.raises(EmbeddingFileError, match=r"cannot decompress it"):
+            fastrsa.load_embeddings(bad)
 
 
 def test_a_layer_of_a_3d_array_is_addressed_by_index():
@@ -183,6 +194,10 @@ def test_version_alternative_and_confidence(sample):
     assert "99 permutations, greater" in text and "80% interval (50 bootstrap resamples)" in text
     refused = run("compare", "sample:static", "sample:contextual", "--confidence", "1.5")
     assert refused.returncode == 2 and "'1.5' is not a number between 0 and 1" in refused.stderr
+    alone = run("compare", "sample:static", "sample:contextual", "--alternative", "less")
+    assert alone.returncode == 2 and "--alternative is for --permutations" in alone.stderr
+    alone = run("compare", "sample:static", "sample:contextual", "--confidence", "0.9")
+    assert alone.returncode == 2 and "--confidence is for --bootstrap" in alone.stderr
 
 
 # --- The summary: no pass over every pair ---------------------------------------------
@@ -214,6 +229,30 @@ def test_summary_past_its_limit_samples_pairs_with_an_interval_that_holds(sample
         assert summary["mean_sim_a"] == pytest.approx(a.mean(), abs=1e-12)  # (the means stay exact)
     assert inside >= 16  # a 95% interval: 19 of 20 expected; fewer than 16 has chance below 2%
     assert api.similarity_summary(x, y, seed=3) == api.similarity_summary(x, y, seed=3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("metric", ["cosine", "correlation"])
+def test_the_sampled_pairs_are_counted_as_the_reference_counts_them(sample, monkeypatch, dtype, metric):
+    x, y = (space.vectors[:900].astype(dtype) for space in sample)
+    y = y * dtype(1e-150 if dtype == np.float64 else 1e-20)  # (the rows' affines carry any magnitude)
+    monkeypatch.setattr(_tuning, "SUMMARY_PAIRS", 1000)
+    monkeypatch.setattr(_tuning, "SUMMARY_SAMPLE", 5000)
+    summary = api.similarity_summary(x, y, metric=metric, seed=7)
+    rng = np.random.default_rng(7)  # (the draws similarity_summary makes)
+    first = rng.integers(0, 900, 5000)
+    second = rng.integers(0, 899, 5000)
+    second += second >= first
+    sims = [reference.rsm(space.astype(np.float64) / np.abs(space).max(), metric) for space in (x, y)]
+    from scipy.spatial.distance import squareform
+
+    square = [squareform(values) for values in sims]
+    a, b = square[0][first, second], square[1][first, second]
+    margin = np.abs(b - a) > 1e-12  # (pairs nearer than rounding may go either way)
+    expected = np.count_nonzero((b > a) & margin)
+    assert expected <= summary["share_b_higher"] * 5000 <= expected + np.count_nonzero(~margin)
+    reference_means = [values.mean() for values in sims]
+    assert [summary["mean_sim_a"], summary["mean_sim_b"]] == pytest.approx(reference_means, abs=1e-9)
 
 
 def test_the_cli_says_when_the_share_is_from_a_sample(monkeypatch, capsys):
@@ -266,6 +305,20 @@ def test_a_long_call_without_progress_warns_how_long(spaces, monkeypatch):
         fastrsa.permutation_test(X, Y, permutations=99, progress=False)
 
 
+def test_rsa_says_how_long_before_a_long_call(spaces, monkeypatch):
+    X, Y = spaces
+    monkeypatch.setattr(_tuning, "PROGRESS_WORK", 0)
+    score, text = _captured(monkeypatch, lambda: fastrsa.rsa(X, Y, method="spearman", progress=True))
+    assert score == fastrsa.rsa(X, Y, method="spearman", progress=False)
+    assert text == "rsa(method='spearman', metric='cosine') over 300 items: about 0:00 by the cost model\n"
+    monkeypatch.setattr(_tuning, "LONG_CALL_SECONDS", 0.0)
+    with pytest.warns(fastrsa.LongCallWarning, match=r"over 300 items will take about .* or use fewer items"):
+        fastrsa.rsa(X, Y, method="spearman")
+    monkeypatch.setattr(_tuning, "PROGRESS_WORK", 1 << 60)  # (a small call: nothing said, nothing formatted)
+    _, text = _captured(monkeypatch, lambda: fastrsa.rsa(X, Y, method="spearman", progress=True))
+    assert text == ""
+
+
 def test_the_estimate_is_the_cost_model_at_its_rates(spaces):
     X, Y = spaces
     plan = fastrsa.plan(fastrsa.permutation_test, X, Y, permutations=999)
@@ -279,10 +332,15 @@ def test_the_estimate_is_the_cost_model_at_its_rates(spaces):
 
 def test_the_cli_prints_a_long_calls_warning_in_one_line_in_its_terms(monkeypatch, capsys):
     monkeypatch.setattr(_tuning, "LONG_CALL_SECONDS", 0.0)
-    assert cli.main(["compare", "sample:static", "sample:contextual", "--top", "50", "--permutations", "99"]) == 0
+    monkeypatch.setattr(sys, "argv", ["fastrsa", "compare", "sample:static", "sample:contextual", "--top", "50", "--bootstrap", "20"])
+    shown = warnings.showwarning
+    with pytest.raises(SystemExit) as exit:
+        cli.console()
+    assert exit.value.code == 0 and warnings.showwarning is shown  # (the process's warning settings as they were)
     err = capsys.readouterr().err
-    assert "fastrsa: LongCallWarning: permutation_test over 50 items with 99 permutations will take about" in err
-    assert "add --progress to see how far it is" in err and len(err.strip().splitlines()) == 1
+    assert "fastrsa: LongCallWarning: bootstrap_ci over 50 items with 20 resamples will take about" in err
+    assert "add --progress to see how far it is, or pass fewer resamples (--bootstrap)" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_cli_progress_shows_the_permutations(capsys):
@@ -308,8 +366,6 @@ def test_an_empty_cache_is_cold_and_the_cli_says_it_compiles(tmp_path):
     probe = "from fastrsa import _warm; uncached, total = _warm.cold(); print(uncached == total > 0, _warm.is_cold())"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert done.stdout.split() == ["True", "True"], done.stderr
-    warm = subprocess.run([sys.executable, "-c", probe.replace("print(", "print(not ")], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert warm.stdout.split()[1] == "False"  # (the test session has filled the usual cache)
 
 
 def test_the_compile_notice(monkeypatch, capsys):

@@ -13,12 +13,12 @@ from numba.core.registry import CPUDispatcher
 
 import fastrsa
 from fastrsa import _kernels, _threads, _tuning
-from fastrsa._kernels import batched, binned, correlate, duplicates, kendall, knn, normalize, rank, resample, scale, tiles
+from fastrsa._kernels import batched, binned, correlate, duplicates, jackknife, kendall, knn, normalize, rank, resample, scale, summary, tiles
 
 from .helpers import correlated_spaces
 
 
-@pytest.mark.parametrize("module", [batched, binned, correlate, duplicates, kendall, knn, normalize, rank, resample, scale, tiles])
+@pytest.mark.parametrize("module", [batched, binned, correlate, duplicates, jackknife, kendall, knn, normalize, rank, resample, scale, summary, tiles])
 def test_every_kernel_releases_the_gil(module):
     kernels = [f for _, f in inspect.getmembers(module) if isinstance(f, CPUDispatcher)]
     assert kernels, module
@@ -46,7 +46,7 @@ def test_kernels_package_has_only_kernel_modules():
     import pkgutil
 
     names = {m.name for m in pkgutil.iter_modules(_kernels.__path__)}
-    assert names == {"_jit", "batched", "binned", "correlate", "duplicates", "kendall", "knn", "normalize", "rank", "resample", "scale", "tiles"}
+    assert names == {"_jit", "batched", "binned", "correlate", "duplicates", "jackknife", "kendall", "knn", "normalize", "rank", "resample", "scale", "summary", "tiles"}
 
 
 _FORK_POOL = """

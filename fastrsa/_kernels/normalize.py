@@ -73,29 +73,34 @@ def _row_mean(row, scale):
 
 
 @kernel
-def _normalize_row(X, i, out, centre):
-    """Row i of X, centred if asked for, at unit length into row i of out."""
-    d = X.shape[1]
+def row_affine(X, i, centre):
+    """``(scale, shift, factor)`` of row i of X: its unit row (centred if
+    asked for) is ``(X[i] * scale - shift) * factor``, in float64.  A row
+    whose squares (or, centred, its sum or differences) would overflow or
+    lose digits to underflow takes the power of two that brings its largest
+    value into [0.5, 1) as its scale: exact, so the unit row is, bit for bit,
+    the one an ordinary scale gives wherever that stays in float64's range
+    (the row's scale cancels in it)."""
     shift = _row_mean(X[i], 1.0) if centre else 0.0
     squares = _sum_of_squares(X[i], shift)
-    if d == 1:
-        # Exactly +-1, so one-dimensional rows keep their exact ties (a
-        # product with the reciprocal of the norm might not give 1).
-        value = np.float64(X[i, 0]) - shift
-        out[i, 0] = value / abs(value)
-        return
     if _SAFE_SQUARES[0] < squares < _SAFE_SQUARES[1]:
-        _scale_row(X[i], 1.0, shift, 1.0 / np.sqrt(squares), out[i])
-        return
-    # The row's squares (or, centred, its sum or differences) overflow or
-    # lose digits to underflow: the same steps on the row times the power of
-    # two that brings its largest value into [0.5, 1).  Exact, so the result
-    # is, bit for bit, what the steps above give wherever they do not leave
-    # float64's range (the row's scale cancels in its unit row).
+        return 1.0, shift, 1.0 / np.sqrt(squares)
     scale = unit_scale(peak(X[i]))
     shift = _row_mean(X[i], scale) if centre else 0.0
-    squares = _scaled_sum_of_squares(X[i], scale, shift)
-    _scale_row(X[i], scale, shift, 1.0 / np.sqrt(squares), out[i])
+    return scale, shift, 1.0 / np.sqrt(_scaled_sum_of_squares(X[i], scale, shift))
+
+
+@kernel
+def _normalize_row(X, i, out, centre):
+    """Row i of X, centred if asked for, at unit length into row i of out."""
+    if X.shape[1] == 1:
+        # Exactly +-1, so one-dimensional rows keep their exact ties (a
+        # product with the reciprocal of the norm might not give 1).
+        value = np.float64(X[i, 0]) - (_row_mean(X[i], 1.0) if centre else 0.0)
+        out[i, 0] = value / abs(value)
+        return
+    scale, shift, factor = row_affine(X, i, centre)
+    _scale_row(X[i], scale, shift, factor, out[i])
 
 
 def _normalize_rows(X, out, centre):

@@ -50,7 +50,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from ._jit import inline_kernel, kernel, parallel_kernel, serial_and_parallel
+from ._jit import kernel, parallel_kernel, serial_and_parallel
 from .._tuning import BLAS_ONE_THREAD, ROWS  # (compiled in: see _tuning.py)
 
 
@@ -414,31 +414,3 @@ def count_pairs_higher(X, Y, rows, columns):
                         count += 1
     return count
 
-
-@parallel_kernel
-def count_sampled_higher(X, Y, first, second):
-    """How many of the pairs ``(first[k], second[k])`` have
-    ``Y[i] . Y[j] > X[i] . X[j]``: a sample of pairs, each product one row's
-    dot product with another's."""
-    count = 0
-    for k in prange(first.size):
-        i, j = first[k], second[k]
-        if _dot(Y[i], Y[j]) > _dot(X[i], X[j]):
-            count += 1
-    return count
-
-
-@inline_kernel
-def _dot(a, b):
-    """a . b in four running sums (independent chains, which the CPU overlaps)."""
-    s0 = s1 = s2 = s3 = 0.0
-    quarter = a.size // 4
-    for f in range(quarter):
-        g = 4 * f
-        s0 += a[g] * b[g]
-        s1 += a[g + 1] * b[g + 1]
-        s2 += a[g + 2] * b[g + 2]
-        s3 += a[g + 3] * b[g + 3]
-    for g in range(4 * quarter, a.size):
-        s0 += a[g] * b[g]
-    return (s0 + s1) + (s2 + s3)
