@@ -33,7 +33,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel, parallel_kernel
-from .resample import pair_offsets
+from .resample import _weighted_ranks, pair_offsets
 
 # Blocks of the passes over the pairs, each about 1/64 of them: more than
 # any machine's threads.  They fix no order of a sum (each item's sums run
@@ -149,28 +149,6 @@ def pearson_leaving_each_out(sums, n, out, flagged):
 
 
 @kernel
-def _ranks_without(sorted_values, items, left, ranks):
-    """Average ranks, in sorted order, of the pairs without item ``left``
-    (the values of its own pairs' positions are left as they come)."""
-    m = sorted_values.size
-    below = 0.0
-    k = 0
-    while k < m:
-        stop = k + 1
-        while stop < m and sorted_values[stop] == sorted_values[k]:
-            stop += 1
-        tied = 0.0
-        for t in range(k, stop):
-            if items[t, 0] != left and items[t, 1] != left:
-                tied += 1.0
-        rank = below + 0.5 * (tied + 1.0)
-        for t in range(k, stop):
-            ranks[t] = rank
-        below += tied
-        k = stop
-
-
-@kernel
 def _rank_pearson_without(sorted_a, items_a, left, ranks_b, b_position, mean):
     """Pearson of the ranks of the pairs without item ``left``: a's counted
     here in a's order, b's read from ``ranks_b`` (in b's order, at
@@ -210,6 +188,11 @@ def spearman_leaving_each_out(sorted_a, items_a, sorted_b, items_b, b_position, 
     workers = scratch.shape[0]
     mean = 0.5 * (sorted_a.size - (n - 1) + 1.0)
     for w in prange(workers):
+        # The pairs without item ``left`` are a resample that draws every
+        # other item once and ``left`` never: their ranks are its weighted ranks.
+        counts = np.ones(n)
         for left in range(w * n // workers, (w + 1) * n // workers):
-            _ranks_without(sorted_b, items_b, left, scratch[w])
+            counts[left] = 0.0
+            _weighted_ranks(sorted_b, items_b, counts, scratch[w])
+            counts[left] = 1.0
             out[left] = _rank_pearson_without(sorted_a, items_a, left, scratch[w], b_position, mean)
