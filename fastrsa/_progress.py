@@ -13,6 +13,7 @@ import sys
 import time
 import warnings
 
+import numba
 import numpy as np
 
 from . import _tuning
@@ -86,14 +87,17 @@ class LongCallWarning(UserWarning):
     how to follow it (``progress=True``) or shorten it."""
 
 
-def estimate_seconds(stages):
+def estimate_seconds(stages, threads=None):
     """The time the cost model gives ``stages`` (``_plan.Stage``): each
     stage's multiply-adds at ``_tuning.MULTIPLY_ADDS_PER_SECOND`` or its
-    bytes at ``_tuning.BYTES_PER_SECOND``, whichever is longer.  Rough, the
-    rates being one machine's (docs/performance.md): what the progress line
+    bytes at ``_tuning.BYTES_PER_SECOND``, whichever is longer, those rates
+    (of ``_tuning.RATES_THREADS`` threads) scaled to ``threads`` (None:
+    Numba's).  Rough, the rates being one machine's: what the progress line
     announces before the work starts; the time left it shows after is
     measured."""
-    return sum(max(stage.flops / _tuning.MULTIPLY_ADDS_PER_SECOND, stage.bytes_moved / _tuning.BYTES_PER_SECOND) for stage in stages)
+    speed = (threads or numba.get_num_threads()) / _tuning.RATES_THREADS
+    flops, moved = _tuning.MULTIPLY_ADDS_PER_SECOND * speed, _tuning.BYTES_PER_SECOND * speed
+    return sum(max(stage.flops / flops, stage.bytes_moved / moved) for stage in stages)
 
 
 def of_draws(progress, work, what, draws, stages, shorter):

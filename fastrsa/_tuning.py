@@ -158,6 +158,7 @@ PROGRESS_WORK = 1 << 40
 # draws; the benchmark report sets the estimate beside the time taken.
 MULTIPLY_ADDS_PER_SECOND = 2e10
 BYTES_PER_SECOND = 4e9
+RATES_THREADS = 2  # (the threads those rates are of: a machine with more is taken to be as much faster)
 # A call the cost model expects to take longer than this (seconds) warns
 # (_progress.LongCallWarning) unless it shows its progress.
 LONG_CALL_SECONDS = 60

@@ -279,6 +279,8 @@ def _read_npz_archive(path, key, mmap=False):
             count = shapes[key][0]
             if not -count <= index < count:
                 raise EmbeddingFileError(f"{path}: {key!r} holds {count} layers (0 to {count - 1}); there is no layer {index}")
+        elif layer is not None and layer["name"] in spaces:
+            raise EmbeddingFileError(f"{path}: {layer['name']!r} is one 2-D space, not layers; choose it with key='{layer['name']}'")
         elif key not in spaces:
             raise EmbeddingFileError(f"{path}: no 2-D array {key!r}; " + (f"the spaces here are {spaces}{layers}" if spaces else layers[2:] or f"it has {names}"))
         words = archive["words"]

@@ -176,6 +176,8 @@ def test_a_layer_of_a_3d_array_is_addressed_by_index():
         fastrsa.load_embeddings(LAYERS, key="hidden[7]")
     with pytest.raises(EmbeddingFileError, match=r"'hidden' holds 7 layers: choose one with key= as 'hidden\[0\]'"):
         fastrsa.load_embeddings(LAYERS)
+    with pytest.raises(EmbeddingFileError, match=r"'static' is one 2-D space, not layers; choose it with key='static'"):
+        fastrsa.load_embeddings(fastrsa.embeddings.SAMPLE_PATH, key="static[2]")
     result = compare_json(LAYERS, LAYERS, "--key-a", "hidden[0]", "--key-b", "hidden:6")
     assert result["score"] == fastrsa.rsa(hidden[0].astype(np.float32), hidden[6].astype(np.float32))
 
@@ -325,7 +327,8 @@ def test_the_estimate_is_the_cost_model_at_its_rates(spaces):
     expected = sum(
         max(stage.flops / _tuning.MULTIPLY_ADDS_PER_SECOND, stage.bytes_moved / _tuning.BYTES_PER_SECOND) for stage in plan.stages
     )
-    assert _progress.estimate_seconds(plan.stages) == expected > 0
+    assert _progress.estimate_seconds(plan.stages, threads=_tuning.RATES_THREADS) == pytest.approx(expected, rel=1e-12)
+    assert _progress.estimate_seconds(plan.stages, threads=4 * _tuning.RATES_THREADS) == pytest.approx(expected / 4, rel=1e-12)
     with pytest.raises(ValueError, match=r"progress='yes' is not supported; use None"):
         fastrsa.permutation_test(X, Y, progress="yes")
 
