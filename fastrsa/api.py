@@ -298,9 +298,10 @@ def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None,
         exceeds it; a warning says so where even the finest bins allowed
         cannot reach it.
     progress : {None, True, False}
-        True: say on stderr about how long the call will take (the plan's
-        cost model) before it starts, and for binned ranks draw a progress
-        line (pairs done, time left).  None: so where stderr is a terminal
+        True: for a long call (past ``_tuning.PROGRESS_WORK`` multiply-adds)
+        say on stderr about how long it will take (the plan's cost model)
+        before it starts; for binned ranks, draw a progress line (pairs
+        done, time left).  None: so where stderr is a terminal
         and the call is long; elsewhere a call the cost model expects to
         take over a minute warns how long (``LongCallWarning``).  False:
         silent.

@@ -22,7 +22,7 @@ import numpy as np
 from . import _tuning, _warm, api, stats, sweeps
 from ._binned import ApproximateScore
 from ._metrics import of as metric_of
-from .embeddings import SAMPLE_SPACES, EmbeddingFileError, Embeddings, align, load_embeddings, sample_embeddings
+from .embeddings import SAMPLE_SPACES, EmbeddingFileError, Embeddings, align, detect_format, load_embeddings, sample_embeddings
 
 SENTENCE = "The quick brown fox jumps over the lazy dog"
 # Words in a few clear groups, so the demo's heatmaps show block structure.
@@ -277,6 +277,8 @@ def _memory_for(what, advice):
 
 
 def _load(path, key, limit, progress, key_option="--key"):
+    if key is not None and (str(path).startswith(SAMPLE_PREFIX) or not _is_npz(path)):
+        raise DataError(f"{key_option} chooses an array of an .npz file; {path} is not one (leave {key_option} out)")
     if str(path).startswith(SAMPLE_PREFIX):
         space = str(path)[len(SAMPLE_PREFIX) :]
         if space not in SAMPLE_SPACES:
@@ -288,6 +290,13 @@ def _load(path, key, limit, progress, key_option="--key"):
             return load_embeddings(path, key=key, limit=limit, progress=True if progress else None)
         except EmbeddingFileError as error:
             raise DataError(str(error).replace("with key=", f"with {key_option}")) from None
+
+
+def _is_npz(path):
+    try:
+        return os.path.isfile(path) and detect_format(path) == "npz"
+    except EmbeddingFileError:
+        return False
 
 
 def _vector_problem(path, words, vectors, metric, columns=None, part=""):
@@ -367,8 +376,9 @@ def _compare(args):
         aligned = aligned._replace(x=aligned.x[: args.top], y=aligned.y[: args.top], words=aligned.words[: args.top])
     n = len(aligned.words)
     if n < 3:
-        hint = "" if args.case == "lower" else " (try --case lower)"
-        raise DataError(f"{args.a} and {args.b} share only {n} of the words asked for; RSA needs at least 3{hint}")
+        hint = " (try --case lower)" if args.case == "exact" and words is not None and aligned.missing_a + aligned.missing_b else ""
+        asked = "of the words asked for" if words is not None else "words" if args.top is None else f"words in --top {args.top}"
+        raise DataError(f"{args.a} and {args.b} share only {n} {asked}; RSA needs at least 3{hint}")
     spaces = [(args.a, aligned.words, aligned.x), (args.b, aligned.words, aligned.y)]
     names = [(name, f"the similarities of the words in {path}") for name, path in zip(api.PAIR_NAMES, (args.a, args.b))]
     fewer = "--top K, --words or --limit K"
@@ -396,7 +406,7 @@ def _compare(args):
                     confidence=args.confidence or 0.95, seed=args.seed, client=client, progress=progress,
                 )  # fmt: skip
             inference.update(ci_low=interval.low, ci_high=interval.high, confidence=interval.confidence)
-        caution = _few_pairs(aligned, args) if n * (n - 1) // 2 < _tuning.FEW_PAIRS else None
+        caution = _few_pairs(aligned, args, interval if args.bootstrap else None) if n * (n - 1) // 2 < _tuning.FEW_PAIRS else None
     seconds = time.perf_counter() - start
     binned = isinstance(score, ApproximateScore)
     result = {
@@ -454,28 +464,31 @@ def _compare(args):
 
 
 def _percent(share):
-    return f"{share * 100:.4g}%"
+    return f"{share * 100:.10g}%"
 
 
-def _few_pairs(aligned, args):
+def _few_pairs(aligned, args, interval=None):
     """The caution a score over fewer than ``_tuning.FEW_PAIRS`` pairs gets:
     how few, and the bootstrap interval over these words that shows how
     little the score says (where the method has one, and the words give
-    resamples that differ: three items give only resamples of all three)."""
+    resamples that differ: three items give only resamples of all three).
+    ``interval``: the call's own bootstrap (--bootstrap), where it made one;
+    else one of ``_tuning.FEW_PAIRS_RESAMPLES`` resamples from --seed (or 0)."""
     n = len(aligned.words)
     text = f"only {n} words ({n * (n - 1) // 2} pairs): too few for the score to mean much"
     if args.method not in stats.RESAMPLE_METHODS:
         return {"text": f"{text}; --method pearson or spearman gives a bootstrap interval that shows how wide"}
     try:
-        interval = stats.bootstrap_ci(
-            aligned.x, aligned.y, method=args.method, metric=args.metric, n_boot=_tuning.FEW_PAIRS_RESAMPLES, seed=0
-        )
+        interval = interval or stats.bootstrap_ci(
+            aligned.x, aligned.y, method=args.method, metric=args.metric, n_boot=_tuning.FEW_PAIRS_RESAMPLES,
+            seed=0 if args.seed is None else args.seed,
+        )  # fmt: skip
     except ValueError:  # (too few items for resamples whose pairs vary)
         interval = None
     if interval is None or np.unique(interval.distribution).size < 2:
         return {"text": f"{text}, too few even for a bootstrap interval"}
     return {
-        "text": f"{text}; a 95% bootstrap interval over these words is [{interval.low:.2f}, {interval.high:.2f}]",
+        "text": f"{text}; its {_percent(interval.confidence)} bootstrap interval over these words is [{interval.low:.2f}, {interval.high:.2f}]",
         "low": interval.low, "high": interval.high,
     }  # fmt: skip
 

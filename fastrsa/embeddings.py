@@ -15,6 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _memory
+
 FORMATS = ("glove", "word2vec", "word2vec-binary", "npz")
 CASES = ("exact", "lower")
 PROGRESS_MIN_BYTES = 100 * 2**20
@@ -28,9 +30,6 @@ _COMPRESSIONS = {
     b"BZh": ("bzip2", bz2.BZ2File),
     b"\xfd7zXZ\x00": ("xz", lzma.LZMAFile),
 }
-# A compressed word2vec binary file's vectors (float32, which compress poorly) are taken to
-# be at most this many times its size: a header promising more is refused before allocating.
-_MOST_EXPANSION = 20
 # Fields of a text line: runs of spaces or tabs (a word may hold single spaces).
 _FIELD_SEPARATOR = re.compile(r"[ \t]+")
 
@@ -166,6 +165,8 @@ def load_embeddings(path, format=None, limit=None, dtype=None, key=None, progres
     path = os.fspath(path)
     if format is not None and format not in FORMATS:
         raise ValueError(f"format={format!r} is not supported; use one of {', '.join(map(repr, FORMATS))} or None")
+    if key is not None and not isinstance(key, str):
+        raise ValueError(f"key={key!r}: expected the name of an array in the .npz (a str), or None")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
         raise ValueError(f"limit={limit!r}: expected a positive integer or None")
     if dtype is not None and np.dtype(dtype) not in (np.float32, np.float64):
@@ -449,8 +450,14 @@ def _read_word2vec_binary(path, format, limit, dtype, bar):
         count, dim = int(fields[0]), int(fields[1])
         if limit is not None:
             count = min(count, limit)
-        body_bytes = os.path.getsize(path) * (_MOST_EXPANSION if _compression(path) else 1) - len(line)
-        _check_binary_header(path, count, dim, body_bytes)
+        if _compression(path):
+            # (How far it decompresses is not known before it is read: the header's
+            # promise is held to the memory its vectors need; a file that ends early says so.)
+            if dim < 1:
+                _check_binary_header(path, count, dim, 0)
+            _memory.require(count * dim * np.dtype(dtype).itemsize, f"the {count:,} vectors the header of {path} promises", "read fewer words with limit=")
+        else:
+            _check_binary_header(path, count, dim, os.path.getsize(path) - len(line))
         vectors = np.empty((count, dim), dtype)
         words = []
         record_bytes = 4 * dim

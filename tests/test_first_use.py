@@ -85,6 +85,9 @@ def test_few_pairs_get_a_caution_with_the_bootstrap_interval(sample):
     assert result["caution"].startswith("only 5 words (10 pairs): too few for the score to mean much")
     text = run("compare", "sample:static", "sample:contextual", "--words", "dog cat horse fox bird").stdout
     assert "caution: only 5 words (10 pairs)" in text and "95% bootstrap interval over these words is [" in text
+    asked = compare_json("sample:static", "sample:contextual", "--top", "6", "--bootstrap", "50", "--confidence", "0.8", "--seed", "4")
+    assert (asked["caution_ci_low"], asked["caution_ci_high"]) == (asked["ci_low"], asked["ci_high"])  # (the call's own)
+    assert "its 80% bootstrap interval" in asked["caution"]
 
 
 def test_three_words_get_a_caution_even_without_an_interval():
@@ -167,6 +170,29 @@ def test_a_truncated_compressed_file_is_a_clear_error(tmp_path, compressed):
             fastrsa.load_embeddings(bad)
 
 
+def test_a_compressed_binary_file_that_compresses_well_loads(tmp_path):
+    # (2,000 vectors of one repeated value: their gzip is some 100 times smaller than they are)
+    binary = b"2000 100\n" + b"".join(f"w{k}".encode() + b" " + np.full(100, k % 7 + 1, "<f4").tobytes() + b"\n" for k in range(2000))
+    path = tmp_path / "repeated.bin.gz"
+    with gzip.open(path, "wb") as file:
+        file.write(binary)
+    assert path.stat().st_size * 50 < len(binary)
+    emb = fastrsa.load_embeddings(path)
+    assert len(emb) == 2000 and emb["w8"][0] == 2.0
+    short = tmp_path / "short.bin.gz"  # (a header promising more than the file holds)
+    with gzip.open(short, "wb") as file:
+        file.write(b"3000 100\n" + binary[len(b"2000 100\n"):])
+    with pytest.raises(EmbeddingFileError, match=r"word 2001: the file ends early"):
+        fastrsa.load_embeddings(short)
+
+
+def test_a_key_for_a_file_that_is_not_an_npz_is_refused(compressed):
+    done = run("compare", compressed["gz"], "sample:static", "--key-a", "vectors")
+    assert done.returncode == 1 and "--key-a chooses an array of an .npz file" in done.stderr
+    with pytest.raises(ValueError, match=r"key=3: expected the name of an array"):
+        fastrsa.load_embeddings(compressed["plain"], key=3)
+
+
 def test_a_layer_of_a_3d_array_is_addressed_by_index():
     hidden = np.load(LAYERS)["hidden"]
     for key, layer in (("hidden[3]", 3), ("hidden:3", 3), ("hidden[-1]", 6)):
@@ -194,6 +220,8 @@ def test_version_alternative_and_confidence(sample):
     assert (result["ci_low"], result["ci_high"], result["confidence"]) == (interval.low, interval.high, 0.8)
     text = run("compare", "sample:static", "sample:contextual", *options).stdout
     assert "99 permutations, greater" in text and "80% interval (50 bootstrap resamples)" in text
+    fine = run("compare", "sample:static", "sample:contextual", "--top", "40", "--bootstrap", "20", "--confidence", "0.999999")
+    assert "99.9999% interval (20 bootstrap resamples)" in fine.stdout
     refused = run("compare", "sample:static", "sample:contextual", "--confidence", "1.5")
     assert refused.returncode == 2 and "'1.5' is not a number between 0 and 1" in refused.stderr
     alone = run("compare", "sample:static", "sample:contextual", "--alternative", "less")
