@@ -102,20 +102,37 @@ def estimate_seconds(stages, threads=None):
 
 def of_draws(progress, work, what, draws, stages, shorter):
     """The progress line of a call's ``draws`` (permutations, resamples):
-    where ``wanted``, announced on a line of its own with the cost model's
-    time (``estimate_seconds(stages)``), then advanced batch by batch; else
-    SILENT, with a ``LongCallWarning`` first where that time passes
-    ``_tuning.LONG_CALL_SECONDS`` (``shorter``: how to shorten the call)."""
+    announced (``_announced``), then advanced batch by batch; or SILENT."""
+    if _announced(progress, work, what, stages, "to see how far it is", shorter):
+        return Progress(what, draws)
+    return SILENT
+
+
+def announce(progress, plan, shorter):
+    """Before a call that is not a loop of draws (``rsa``), what
+    ``of_draws`` says before its draws, where the call is long (its plan's
+    work past ``_tuning.PROGRESS_WORK``, checked first, so that small calls
+    format nothing).  Binned ranks then draw their own progress line."""
+    if progress is not False and plan.work >= _tuning.PROGRESS_WORK:
+        _announced(progress, plan.work, plan.what, plan.stages, "to be told before it starts", shorter)
+
+
+def _announced(progress, work, what, stages, follow, shorter):
+    """Where progress is ``wanted``: a line saying what the call does and
+    the cost model's time (``estimate_seconds(stages)``), and True.  Else
+    False, with a ``LongCallWarning`` first where ``progress`` is None and
+    that time passes ``_tuning.LONG_CALL_SECONDS`` (``follow``: what
+    progress=True would give; ``shorter``: how to shorten the call)."""
     seconds = estimate_seconds(stages)
-    if not wanted(progress, work):
-        if progress is None and seconds >= _tuning.LONG_CALL_SECONDS:
-            warnings.warn(
-                f"{what} will take about {_clock(seconds)} (h:mm:ss, by the cost model); pass progress=True to see "
-                f"how far it is, or {shorter}", LongCallWarning, stacklevel=_outside(),
-            )  # fmt: skip
-        return SILENT
-    sys.stderr.write(f"{what}: about {_clock(seconds)} by the cost model\n")
-    return Progress(what, draws)
+    if wanted(progress, work):
+        sys.stderr.write(f"{what}: about {_clock(seconds)} by the cost model\n")
+        return True
+    if progress is None and seconds >= _tuning.LONG_CALL_SECONDS:
+        warnings.warn(
+            f"{what} will take about {_clock(seconds)} (h:mm:ss, by the cost model); pass progress=True {follow}, "
+            f"or {shorter}", LongCallWarning, stacklevel=_outside(),
+        )  # fmt: skip
+    return False
 
 
 def _outside():
@@ -124,25 +141,6 @@ def _outside():
     while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "fastrsa":
         frame, level = frame.f_back, level + 1
     return level
-
-
-def announce(progress, plan, shorter):
-    """Before a call that is not a loop of draws (``rsa``): where it is long
-    (its plan's work past ``_tuning.PROGRESS_WORK``, checked first, so that
-    small calls format nothing), what ``of_draws`` says before it starts --
-    the cost model's time where progress is shown, else a
-    ``LongCallWarning`` past ``_tuning.LONG_CALL_SECONDS``.  Binned ranks
-    then draw their own progress line."""
-    if progress is False or plan.work < _tuning.PROGRESS_WORK:
-        return
-    seconds = estimate_seconds(plan.stages)
-    if wanted(progress, plan.work):
-        sys.stderr.write(f"{plan.what}: about {_clock(seconds)} by the cost model\n")
-    elif seconds >= _tuning.LONG_CALL_SECONDS:
-        warnings.warn(
-            f"{plan.what} will take about {_clock(seconds)} (h:mm:ss, by the cost model); pass "
-            f"progress=True to be told before it starts, or {shorter}", LongCallWarning, stacklevel=_outside(),
-        )  # fmt: skip
 
 
 class _Silent:

@@ -17,6 +17,7 @@ from ._kernels.correlate import pearson_from_moments
 from ._kernels.normalize import normalize_rows_into
 from ._kernels.rank import PARTS, doubled_dtype, doubled_ranks_into, rank_scratch, spearman_moments_of_doubled
 from ._kernels.summary import affines_into, count_sampled_higher, unit_sums
+from ._kernels.summary import memory_bytes as summary_memory_bytes
 from ._kernels.tiles import count_pairs_higher
 from ._metrics import of as metric_of
 from ._plan import Stage
@@ -679,10 +680,10 @@ def similarity_summary(X, Y, metric="cosine", seed=0):
         higher = count_pairs_higher(units[0], units[1], _tuning.ROWS, _tuning.COLUMNS)
         low = high = higher / pairs
     else:
-        # The rows as they are, each through its affine (three float64 values
-        # a row, _kernels/summary.py); a sample's two int64 item indices a pair.
+        # The rows as they are, each through its affine (_kernels/summary.py), and the sample's pairs.
         counted = _tuning.SUMMARY_SAMPLE
-        _memory.require(3 * 8 * 2 * n + 2 * 8 * counted + 8 * (X.shape[1] + Y.shape[1]), what, "use fewer items")
+        needed = summary_memory_bytes(n, X.shape[1], counted) + summary_memory_bytes(n, Y.shape[1], 0)
+        _memory.require(needed, what, "use fewer items")
         affines = []
         for space in (X, Y):
             affines.append(np.empty((n, 3)))

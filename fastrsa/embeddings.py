@@ -357,7 +357,6 @@ class _opened:
         self.raw.seek(0)
         opener = next((opener for magic, (_, opener) in _COMPRESSIONS.items() if head.startswith(magic)), None)
         self.file = opener(self.raw) if opener else self.raw
-        self.compressed = opener is not None
 
     def __enter__(self):
         return self.file, self.raw.tell

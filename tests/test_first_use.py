@@ -285,6 +285,32 @@ def test_the_sampled_pairs_are_counted_as_the_reference_counts_them(sample, monk
     assert [summary["mean_sim_a"], summary["mean_sim_b"]] == pytest.approx(reference_means, abs=1e-9)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [3, 4097, 4098 + 4096])  # (the fewest items; one and two blocks of unit_sums past a whole one)
+def test_the_sampled_summary_at_odd_sizes(dtype, n, monkeypatch):
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((n, 5)).astype(dtype)
+    y = (x + rng.standard_normal(x.shape)).astype(dtype)
+    monkeypatch.setattr(_tuning, "SUMMARY_PAIRS", 2)
+    monkeypatch.setattr(_tuning, "SUMMARY_SAMPLE", 3000)
+    summary = api.similarity_summary(x, y, metric="correlation")
+    assert summary["share_sampled"]
+    reference_means = [reference.rsm(space.astype(np.float64), "correlation").mean() for space in (x, y)]
+    assert [summary["mean_sim_a"], summary["mean_sim_b"]] == pytest.approx(reference_means, abs=1e-11)
+    rng = np.random.default_rng(0)  # (the draws similarity_summary makes with its default seed)
+    first = rng.integers(0, n, 3000)
+    second = rng.integers(0, n - 1, 3000)
+    second += second >= first
+    units = []
+    for space in (x, y):
+        centred = space.astype(np.float64) - space.astype(np.float64).mean(axis=1, keepdims=True)
+        units.append(centred / np.linalg.norm(centred, axis=1, keepdims=True))
+    a, b = ((unit[first] * unit[second]).sum(axis=1) for unit in units)
+    margin = np.abs(b - a) > 1e-12  # (pairs nearer than rounding may go either way)
+    counted = summary["share_b_higher"] * 3000
+    assert np.count_nonzero((b > a) & margin) <= counted <= np.count_nonzero((b > a) | ~margin)
+
+
 def test_the_cli_says_when_the_share_is_from_a_sample(monkeypatch, capsys):
     monkeypatch.setattr(_tuning, "SUMMARY_PAIRS", 1 << 10)
     monkeypatch.setattr(_tuning, "SUMMARY_SAMPLE", 1 << 10)

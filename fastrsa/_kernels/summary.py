@@ -51,6 +51,14 @@ def unit_sums(X, affines):
 _SUM_ROWS = 4096  # rows a block of unit_sums (a block's partial sums: D float64 values)
 
 
+def memory_bytes(n, d, pairs):
+    """What the summary of a space of n rows and d features holds over its
+    rows: the affines (3 float64 a row) and ``unit_sums``' partial sums (d +
+    1 float64 a block); and for ``pairs`` sampled pairs two int64 indices each."""
+    blocks = -(-n // _SUM_ROWS)
+    return 3 * 8 * n + 8 * (d + 1) * blocks + 2 * 8 * pairs
+
+
 @parallel_kernel
 def count_sampled_higher(X, Y, affines_x, affines_y, first, second):
     """How many of the pairs ``(first[k], second[k])`` are more similar in Y

@@ -413,4 +413,3 @@ def count_pairs_higher(X, Y, rows, columns):
                     if products_y[i - r0, j - c0] > products_x[i - r0, j - c0]:
                         count += 1
     return count
-
