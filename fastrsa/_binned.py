@@ -157,16 +157,16 @@ def space(X, metric, fine_bins):
     (rows, row_values, kind), _ = _tile_rows(X, metric, distances)
     root = metric_of(metric).root
     single = pairs_dtype(X, metric) == np.float32
-    arguments = (rows, row_values, kind, root, single, _copies(rows, kind))
+    arguments = (rows, row_values, kind, root, single, _copies(rows, kind, row_values))
     return _Space(*arguments, _placed(arguments, value_range(rows, kind, root, distances), fine_bins))
 
 
-def _copies(rows, kind):
+def _copies(rows, kind, row_values):
     """``pair_value``'s copies: each row's representative, whether its row
     has copies, the values of pairs of two copies (``copies_of``), and the
     rows with copies, ascending."""
     n = rows.shape[0]
-    found = copies_of(rows, kind)
+    found = copies_of(rows, kind, row_values)
     if found is None:
         return np.arange(n), np.zeros(n, np.bool_), np.zeros(n), np.zeros(0, np.int64)
     representative, copies, self_values = found

@@ -217,7 +217,7 @@ def _unique_rows(rows, norms):
     the items of unique row u ``members[starts[u]:starts[u + 1]]``
     ascending, and each item's unique row (None where no row is a copy)."""
     n = rows.shape[0]
-    found = copies_of(rows, COSINES)
+    found = copies_of(rows, COSINES, norms)
     if found is None:
         return rows, norms, np.full(n, -2.0), np.arange(n + 1), np.arange(n), None
     representative, _, self_values = found

@@ -194,7 +194,7 @@ def _centred(X):
     return (rows - rows.mean(axis=1, keepdims=True)).astype(X.dtype, copy=False)
 
 
-def copies_of(rows, kind):
+def copies_of(rows, kind, row_values=None):
     """``(representative, copies, self_values)`` of rows as the tiles take
     them (``kind``), or None where no row copies another: each row's first
     copy (itself if first), the rows that copy an earlier one, and for each
@@ -204,9 +204,12 @@ def copies_of(rows, kind):
     integers, or distance 0 (in the kind's own terms: 1 - cosine for cosine
     distances).  For cosines, rows that are power-of-two multiples of each
     other are copies too (``representatives(..., scaled=True)``): SciPy's
-    per-pair loops scale exactly, so their cosines with any row are equal there."""
+    per-pair loops scale exactly, so their cosines with any row are equal there.
+
+    With the tiles' ``row_values`` only rows whose values another row
+    shares are searched (``_copy_keys``)."""
     cosines = kind in (COSINES, COSINE_DISTANCES)
-    found = representatives(rows, scaled=cosines)
+    found = representatives(rows, scaled=cosines, keys=_copy_keys(rows, kind, row_values))
     if found is None:
         return None
     representative, copies = found
@@ -221,13 +224,34 @@ def copies_of(rows, kind):
     return representative, copies, self_values
 
 
-def _pairs_of_copies(rows, kind, out):
+def _copy_keys(rows, kind, row_values):
+    """A key per row from the tiles' row values, equal for rows that
+    ``copies_of`` finds to be copies (None where there is none to take):
+    the mantissas of cosine rows' lengths (a power-of-two multiple of a row
+    has its length times that power, exactly, but where a square underflows
+    -- values below 1e-154 in float64 -- when rounding may make it differ
+    in the last bit, and such multiples may then not be tied), the integer
+    correlations' two sums, the squared lengths of Euclidean rows (the
+    rows as compared: equal bits give equal sums)."""
+    n = rows.shape[0]
+    if row_values is None or n < 2:
+        return None
+    if kind in (COSINES, COSINE_DISTANCES):
+        return np.frexp(row_values)[0]
+    if kind in (INTEGER_CORRELATIONS, INTEGER_CORRELATION_DISTANCES):
+        return row_values.reshape(2, n).T
+    if kind == SQUARED_DISTANCES:
+        return row_values
+    return None
+
+
+def _pairs_of_copies(rows, kind, out, row_values=None):
     """Give the pairs of bitwise-equal rows bitwise-equal values in ``out``
     (see ``_kernels/duplicates.py``): every pair involving a copy takes the
     value of the pair of the rows it copies, and a pair of two copies of a
     row that row's value with itself (``copies_of``).  Returns how many
     pairs are of two copies of one row."""
-    found = copies_of(rows, kind)
+    found = copies_of(rows, kind, row_values)
     if found is None:
         return 0
     representative, copies, self_values = found
@@ -236,7 +260,7 @@ def _pairs_of_copies(rows, kind, out):
     return int((copies_of_row * (copies_of_row - 1) // 2).sum())  # pairs of two copies of one row
 
 
-def _finish_pairs(rows, kind, metric, out, name, source):
+def _finish_pairs(rows, kind, metric, out, name, source, row_values=None):
     """What every condensed vector gets once its tiles or blocks are
     written: copies' pairs made equal, square roots for euclidean.  Squared
     distances that underflowed (rows so far apart in magnitude that no
@@ -244,7 +268,7 @@ def _finish_pairs(rows, kind, metric, out, name, source):
     are refused, naming ``name`` and the range, where ranks would see
     false ties; distances of 0 between rows of ``source`` (the input) equal
     in value are not underflow."""
-    copy_pairs = _pairs_of_copies(rows, kind, out)
+    copy_pairs = _pairs_of_copies(rows, kind, out, row_values)
     tiny = np.count_nonzero(out < _TINY) if kind == SQUARED_DISTANCES else 0
     if tiny > copy_pairs and tiny > _equal_pairs(source):
         raise ValueError(
@@ -323,7 +347,7 @@ def condensed_values(X, metric, distances, side, out=None, true_scale=False, nam
     else:
         out = _new_block_output(X, dtype) if out is None else out
         condensed_into(rows, row_values, kind, out, _tuning.ROWS, _tuning.COLUMNS)
-    _finish_pairs(rows, kind, metric, out, name, X)
+    _finish_pairs(rows, kind, metric, out, name, X, row_values)
     if true_scale and exponent:
         with np.errstate(over="ignore"):
             np.ldexp(out, -exponent if metric_of(metric).root else -2 * exponent, out=out)
@@ -371,10 +395,9 @@ def condensed_pair(X, Y, metric, sides, method=None, names=("X", "Y")):
     (pairs_x, _), (pairs_y, _) = _tile_rows(X, metric, as_distances(X, metric)), _tile_rows(Y, metric, as_distances(Y, metric))
     a, b = _empty_pairs(n, pairs_dtype(X, metric)), _empty_pairs(n, pairs_dtype(Y, metric))
     tiles_of_two_into(*pairs_x, a, side_x, *pairs_y, b, side_y)
-    (rows_x, _, kind_x), (rows_y, _, kind_y) = pairs_x, pairs_y
     pairs = []
-    for rows, kind, values, name, Z in ((rows_x, kind_x, a, names[0], X), (rows_y, kind_y, b, names[1], Y)):
-        _finish_pairs(rows, kind, metric, values, name, Z)
+    for (rows, row_values, kind), values, name, Z in ((pairs_x, a, names[0], X), (pairs_y, b, names[1], Y)):
+        _finish_pairs(rows, kind, metric, values, name, Z, row_values)
         pairs.append(values if as_distances(Z, metric) else np.negative(values, out=values))
     return tuple(pairs)
 

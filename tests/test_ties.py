@@ -153,6 +153,31 @@ def test_representatives_find_every_copy_and_only_copies(rng, dtype):
     assert representatives(np.unique(X, axis=0)) is None
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("metric", METRICS)
+def test_copies_searched_among_shared_keys_are_all_the_copies(rng, dtype, metric):
+    # Rows that share a key without being copies: a row's elements in
+    # another order have its length and sums.  The keyed search must find
+    # exactly what hashing every row finds.
+    from fastrsa._pairs import _copy_keys, _tile_rows, as_distances, copies_of
+
+    base = rng.integers(-3, 4, (9, 6)).astype(dtype)
+    unique = rng.integers(-40, 41, (6, 6)).astype(dtype)  # (keys no other row has)
+    X = np.concatenate([base, base[:, ::-1], base[:4], np.ldexp(base[4:7], 2), base[:1, [1, 0, 2, 3, 4, 5]], unique])
+    X = X[rng.permutation(X.shape[0])]
+    X = X[np.abs(X).sum(axis=1) > 0]
+    if metric == "correlation":
+        X = X[np.ptp(X, axis=1) > 0]
+    for Z in (X, X + rng.standard_normal(X.shape[1]).astype(dtype)):  # (integer and not)
+        (rows, row_values, kind), _ = _tile_rows(np.ascontiguousarray(Z), metric, as_distances(Z, metric))
+        keys = _copy_keys(rows, kind, row_values).reshape(rows.shape[0], -1)
+        assert np.unique(keys, axis=0, return_counts=True)[1].min() == 1  # (the search skips some rows)
+        keyed, full = copies_of(rows, kind, row_values), copies_of(rows, kind)
+        assert full is not None
+        for got, expected in zip(keyed, full):
+            np.testing.assert_array_equal(got, expected)
+
+
 def test_unify_copies_gives_each_pair_its_originals_value(rng):
     n = 6  # rows 2 and 5 copy row 0, row 4 copies row 1
     values = rng.standard_normal(n * (n - 1) // 2)

@@ -12,7 +12,9 @@ row's own value (``self_values``: its cosine with itself, or distance 0).
 
 Cost: one pass over the rows to hash them, a sort of N hashes, and where
 there are copies one pass over the pairs of the copied rows: O(N D + N log N
-+ copies x N).  No memory but O(N).
++ copies x N).  No memory but O(N).  Where the caller has a key per row that
+copies share (their lengths, which the tiles need anyway), only rows whose
+key another row shares are hashed: O(N log N) when no key repeats.
 
 Assumes checked input: C-contiguous float32 or float64 rows.
 """
@@ -130,14 +132,22 @@ def _equal_hashes(hashes):
     return False
 
 
-def representatives(X, scaled=False):
+def representatives(X, scaled=False, keys=None):
     """``(representative, copies)`` for rows with bitwise copies: each row's
     first copy (itself if first), and the rows that are copies of an earlier
     one, ascending; ``None`` where every row is unique.  With ``scaled``,
     rows are compared each scaled by the power of two that brings its
     largest magnitude into [1, 2) (x and 2x are copies), hashed a row at a
     time and compared from scaled copies of the rows whose hashes collide
-    only: no scaled copy of X."""
+    only: no scaled copy of X.
+
+    ``keys`` (optional, one value or one row of values per row, computed
+    already) must be equal for any two rows that are copies as compared
+    here: then only rows whose key another row shares are hashed, and where
+    every key is unique nothing is -- in the common case the search costs a
+    hash of N keys instead of a pass over X."""
+    if keys is not None:
+        return _among_shared_keys(X, scaled, keys)
     if not scaled:
         hashes = row_hashes(_row_words(X))
         if not _equal_hashes(hashes):
@@ -155,6 +165,26 @@ def representatives(X, scaled=False):
         representative[rows] = rows[found]
     copies = np.flatnonzero(representative != np.arange(X.shape[0]))
     return (representative, copies) if copies.size else None
+
+
+def _among_shared_keys(X, scaled, keys):
+    """``representatives(X, scaled)`` searched only among the rows whose
+    ``keys`` another row shares (rows with a key of their own copy no row)."""
+    n = X.shape[0]
+    key_rows = np.ascontiguousarray(keys).reshape(n, -1)
+    hashes = row_hashes(_row_words(key_rows))
+    if not _equal_hashes(hashes):
+        return None
+    _, first, counts = np.unique(hashes, return_inverse=True, return_counts=True)
+    rows = np.flatnonzero(counts[first] > 1)  # (ascending: the first copy stays first)
+    if rows.size == n:
+        return representatives(X, scaled)
+    found = representatives(X[rows], scaled)
+    if found is None:
+        return None
+    representative = np.arange(n)
+    representative[rows] = rows[found[0]]
+    return representative, rows[found[1]]
 
 
 @kernel
