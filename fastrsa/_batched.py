@@ -17,7 +17,7 @@ other without being equal, and pairs of bitwise-equal rows tie as in rsa.
 import numba
 import numpy as np
 
-from . import _plan, _sources, _threads, _tuning, _validate
+from . import _plan, _sources, _tuning, _validate
 from ._kernels.batched import CORRELATIONS, COSINES, EUCLIDEAN, SQEUCLIDEAN, batch_moments_into, batch_ranks_into, batch_spreads_into, batch_vectors_into
 from ._kernels.kendall import counting_bytes, kendall_from_ranks
 from ._metrics import of as metric_of
@@ -135,8 +135,7 @@ def _side_vectors(Zs, start, stop, kind, ranked, buffer, spread):
     if Zs.shape[0] == 1:
         return buffer[:1]
     size = stop - start
-    with _threads.blas_on_one_thread() as held:  # (each item's product on its thread; else the items in turn)
-        batch_vectors_into(Zs[start:stop], kind, ranked, buffer[:size], spread[:size], numba.get_num_threads() if held else 1)
+    batch_vectors_into(Zs[start:stop], kind, ranked, buffer[:size], spread[:size], numba.get_num_threads())
     return buffer[:size]
 
 
@@ -151,8 +150,7 @@ def scores(Xs, Ys, method, metric):
     floor = metric_of(metric).rounding_floor
     for Z, buffer, spread, name in zip((Xs, Ys), buffers, spreads, ("X", "Y")):
         if Z.shape[0] == 1:  # (one space: its vector once)
-            with _threads.blas_on_one_thread():
-                batch_vectors_into(Z, kind, ranked, buffer, spread, 1)
+            batch_vectors_into(Z, kind, ranked, buffer, spread, 1)
             _check_spreads(spread, pairs, floor, np.float64, f"the similarities of {name}")
     result = np.empty(count)
     moments = np.empty((chunk, 3))

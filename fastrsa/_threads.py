@@ -6,9 +6,9 @@ of small calls, OpenBLAS's threads spinning after their last call) the woken
 threads wait for a core, and a loop of small calls then took many times its
 one-thread time.  So a call whose work is below ``_tuning.SERIAL_WORK`` runs on the
 calling thread alone: Numba is asked for a team of one thread for the call
-(thread-local, so other host threads keep theirs), and the small paths keep
-their BLAS products below OpenBLAS's threading threshold (the square tiles of
-``_kernels/tiles.py``), so BLAS stays on that thread too.
+(thread-local, so other host threads keep theirs), and the small paths'
+products are the square tiles of ``_kernels/tiles.py``, which call no BLAS,
+so no BLAS thread wakes either.
 
 Work is counted in multiply-adds of the pairs a call visits (pairs times
 features), plus ``_tuning.RANK_WORK`` per pair a rank method ranks; what a call's path

@@ -19,8 +19,8 @@ Two kinds of value:
 
 # --- Condensed vectors (fastrsa/_kernels/tiles.py) ----------------------------
 
-# Products of up to this many multiply-adds (N^2 D) run in square tiles that
-# keep BLAS on one thread, spread over Numba's threads; larger ones in row
+# Products of up to this many multiply-adds (N^2 D) run in square tiles
+# computed without BLAS, spread over Numba's threads; larger ones in row
 # blocks on all of BLAS's threads, which pay only for large products.
 SMALL_PRODUCT = 1 << 25
 # Rows and columns of a block of the block kernels (compiled where a kernel
@@ -29,10 +29,10 @@ SMALL_PRODUCT = 1 << 25
 # call and the copy-out.
 ROWS = 256
 COLUMNS = 4096
-# OpenBLAS runs a product of m x k by k x n on the calling thread when m n k
-# is at most this (its SMP_THRESHOLD_MIN times GEMM_MULTITHREAD_THRESHOLD):
-# the square tiles stay below it (compiled).
-BLAS_ONE_THREAD = 65536 * 4
+# Multiply-adds of one square tile at most (side^2 D): a tile's rows then
+# stay in the L2 cache, and a small problem still has tiles enough to share
+# among Numba's threads (compiled).
+TILE_WORK = 65536 * 4
 
 # --- The Gram identity (fastrsa/_gram.py) ---------------------------------------
 

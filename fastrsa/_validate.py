@@ -9,6 +9,7 @@ import operator
 import numpy as np
 
 from . import _metrics, _sources, _tuning
+from ._kernels.normalize import every_row_has_length
 from ._metrics import of as metric_of
 from .embeddings import Embeddings
 
@@ -276,15 +277,12 @@ def _unusable_row(X, name, metric, first_row=0):
         if not np.isfinite(X).all():
             _not_finite(X, name, first_row)
         return None
-    if not centred:
-        # The common case in one pass: NaN and inf reach the row sums (and
-        # their sum of squares), and a row whose sum is not zero is not all
-        # zeros.  An overflowing sum, or a row that sums to zero, takes the
-        # exact check below.
-        with np.errstate(over="ignore", invalid="ignore"):  # (those go to the exact check, silently)
-            sums = X.sum(axis=1)
-            if np.isfinite(sums @ sums) and sums.all():
-                return None
+    if not centred and X.flags.c_contiguous and X.dtype in (np.float32, np.float64):
+        # The common case in one pass: NaN and inf reach the rows' sums of
+        # squares, and a row whose sum of squares is not zero is not all
+        # zeros.  An overflowing or underflowing sum takes the exact check below.
+        if every_row_has_length(X):
+            return None
     # Each row's least and greatest value, in one pass each: NaN and inf
     # show in them, and so do the rows cosine or correlation cannot take.
     low, high = X.min(axis=1), X.max(axis=1)

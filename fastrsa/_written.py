@@ -98,7 +98,7 @@ def write(X, metric, distances, path, executor, name="X"):
     (rows, row_values, kind), exponent = _tile_rows(X, metric, distances)
     n = X.shape[0]
     dtype = pairs_dtype(X, metric)
-    arguments = (rows, row_values, kind, metric_of(metric).root, dtype == np.float32, _binned._copies(rows, kind))
+    arguments = (rows, row_values, kind, metric_of(metric).root, dtype == np.float32, _binned._copies(rows, kind, row_values))
     tasks = _binned.row_ranges(n)
     if path is not None:
         np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n * (n - 1) // 2,)).flush()

@@ -17,11 +17,10 @@ with Numba can call these without returning to Python::
 
 ``rsm_into`` runs on the calling thread alone, so a ``numba.prange`` over
 layers or searchlight centres is the way to use several cores, and it nests
-no thread pool there: it launches no parallel region of its own and keeps
-every BLAS product small enough (square tiles, see ``_kernels/tiles.py``)
-that OpenBLAS runs it on the calling thread -- a larger one would wake
-OpenBLAS's threads inside Numba's, and the two pools would spin against each
-other.  Its results are the same bit for bit in a ``prange`` and out of one.
+no thread pool there: it launches no parallel region of its own and
+computes its products in square tiles without BLAS (``_kernels/tiles.py``)
+-- a threaded BLAS product would wake OpenBLAS's threads inside Numba's, and
+the two pools would spin against each other.  Its results are the same bit for bit in a ``prange`` and out of one.
 One large space alone is faster through ``fastrsa.rsm``, whose large
 products use all of BLAS's threads.  ``pearson`` and ``spearman`` of 16,384
 values or more (the RSMs of 182 items or more) still run parallel kernels of
@@ -53,7 +52,7 @@ __all__ = ["normalize_rows_into", "rsm_into", "pearson", "spearman", "average_ra
 def rsm_into(X, out):
     """Write the cosine similarities of the rows of ``X`` into ``out``
     (length N(N-1)/2, the dtype of ``X``), in ``pdist`` order, on the calling
-    thread: safe in a ``prange`` body (one-thread BLAS tiles, no parallel
+    thread: safe in a ``prange`` body (tiles without BLAS, no parallel
     region).  Each pair's product over its two rows' lengths, as
     ``fastrsa.rsm`` and ``pdist`` compute it."""
     n, d = X.shape

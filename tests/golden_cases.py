@@ -7,6 +7,13 @@ them bit for bit.  Regenerate only when a result is meant to change:
 
 and say in the commit why it changed.  Recorded, and checked, with
 OpenBLAS's ``KERNEL`` (``OPENBLAS_CORETYPE``): tests/test_golden.py says why.
+
+The tiles' products (``_kernels/tiles.tile_products_into``) are summed in
+vector lanes the compiler lays out for the CPU's vector unit, so their last
+bits differ between CPUs with AVX-512 and those with AVX2 only: the results
+are recorded once per layout, keyed by ``fingerprint()`` (a digest of those
+products on a fixed input), the layouts of ``TARGETS`` that this CPU can
+run (Numba's ``NUMBA_CPU_NAME``).
 """
 
 import hashlib
@@ -23,6 +30,8 @@ import fastrsa
 
 GOLDEN = Path(__file__).parent / "data" / "golden.json"
 KERNEL = "Haswell"  # OpenBLAS's kernel of the recording: it runs on every AVX2 machine
+# Numba's CPU names whose vector layouts are recorded ("host": this CPU's own).
+TARGETS = ("host", "haswell", "skylake-avx512")
 
 
 def _space(seed, n, d, dtype=np.float64):
@@ -139,17 +148,61 @@ def record(value):
     raise TypeError(f"no record for {type(value).__name__}")
 
 
+def fingerprint():
+    """A digest of the tiles' products and the rows' sums of squares on a
+    fixed input, float32 and float64: which vector layout compiled them."""
+    from fastrsa._kernels.normalize import squares_of
+    from fastrsa._kernels.tiles import tile_products_into
+
+    digest = hashlib.sha256()
+    for dtype in (np.float32, np.float64):
+        X = _space(99, 13, 301, dtype)
+        products = np.zeros((13, 13), dtype)
+        tile_products_into(X, 0, 13, 0, 13, products)
+        digest.update(np.triu(products).tobytes())
+        digest.update(np.array([squares_of(row) for row in X]).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def results():
+    """``{"fingerprint": ..., "results": {case: record}}`` of this process."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fastrsa.OmittedWarning)
-        return {name: record(thunk()) for name, thunk in cases().items()}
+        return {"fingerprint": fingerprint(), "results": {name: record(thunk()) for name, thunk in cases().items()}}
+
+
+def child(target=None, cache=None):
+    """``results()`` from a child process under OpenBLAS's ``KERNEL`` (and
+    Numba's CPU ``target``, compiling into ``cache``); a RuntimeError with
+    the child's errors where it failed."""
+    env = dict(os.environ, OPENBLAS_CORETYPE=KERNEL)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        env.pop(name, None)  # (the machine's own thread counts, as recorded)
+    if target is not None:
+        env.update(NUMBA_CPU_NAME=target, NUMBA_CACHE_DIR=cache)
+    code = "import json; from tests.golden_cases import results; print(json.dumps(results()))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).resolve().parents[1], timeout=3600)
+    if done.returncode != 0:
+        raise RuntimeError(f"the golden cases failed in a child process (target {target or 'host'}):\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
+    import tempfile
+
     if sys.argv[1:] != ["--write"]:
         sys.exit("usage: python -m tests.golden_cases --write")
-    if os.environ.get("OPENBLAS_CORETYPE") != KERNEL:  # (read when OpenBLAS loads: run again with it set)
-        sys.exit(subprocess.call([sys.executable, "-m", "tests.golden_cases", "--write"], env=dict(os.environ, OPENBLAS_CORETYPE=KERNEL)))
+    recorded = {}
+    for target in TARGETS:
+        with tempfile.TemporaryDirectory() as cache:  # (a target's own compilations: minutes)
+            try:
+                found = child(None if target == "host" else target, cache)
+            except RuntimeError as error:  # (a CPU name whose instructions this CPU lacks)
+                print(f"{target}: not run on this CPU ({str(error).splitlines()[-1]})")
+                continue
+        recorded[found["fingerprint"]] = found["results"]
+        print(f"{target}: layout {found['fingerprint']}")
     GOLDEN.parent.mkdir(exist_ok=True)
-    GOLDEN.write_text(json.dumps(results(), indent=1, sort_keys=True) + "\n")
-    print(f"wrote {GOLDEN}")
+    GOLDEN.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {GOLDEN}: {len(recorded)} layouts")

@@ -15,7 +15,7 @@ import fastrsa
 import fastrsa.jit
 from fastrsa import reference
 from fastrsa._kernels.rank import COARSE_SIZE
-from fastrsa._kernels.tiles import BLAS_ONE_THREAD, one_thread_tiling
+from fastrsa._kernels.tiles import TILE_WORK, one_thread_side
 
 from .helpers import DTYPES, ELEMENT_TOL, SCORE_TOL, correlated_spaces
 
@@ -69,8 +69,8 @@ def _rsms_in_prange(spaces, out):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "n, d",
-    [(3, 4), (17, 768), (40, 300), (9, 1), (60, 300), (12, BLAS_ONE_THREAD // 64 + 5)],
-    ids=["N=3", "tile edge", "tiles", "1-d", "many tiles", "features in parts"],
+    [(3, 4), (17, 768), (40, 300), (9, 1), (60, 300), (12, TILE_WORK // 64 + 5)],
+    ids=["N=3", "tile edge", "tiles", "1-d", "many tiles", "tiles of 8 rows"],
 )
 def test_rsm_into_in_a_users_prange_gets_the_serial_bits(rng, dtype, n, d):
     spaces = rng.standard_normal((5, n, d)).astype(dtype)
@@ -93,13 +93,10 @@ def test_rsm_into_in_a_users_prange_gets_the_serial_bits(rng, dtype, n, d):
 
 @pytest.mark.parametrize("n", [3, 17, 200, 5000])
 @pytest.mark.parametrize("d", [1, 7, 300, 768, 4096, 4097, 100_000])
-def test_rsm_into_keeps_every_blas_product_on_one_thread(n, d):
-    # OpenBLAS runs an m x k by k x n product on the calling thread up to
-    # m n k = BLAS_ONE_THREAD; a larger one inside a prange body would nest
-    # its thread pool in Numba's.
-    side, features = one_thread_tiling(n, d)
-    assert side >= 8 and 1 <= features <= d
-    assert side * side * features <= BLAS_ONE_THREAD
+def test_rsm_into_tiles_have_a_side_for_any_size(n, d):
+    side = one_thread_side(n, d)
+    assert side >= 8 and side % 8 == 0
+    assert side * side * d <= TILE_WORK or side == 8
 
 
 # Numba's workqueue threading layer ends the process at a parallel launch

@@ -225,14 +225,14 @@ def test_tiles_of_two_spaces_write_what_one_space_at_a_time_writes(rng, dtypes, 
 
 
 @pytest.mark.parametrize("d", [1, 2, 30, 100, 300, 768, 1000, 4096, 4097, 20000])
-def test_tile_side_keeps_blas_on_one_thread(d):
+def test_tile_side_keeps_each_tile_within_its_work(d):
     side = tiles.tile_side(10_000, d)
-    if d > tiles.BLAS_ONE_THREAD // 64:  # not even 8 x 8 tiles stay on one thread
+    if d > tiles.TILE_WORK // 64:  # not even 8 x 8 tiles are small enough
         assert side == 0
         return
     assert side % 8 == 0 and 8 <= side <= tiles.ROWS
-    assert side * side * d <= tiles.BLAS_ONE_THREAD
-    assert side == tiles.ROWS or (side + 8) ** 2 * d > tiles.BLAS_ONE_THREAD  # the largest that does
+    assert side * side * d <= tiles.TILE_WORK
+    assert side == tiles.ROWS or (side + 8) ** 2 * d > tiles.TILE_WORK  # the largest that is
     assert tiles.tile_side(5, d) == 8  # never much more than the items
 
 
@@ -534,3 +534,30 @@ def test_kernels_load_from_a_cache_filled_by_several_processes(tmp_path):
         result = subprocess.run([sys.executable, "-c", _CALL_IN_A_CHAIN, function, str(size)], env=env,
                                 capture_output=True, text=True)
         assert result.returncode == 0, (function, size, result.returncode, result.stderr[-2000:])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, d", [(1, 1), (5, 3), (13, 300), (21, 7)])
+def test_tile_products_are_one_function_of_the_two_rows(rng, dtype, n, d):
+    # Every product of the four-by-two blocks, at any place in any tile (the
+    # edges repeat rows), is what the pair alone gives, both ways round, and
+    # near the float64 product.
+    X = rng.standard_normal((n, d)).astype(dtype)
+    whole = np.full((n, n), np.nan, dtype)
+    tiles.tile_products_into(X, 0, n, 0, n, whole)
+    for i in range(n):
+        for j in range(i, n):
+            alone = np.zeros((1, 1), dtype)
+            tiles.tile_products_into(X, i, i + 1, j, j + 1, alone)
+            assert whole[i, j] == alone[0, 0]
+            if i != j:
+                swapped = np.zeros((1, 1), dtype)
+                tiles.tile_products_into(X, j, j + 1, i, i + 1, swapped)
+                assert swapped[0, 0] == alone[0, 0]
+    if n > 4:  # an off-diagonal tile: rows 0:3 against columns 3:n, whole rectangle
+        part = np.zeros((3, n - 3), dtype)
+        tiles.tile_products_into(X, 0, 3, 3, n, part)
+        np.testing.assert_array_equal(part, whole[:3, 3:])
+    upper = np.triu_indices(n)
+    expected = (X.astype(np.float64) @ X.astype(np.float64).T)[upper]
+    np.testing.assert_allclose(whole[upper], expected, rtol=0, atol=(1e-4 if dtype == np.float32 else 1e-12) * d)

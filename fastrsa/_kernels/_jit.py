@@ -3,7 +3,9 @@
 Every kernel is compiled ahead of its first call into Numba's on-disk cache
 (``cache=True``), releases the GIL (``nogil=True``) so host applications can
 call fastrsa from several threads at once, and never uses ``fastmath``: the
-kernels' accuracy guarantees rest on IEEE arithmetic in a fixed order.
+kernels' accuracy guarantees rest on IEEE arithmetic in a fixed order.  The
+one exception is ``product_kernel``: dot products of rows, which BLAS too
+sums in an order of its own choosing (see there).
 """
 
 import ctypes
@@ -65,6 +67,22 @@ if numba.threading_layer() == "omp" and getattr(sys.modules.get("numba.np.ufunc.
 def kernel(function):
     """Compile a serial kernel (which may call parallel ones)."""
     return numba.njit(cache=True, nogil=True)(function)
+
+
+# The fast-math flags of ``product_kernel``: the sums may be reassociated
+# (split into vector lanes and added up at the end) and a multiply and an add
+# fused; no assumption about NaN, inf or the sign of zero.
+PRODUCT_FLAGS = {"reassoc", "contract"}
+
+
+def product_kernel(function):
+    """Compile a kernel of dot products of rows, whose sums the compiler may
+    split into vector lanes (``PRODUCT_FLAGS``), as BLAS splits them.  Each
+    product is then the same function of its two rows wherever it is
+    computed in the kernel, and the same on every run on one CPU; its last
+    bits may differ between CPUs with different vector units, as BLAS's do.
+    Products of small integers stay exact in any order."""
+    return numba.njit(cache=True, nogil=True, fastmath=PRODUCT_FLAGS)(function)
 
 
 def inline_kernel(function):

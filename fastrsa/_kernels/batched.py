@@ -5,13 +5,13 @@ Each item is computed whole by one thread, in fixed-size scratch that thread
 keeps for all its items (the items split evenly over the threads), so a batch of thousands costs one dispatch instead of thousands of
 calls, and an item's result does not depend on the thread that ran it.
 
-An item's similarities are one BLAS product of its rows (each row first
-scaled by a power of two: exact, no cosine changes, and no product of rows
-of any finite magnitude overflows), each pair's product divided by its two
-rows' lengths as SciPy's ``pdist`` does (``tiles.cosine_of``), then the
-pairs of bitwise-equal rows made equal (``duplicates.unify_copies``), as
-rsa's tiles make them: ties as SciPy sees them.  The BLAS call must stay on
-the calling thread (the caller holds ``_threads.blas_on_one_thread``).
+An item's similarities are the products of its rows as rsa's tiles take
+them (``tiles.tile_products_into``, no BLAS; each row first scaled by a
+power of two: exact, no cosine changes, and no product of rows of any
+finite magnitude overflows), each pair's product divided by its two rows'
+lengths as SciPy's ``pdist`` does (``tiles.cosine_of``), then the pairs of
+bitwise-equal rows made equal (``duplicates.unify_copies``), as rsa's tiles
+make them: ties as SciPy sees them.
 Distances are summed from the differences in float64, as ``pdist`` sums
 them, every row of an item scaled by one power of two (which no score sees).
 
@@ -26,9 +26,9 @@ from numba import prange
 
 from ._jit import kernel, parallel_kernel
 from .duplicates import self_cosines, unify_copies
-from .normalize import power_of_two_row_into
+from .normalize import power_of_two_row_into, squares_of
 from .resample import _average_ranks as average_ranks_of  # (scipy's rankdata, by a stable sort)
-from .tiles import condensed_index, cosine_of
+from .tiles import condensed_index, cosine_of, tile_products_into
 
 # What an item's vector holds (``kind``).
 COSINES, CORRELATIONS, EUCLIDEAN, SQEUCLIDEAN = 0, 1, 2, 3
@@ -116,8 +116,8 @@ def item_pairs_into(X, kind, rows, rows64, transposed, products, norms, represen
     ``rows64`` (D x N, float64), ``products`` (N x N, X's dtype), ``norms``
     (N), ``representative`` (N integers).
 
-    Similarities: one BLAS product of the rows with themselves (on the
-    calling thread: the caller keeps BLAS on one thread), each pair's
+    Similarities: the products of the rows with themselves
+    (``tile_products_into``, from the diagonal up), each pair's
     product divided by its rows' lengths (``cosine_of``), then the pairs of
     bitwise-equal rows made equal, as rsa's tiles do.  Distances: summed
     from the differences by rank-one updates (for row i, every later row's
@@ -127,11 +127,8 @@ def item_pairs_into(X, kind, rows, rows64, transposed, products, norms, represen
     if kind == COSINES or kind == CORRELATIONS:
         _rows_into(X, kind, rows)
         for i in range(n):
-            squares = 0.0
-            for k in range(d):
-                squares += np.float64(rows[i, k]) * np.float64(rows[i, k])
-            norms[i] = np.sqrt(squares)
-        np.dot(rows, rows.T, products)
+            norms[i] = np.sqrt(squares_of(rows[i]))
+        tile_products_into(rows, 0, n, 0, n, products)
         for i in range(n - 1):
             base = condensed_index(i, 0, n)
             for j in range(i + 1, n):

@@ -9,7 +9,7 @@ import math
 import numpy as np
 from numba import prange
 
-from ._jit import kernel, serial_and_parallel
+from ._jit import kernel, product_kernel, serial_and_parallel
 from .scale import peak, unit_scale
 from .._tuning import NORMALIZE_PARALLEL_MIN as PARALLEL_MIN  # (compiled in: see _tuning.py)
 
@@ -134,15 +134,39 @@ _RAW_PRODUCT_SQUARES_32 = (1e-30, 1e30)
 _RAW_PRODUCT_SQUARES_64 = _SAFE_SQUARES
 
 
+@product_kernel
+def squares_of(row):
+    """The float64 sum of the squares of ``row``'s values, in vector lanes
+    as the tiles sum their products (``tiles.tile_products_into``): the
+    same function of the row wherever it is called, NaN or inf where the
+    row holds one (or the sum overflows), exact for small integers."""
+    total = 0.0
+    for k in range(row.size):
+        value = np.float64(row[k])
+        total += value * value
+    return total
+
+
+@kernel
+def every_row_has_length(X):
+    """Whether every row of X has a finite, non-zero sum of squares
+    (``squares_of``): then no value is NaN or inf and no row is all zeros."""
+    for i in range(X.shape[0]):
+        if not 0.0 < squares_of(X[i]) < np.inf:
+            return False
+    return True
+
+
 @kernel
 def norms_into(X, out):
     """The Euclidean length of each row of ``X`` into ``out`` (float64, from
-    the float64 sum of squares).  Returns False, with ``out`` unfinished, at
-    the first row whose products could overflow or underflow in X's dtype:
-    such rows must be scaled first (``power_of_two_rows_into``)."""
+    the float64 sum of squares, ``squares_of``).  Returns False, with
+    ``out`` unfinished, at the first row whose products could overflow or
+    underflow in X's dtype: such rows must be scaled first
+    (``power_of_two_rows_into``)."""
     low, high = _RAW_PRODUCT_SQUARES_32 if X.itemsize == 4 else _RAW_PRODUCT_SQUARES_64
     for i in range(X.shape[0]):
-        squares = _sum_of_squares(X[i], 0.0)
+        squares = squares_of(X[i])
         if not low < squares < high:
             return False
         out[i] = np.sqrt(squares)

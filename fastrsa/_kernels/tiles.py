@@ -1,22 +1,24 @@
 """Fused pairwise products + upper-triangle extraction.
 
 The condensed vector (``scipy.spatial.distance.pdist`` order) is written tile
-by tile: the product of a range of rows with a range of later rows, one BLAS
-call, of which only the entries above the diagonal are copied out.  The N x N
-matrix never exists.
+by tile: the products of a range of rows with a range of later rows, of
+which only the entries above the diagonal are copied out.  The N x N matrix
+never exists.
 
 Two layouts, one per size of problem:
 
 - Blocks (``condensed_into``): ``rows`` rows against up to ``columns``
-  later rows, one after another into one reused buffer, each BLAS call on all
-  of BLAS's threads.  For large products, where BLAS's threads pay.
-- Square tiles (``tiles_into``): ``side`` x ``side`` tiles small enough
-  (``side**2 * d`` at most ``BLAS_ONE_THREAD``) that OpenBLAS runs each on
-  the calling thread, spread over Numba's threads by a ``prange``.  For small
-  products: no BLAS thread is ever woken, so none is left spinning after the
-  call (OpenBLAS's threads keep spinning for a while after each threaded
-  call, taking a core from the next parallel kernel), and square tiles pack
-  each operand once per tile instead of once per row block.
+  later rows, one after another into one reused buffer, each product one
+  BLAS call on all of BLAS's threads.  For large products, where BLAS's
+  threads and its packing of the operands pay.
+- Square tiles (``tiles_into``): ``side`` x ``side`` tiles of at most
+  ``TILE_WORK`` multiply-adds (a tile's rows stay in the L2 cache, and a
+  small problem still has tiles enough to share among threads), spread over
+  Numba's threads by a ``prange``.  For small products, computed without
+  BLAS (``tile_products_into``): OpenBLAS's products of such small tiles
+  spent more on packing them than on the multiply-adds (how much depended on
+  its kernel: docs/development.md has the figures), and no BLAS thread is
+  woken or left spinning after the call.
   ``one_thread_tiles_into`` runs the same tiles on the calling thread alone,
   for any size: what ``fastrsa.jit.rsm_into`` runs, inside a user's
   ``prange`` as well.
@@ -30,15 +32,12 @@ its own way).  And no normalised copy is written before the tiles, which would
 overwrite memory the other threads read in the last call's tiles and so first
 take every cache line back from their cores.
 
-A BLAS call inside a ``prange`` is safe only because it stays on one thread:
-a larger one would nest OpenBLAS's thread pool inside Numba's, and their
-spinning threads then wait on each other, which makes even small products
-many times slower (docs/performance.md has the figures).
-
-Each entry is one BLAS dot product whose rounding depends on the tile it sits
-in, not on the thread that computes it: the result is the same bit for bit
-whatever the number of threads.  (Because it may depend on the tile, the pairs
-of bitwise-equal rows are made equal afterwards: ``_kernels/duplicates.py``.)
+A tile's product of two rows is the same function of the two rows wherever
+the pair sits and whichever thread computes it: the result is the same bit
+for bit whatever the number of threads, and bitwise-equal rows get
+bitwise-equal products.  (The blocks' BLAS products may round a pair by
+where it sits in the block, so the pairs of bitwise-equal rows are made
+equal afterwards in both layouts: ``_kernels/duplicates.py``.)
 
 Assumes checked input: C-contiguous float32 or float64 rows, ``out`` of length
 N(N-1)/2 and the same dtype.
@@ -50,8 +49,8 @@ import numba
 import numpy as np
 from numba import prange
 
-from ._jit import kernel, parallel_kernel, serial_and_parallel
-from .._tuning import BLAS_ONE_THREAD, ROWS  # (compiled in: see _tuning.py)
+from ._jit import kernel, parallel_kernel, product_kernel, serial_and_parallel
+from .._tuning import ROWS, TILE_WORK  # (compiled in: see _tuning.py)
 
 
 @kernel
@@ -241,17 +240,18 @@ def sqeuclidean_condensed_into(X, squared_norms, out, rows, columns):
 @functools.lru_cache(maxsize=1024)
 def tile_side(n, d):
     """Side of the square tiles for n rows of d features: the largest
-    multiple of 8 whose product stays on one BLAS thread, or 0 where even
-    8 x 8 would not.  Never more than n rounded up to 8, nor ``ROWS``.
-    (Multiples of 8 suit BLAS's register tiles: docs/performance.md.)"""
+    multiple of 8 whose tile is at most ``TILE_WORK`` multiply-adds, or 0
+    where even 8 x 8 would not be.  Never more than n rounded up to 8, nor
+    ``ROWS``.  (Multiples of 8 suit ``tile_products_into``'s four-by-two
+    register blocks.)"""
     return int(_side_of(n, d))
 
 
 @kernel
 def _side_of(n, d):
     """``tile_side``, callable from compiled code."""
-    side = 8 * int((BLAS_ONE_THREAD / d) ** 0.5 / 8)
-    while side and side * side * d > BLAS_ONE_THREAD:
+    side = 8 * int((TILE_WORK / d) ** 0.5 / 8)
+    while side and side * side * d > TILE_WORK:
         side -= 8
     return min(side, ROWS, -(-n // 8) * 8)
 
@@ -277,13 +277,54 @@ def tile_count(n, side):
     return per_side * (per_side + 1) // 2
 
 
+@product_kernel
+def tile_products_into(X, r0, r1, c0, c1, products):
+    """``products[i - r0, j - c0] = X[i] . X[j]`` for rows r0:r1 and columns
+    c0:c1 of X (on a diagonal tile, r0 == c0, only from the diagonal up, as
+    ``_write_pairs`` reads them), four rows by two columns at a time: each
+    row's values are loaded once for two columns and each column's once for
+    four rows, the eight sums in vector registers.  Rows and columns past
+    the tile's edge repeat its last (their sums land on entries already
+    written, with the same value).  The sums are accumulated in X's dtype,
+    as BLAS does, and every product is the same function of its two rows
+    wherever it sits (``product_kernel``): bitwise-equal rows give
+    bitwise-equal products, and X[i] . X[j] equals X[j] . X[i].  No BLAS:
+    on this machine OpenBLAS's products of tiles this small cost its
+    packing of them more than the multiply-adds, and that cost depends on
+    its kernel (docs/performance.md, "Small calls")."""
+    d = X.shape[1]
+    zero = X.dtype.type(0)
+    last_row, last_column = r1 - 1, c1 - 1
+    for i0 in range(r0, r1, 4):
+        i1, i2, i3 = min(i0 + 1, last_row), min(i0 + 2, last_row), min(i0 + 3, last_row)
+        a0, a1, a2, a3 = X[i0], X[i1], X[i2], X[i3]
+        for j0 in range(i0 if r0 == c0 else c0, c1, 2):
+            j1 = min(j0 + 1, last_column)
+            b0, b1 = X[j0], X[j1]
+            p0 = p1 = p2 = p3 = q0 = q1 = q2 = q3 = zero
+            for k in range(d):
+                u, v = b0[k], b1[k]
+                x0, x1, x2, x3 = a0[k], a1[k], a2[k], a3[k]
+                p0 += x0 * u
+                p1 += x1 * u
+                p2 += x2 * u
+                p3 += x3 * u
+                q0 += x0 * v
+                q1 += x1 * v
+                q2 += x2 * v
+                q3 += x3 * v
+            j0_, j1_ = j0 - c0, j1 - c0
+            products[i0 - r0, j0_], products[i1 - r0, j0_], products[i2 - r0, j0_], products[i3 - r0, j0_] = p0, p1, p2, p3
+            products[i0 - r0, j1_], products[i1 - r0, j1_], products[i2 - r0, j1_], products[i3 - r0, j1_] = q0, q1, q2, q3
+
+
 @kernel
 def _tile(X, row_values, kind, out, side, tile):
     """Tile number ``tile`` of X's pairs, of ``kind``, into ``out``."""
     n = X.shape[0]
     r0, r1, c0, c1 = _tile_bounds(tile, -(-n // side), side, n)
     products = np.empty((r1 - r0, c1 - c0), X.dtype)
-    np.dot(X[r0:r1], X[c0:c1].T, products)
+    tile_products_into(X, r0, r1, c0, c1, products)
     _write_pairs(X, row_values, kind, products, r0, r1, c0, c1, out)
 
 
@@ -330,46 +371,24 @@ _tiles_serial, _tiles_parallel = serial_and_parallel(_tiles)
 
 
 @kernel
-def one_thread_tiling(n, d):
-    """``(side, features)`` of the tiles ``one_thread_tiles_into`` cuts n rows
-    of d features into: ``tile_side``'s side, or 8 where that is 0, and how
-    many features each BLAS product takes at a time -- all d, or as many as
-    keep a side x side product on one BLAS thread where all would not (more
-    than ``BLAS_ONE_THREAD / 64`` features)."""
-    side = max(_side_of(n, d), 8)
-    return side, min(d, BLAS_ONE_THREAD // (side * side))
-
-
-@kernel
-def _tile_in_parts(X, row_values, kind, out, side, features, tile):
-    """``_tile`` with each product summed over runs of ``features`` features,
-    one BLAS call a run."""
-    n, d = X.shape
-    r0, r1, c0, c1 = _tile_bounds(tile, -(-n // side), side, n)
-    products = np.zeros((r1 - r0, c1 - c0), X.dtype)
-    part = np.empty_like(products)
-    for k0 in range(0, d, features):
-        k1 = min(k0 + features, d)
-        np.dot(np.ascontiguousarray(X[r0:r1, k0:k1]), np.ascontiguousarray(X[c0:c1, k0:k1]).T, part)
-        products += part
-    _write_pairs(X, row_values, kind, products, r0, r1, c0, c1, out)
+def one_thread_side(n, d):
+    """The side of the tiles ``one_thread_tiles_into`` cuts n rows of d
+    features into: ``tile_side``'s, or 8 where that is 0 (many features)."""
+    return max(_side_of(n, d), 8)
 
 
 @kernel
 def one_thread_tiles_into(X, row_values, kind, out):
     """The pairs of X (``kind`` and ``row_values`` as for ``tiles_into``) into
-    ``out`` on the calling thread alone, in the tiles of ``one_thread_tiling``:
-    every BLAS product small enough for OpenBLAS to keep it on this thread,
-    and no parallel region, so a ``prange`` body may call it without nesting
-    either thread pool in Numba's.  Where all features fit in one product the
-    tiles, and so the bits, are those of ``tiles_into`` at the same side."""
-    n, d = X.shape
-    side, features = one_thread_tiling(n, d)
+    ``out`` on the calling thread alone, in tiles of ``one_thread_side``: no
+    parallel region and no BLAS, so a ``prange`` body may call it without
+    nesting any thread pool in Numba's.  Each pair's product is the same
+    function of its two rows in any tile (``tile_products_into``), so the
+    bits are those of ``tiles_into``."""
+    n = X.shape[0]
+    side = one_thread_side(n, X.shape[1])
     for tile in range(tile_count(n, side)):
-        if features == d:
-            _tile(X, row_values, kind, out, side, tile)
-        else:
-            _tile_in_parts(X, row_values, kind, out, side, features, tile)
+        _tile(X, row_values, kind, out, side, tile)
 
 
 def tiles_of_two_into(X, values_x, kind_x, out_x, side_x, Y, values_y, kind_y, out_y, side_y):
