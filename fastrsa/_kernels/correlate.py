@@ -29,28 +29,63 @@ def _chunk_moments(a, b, scale_a, scale_b):
     for c in prange(chunks):
         start = c * CHUNK
         stop = min(start + CHUNK, n)
-        sum_a = 0.0
-        sum_b = 0.0
-        for i in range(start, stop):
-            sum_a += a[i] * scale_a
-            sum_b += b[i] * scale_b
+        sum_a, sum_b = _chunk_sums(a, scale_a, start, stop), _chunk_sums(b, scale_b, start, stop)
         mean_a = sum_a / (stop - start)
         mean_b = sum_b / (stop - start)
-        ss_a = 0.0
-        ss_b = 0.0
-        cross = 0.0
-        for i in range(start, stop):
-            da = a[i] * scale_a - mean_a
-            db = b[i] * scale_b - mean_b
-            ss_a += da * da
-            ss_b += db * db
-            cross += da * db
+        ss_a, ss_b, cross = _chunk_squares(a, b, scale_a, scale_b, mean_a, mean_b, start, stop)
         moments[c, 0] = mean_a
         moments[c, 1] = mean_b
         moments[c, 2] = ss_a
         moments[c, 3] = ss_b
         moments[c, 4] = cross
     return moments
+
+
+# A chunk's sums are interleaved partial sums, added in a fixed order at the
+# end: several additions in flight instead of each waiting on the last, and
+# the same bits whatever the thread count.
+
+
+@kernel
+def _chunk_sums(a, scale, start, stop):
+    """The sum of ``a[start:stop] * scale``, in four partial sums."""
+    s0 = s1 = s2 = s3 = 0.0
+    i = start
+    while i + 3 < stop:
+        s0 += a[i] * scale
+        s1 += a[i + 1] * scale
+        s2 += a[i + 2] * scale
+        s3 += a[i + 3] * scale
+        i += 4
+    while i < stop:
+        s0 += a[i] * scale
+        i += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@kernel
+def _chunk_squares(a, b, scale_a, scale_b, mean_a, mean_b, start, stop):
+    """The centred sums of squares of ``a`` and ``b`` (times their scales)
+    over start:stop and their centred cross product, in partial sums of
+    every other value (six additions in flight)."""
+    aa0 = aa1 = bb0 = bb1 = ab0 = ab1 = 0.0
+    i = start
+    while i + 1 < stop:
+        da0, db0 = a[i] * scale_a - mean_a, b[i] * scale_b - mean_b
+        da1, db1 = a[i + 1] * scale_a - mean_a, b[i + 1] * scale_b - mean_b
+        aa0 += da0 * da0
+        aa1 += da1 * da1
+        bb0 += db0 * db0
+        bb1 += db1 * db1
+        ab0 += da0 * db0
+        ab1 += da1 * db1
+        i += 2
+    if i < stop:
+        da0, db0 = a[i] * scale_a - mean_a, b[i] * scale_b - mean_b
+        aa0 += da0 * da0
+        bb0 += db0 * db0
+        ab0 += da0 * db0
+    return aa0 + aa1, bb0 + bb1, ab0 + ab1
 
 
 _chunk_moments_serial, _chunk_moments_parallel = serial_and_parallel(_chunk_moments)
