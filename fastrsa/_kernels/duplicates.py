@@ -38,24 +38,6 @@ def row_hashes(words):
     return hashes
 
 
-def scaled_row_hashes(X):
-    """``row_hashes`` of X's rows each scaled by the power of two that
-    brings its largest magnitude into [1, 2) (``power_of_two_row_into``),
-    one row at a time: no scaled copy of X is made."""
-    row = np.empty(X.shape[1], X.dtype)
-    return _scaled_row_hashes(X, row, _row_words(row))
-
-
-@kernel
-def _scaled_row_hashes(X, row, words):
-    """``scaled_row_hashes``, each row scaled into ``row``, whose bits are ``words``."""
-    hashes = np.empty(X.shape[0], np.uint64)
-    for i in range(X.shape[0]):
-        power_of_two_row_into(X, i, row)
-        hashes[i] = _hash(words)
-    return hashes
-
-
 def _row_words(X):
     """Each row's bits, as unsigned integers of the dtype's width."""
     return X.view(np.uint32 if X.itemsize == 4 else np.uint64)
@@ -103,13 +85,14 @@ def _same_bits(words, i, j):
 @kernel
 def _representatives(words, order, hashes):
     """``representative[i]``: the first row of ``words`` equal to row i (i
-    itself for a row seen first); ``order`` sorts ``hashes``."""
-    n = words.shape[0]
-    representative = np.arange(n)
+    itself for a row seen first, or not in ``order``); ``order`` (all rows,
+    or those that may have copies) sorts them by ``hashes`` (one a row)."""
+    representative = np.arange(words.shape[0])
+    count = order.size
     start = 0
-    while start < n:
+    while start < count:
         stop = start + 1
-        while stop < n and hashes[order[stop]] == hashes[order[start]]:
+        while stop < count and hashes[order[stop]] == hashes[order[start]]:
             stop += 1
         # Rows with one hash: each takes the first earlier row with its bits.
         for a in range(start, stop):
@@ -146,45 +129,56 @@ def representatives(X, scaled=False, keys=None):
     here: then only rows whose key another row shares are hashed, and where
     every key is unique nothing is -- in the common case the search costs a
     hash of N keys instead of a pass over X."""
+    n = X.shape[0]
+    rows = np.arange(n)
     if keys is not None:
-        return _among_shared_keys(X, scaled, keys)
-    if not scaled:
-        hashes = row_hashes(_row_words(X))
-        if not _equal_hashes(hashes):
+        key_hashes = row_hashes(_row_words(np.ascontiguousarray(keys).reshape(n, -1)))
+        if not _equal_hashes(key_hashes):
             return None
-        representative = _representatives(_row_words(X), np.argsort(hashes, kind="stable"), hashes)
-    else:
-        hashes = scaled_row_hashes(X)
-        if not _equal_hashes(hashes):
-            return None
-        _, first, counts = np.unique(hashes, return_inverse=True, return_counts=True)
-        rows = np.flatnonzero(counts[first] > 1)  # (ascending: the first copy stays first)
-        sub = _scaled_rows(X, rows)
-        found = _representatives(_row_words(sub), np.argsort(hashes[rows], kind="stable"), hashes[rows])
-        representative = np.arange(X.shape[0])
+        rows = _sharing(key_hashes)
+    hashes = _hashes_of(X, rows, scaled)
+    if not _equal_hashes(hashes):
+        return None
+    shared = _sharing(hashes)  # (ascending: the first copy stays first)
+    rows, hashes = rows[shared], hashes[shared]
+    if scaled:  # (scaled copies of the rows whose hashes collide only)
+        found = _representatives(_row_words(_scaled_rows(X, rows)), np.argsort(hashes, kind="stable"), hashes)
+        representative = np.arange(n)
         representative[rows] = rows[found]
-    copies = np.flatnonzero(representative != np.arange(X.shape[0]))
+    else:  # (the rows where they lie)
+        by_row = np.zeros(n, np.uint64)
+        by_row[rows] = hashes
+        representative = _representatives(_row_words(X), rows[np.argsort(hashes, kind="stable")], by_row)
+    copies = np.flatnonzero(representative != np.arange(n))
     return (representative, copies) if copies.size else None
 
 
-def _among_shared_keys(X, scaled, keys):
-    """``representatives(X, scaled)`` searched only among the rows whose
-    ``keys`` another row shares (rows with a key of their own copy no row)."""
-    n = X.shape[0]
-    key_rows = np.ascontiguousarray(keys).reshape(n, -1)
-    hashes = row_hashes(_row_words(key_rows))
-    if not _equal_hashes(hashes):
-        return None
+def _sharing(hashes):
+    """Positions of ``hashes`` that another position shares, ascending."""
     _, first, counts = np.unique(hashes, return_inverse=True, return_counts=True)
-    rows = np.flatnonzero(counts[first] > 1)  # (ascending: the first copy stays first)
-    if rows.size == n:
-        return representatives(X, scaled)
-    found = representatives(X[rows], scaled)
-    if found is None:
-        return None
-    representative = np.arange(n)
-    representative[rows] = rows[found[0]]
-    return representative, rows[found[1]]
+    return np.flatnonzero(counts[first] > 1)
+
+
+def _hashes_of(X, rows, scaled):
+    """``row_hashes`` of X's rows ``rows``, where they lie; with ``scaled``
+    each row first scaled by the power of two that brings its largest
+    magnitude into [1, 2) (``power_of_two_row_into``), one row at a time:
+    no scaled copy of X is made."""
+    row = np.empty(X.shape[1], X.dtype)
+    return _hashes_of_rows(X, _row_words(X), rows, scaled, row, _row_words(row))
+
+
+@kernel
+def _hashes_of_rows(X, all_words, rows, scaled, row, words):
+    """``_hashes_of``, X's bits ``all_words``, each scaled row into ``row``, whose bits are ``words``."""
+    hashes = np.empty(rows.size, np.uint64)
+    for k in range(rows.size):
+        if scaled:
+            power_of_two_row_into(X, rows[k], row)
+            hashes[k] = _hash(words)
+        else:
+            hashes[k] = _hash(all_words[rows[k]])
+    return hashes
 
 
 @kernel
