@@ -146,6 +146,14 @@ BINNED_SEGMENTS = 1 << 12
 BINNED_MAX_FINE_BINS = 1 << 24
 BINNED_REFINE = 4  # a second count takes at most this many times the first's fine bins
 
+# --- Vectors written to a file (fastrsa/_written.py) -----------------------------
+
+# Values a chunk of a zarr array that ``out="….zarr"`` creates: 4-8 MiB, as
+# zarr advises, and short beside a task's slice (BINNED_TASK_PAIRS), so the
+# chunks a task covers whole it writes itself and only the few chunks
+# shared by two tasks' slices are put together and written by the caller.
+ZARR_CHUNK = 1 << 20
+
 # --- Progress (fastrsa/_progress.py) -------------------------------------------------
 
 # Calls of at least this many multiply-adds show a progress line by default

@@ -60,11 +60,15 @@ def rsm(X, metric="cosine", out=None, client=None):
     metric : {"cosine", "correlation"}
         Cosine similarity of the rows, or Pearson correlation between rows
         (the cosine of the row-centred rows).
-    out : str or os.PathLike, optional
+    out : str, os.PathLike or zarr.Array, optional
         Write the vector to this ``.npy`` file, row range by row range,
         instead of holding it in memory (its folder must have room), and
-        return it memory-mapped read-only.  Equal to the vector in memory to
-        rounding (about 1e-16), and bit for bit with or without ``client``.
+        return it memory-mapped read-only; or to a zarr array: a path
+        ending in ``.zarr`` (created, in chunks of ``_tuning.ZARR_CHUNK``
+        values; returned opened read-only) or a 1-D ``zarr.Array`` of the
+        vector's length and dtype (written in place; needs zarr).  Equal
+        to the vector in memory to rounding (about 1e-16), and bit for bit
+        with or without ``client`` and between the two kinds of file.
     client : dask.distributed.Client, optional
         Compute the row ranges on that Dask cluster (docs/distributed.md):
         with ``out``, each worker writes its slices to the file (every
@@ -150,14 +154,14 @@ def _pairs_plan(function, X, metric, distances, out=None, client=None):
     by row-range tasks (``_written``)."""
     n, d = X.shape
     if out is not None or client is not None:
-        path = _written.check_out(out, n, _pairs.pairs_dtype(X, metric))
+        target = _written.check_out(out, n, _pairs.pairs_dtype(X, metric))
         ranges = len(_binned.row_ranges(n))
-        kept = 0 if path else _pairs.pairs_bytes(X, metric)
+        kept = _pairs.pairs_bytes(X, metric) if target is None else _written.assembly_bytes(X, metric, target)
         tasks = _tasks.Tasks(
-            client, ranges, _written.task_bytes(X, metric, returned=path is None), _binned._rows_bytes(X, metric),
-            0 if path else _written.slice_bytes(X, metric),
+            client, ranges, _written.task_bytes(X, metric, target), _binned._rows_bytes(X, metric),
+            _written.slice_bytes(X, metric) if target is None else _written.pieces_bytes(X, metric, target),
         )
-        where = f"written to {path!r}" if path else "returned"
+        where = f"written to {target!r}" if target else "returned"
         stage = Stage(
             "pairs", f"{metric} pairs of {ranges:,} row ranges in blocks of {_tuning.ROWS} x {_tuning.COLUMNS}, {where}"
             + _sources.read_whole_for_rows((X,)), 0, n * (n - 1) // 2 * d, n * d * 8 * ranges,
@@ -165,11 +169,12 @@ def _pairs_plan(function, X, metric, distances, out=None, client=None):
         return _plan.Plan(
             function,
             lambda: [stage, *tasks.stages()],
-            tasks.memory_bytes(_written.memory_bytes(X, metric) + kept, _binned._rows_bytes(X, metric) + kept),
+            tasks.memory_bytes(_written.memory_bytes(X, metric, target) + (0 if target else kept),
+                               _binned._rows_bytes(X, metric) + kept),
             f"{function} of {n:,} items",
-            ["use fewer items"] if path else ["write it to a file: out='rsm.npy'", _FEWER_PAIRS],
+            ["use fewer items"] if target else ["write it to a file: out='rsm.npy'", _FEWER_PAIRS],
             _threads.pair_work(n, d),
-            lambda: _written.write(X, metric, distances, path, tasks.executor()),
+            lambda: _written.write(X, metric, distances, target, tasks.executor()),
             choices={"tasks": tasks},
         )
     side = _pairs.tile_side(n, d)

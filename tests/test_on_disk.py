@@ -7,7 +7,6 @@ process, as tests/test_plan_memory.py measures)."""
 import hashlib
 import json
 import os
-import pathlib
 import subprocess
 import sys
 
@@ -306,8 +305,75 @@ def test_rdm_written_keeps_the_true_scale_of_extreme_distances(tmp_path):
 
 def test_a_bad_out_is_refused_before_any_work(tmp_path):
     X = np.random.default_rng(3).standard_normal((20, 3))
-    for out, match in [(tmp_path / "v.txt", "does not end in .npy"), (tmp_path / "no" / "v.npy", "no folder"),
-                       (3, "is not supported")]:
+    for out, match in [(tmp_path / "v.txt", "ends in neither .npy nor .zarr"), (tmp_path / "no" / "v.npy", "no folder"),
+                       (tmp_path / "no" / "v.zarr", "no folder"), (3, "is not supported")]:
         with pytest.raises(ValueError, match=match):
             fastrsa.rsm(X, out=out)
+    assert not list(tmp_path.iterdir())
+
+
+# ... or to a zarr array, whose chunks no two writers share --------------------
+
+
+@pytest.mark.parametrize("function, metric", [("rsm", "cosine"), ("rdm", "correlation"), ("rdm", "euclidean")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("chunk", [1 << 20, 4096, 1000, 97])
+def test_a_zarr_array_written_is_the_npy_file(tmp_path, monkeypatch, function, metric, dtype, chunk):
+    import zarr
+
+    # (Tasks of 4,096 pairs or so: chunks longer than a task's slice, as long, across
+    # two or three tasks, and many inside one.)
+    monkeypatch.setattr(_tuning, "BINNED_TASK_PAIRS", 1 << 12)
+    monkeypatch.setattr(_tuning, "ZARR_CHUNK", chunk)
+    X = np.random.default_rng(4).standard_normal((300, 9)).astype(dtype)
+    X[299] = X[0]
+    call = getattr(fastrsa, function)
+    expected = call(X, metric, out=str(tmp_path / "v.npy"))
+    written = call(X, metric, out=tmp_path / "v.zarr")
+    assert isinstance(written, zarr.Array) and written.read_only and written.chunks == (chunk,)
+    assert written.dtype == expected.dtype and np.array_equal(written[:], expected)
+    again = zarr.open_array(str(tmp_path / "v.zarr"), mode="r")
+    assert np.array_equal(again[:], expected)
+
+
+def test_a_zarr_array_given_is_written_in_place_shard_by_shard(tmp_path, monkeypatch):
+    import zarr
+
+    monkeypatch.setattr(_tuning, "BINNED_TASK_PAIRS", 1 << 12)
+    X = np.random.default_rng(5).standard_normal((200, 6))
+    expected = fastrsa.rdm(X, "euclidean")
+    if hasattr(zarr, "create_array"):  # (zarr 3: chunks in shards, which writers must not share)
+        given = zarr.create_array(str(tmp_path / "given.zarr"), shape=expected.shape, chunks=(500,), shards=(1500,),
+                                  dtype=expected.dtype)
+    else:  # (zarr 2, on Python 3.10: chunks alone)
+        given = zarr.open_array(str(tmp_path / "given.zarr"), mode="w", shape=expected.shape, chunks=(1500,),
+                                dtype=expected.dtype)
+    returned = fastrsa.rdm(X, "euclidean", out=given)
+    assert returned is given
+    np.testing.assert_allclose(given[:], expected, rtol=1e-14, atol=0)
+    assert "1,500 values a chunk" in str(fastrsa.plan(fastrsa.rdm, X, "euclidean", out=given))
+
+
+def test_a_zarr_array_that_cannot_hold_the_vector_is_refused(tmp_path):
+    import zarr
+
+    X = np.random.default_rng(6).standard_normal((20, 3))  # (190 pairs, float64)
+    def new(name, shape, dtype):
+        return zarr.open_array(str(tmp_path / name), mode="w", shape=shape, chunks=shape, dtype=dtype)
+
+    short, narrow, square = new("short.zarr", (189,), "f8"), new("narrow.zarr", (190,), "f4"), new("square.zarr", (20, 20), "f8")
+    new("read.zarr", (190,), "f8")
+    read_only = zarr.open_array(str(tmp_path / "read.zarr"), mode="r")
+    for out, match in [(short, r"shape \(189,\).*takes shape \(190,\) and dtype float64"),
+                       (narrow, "dtype float32 cannot hold"), (square, r"shape \(20, 20\)"), (read_only, "read-only")]:
+        with pytest.raises(ValueError, match=match):
+            fastrsa.rsm(X, out=out)
+    assert not np.any(zarr.open_array(str(tmp_path / "read.zarr"), mode="r")[:])  # (nothing written)
+
+
+def test_a_zarr_path_without_zarr_installed_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "zarr", None)  # (import zarr raises ImportError)
+    X = np.random.default_rng(7).standard_normal((20, 3))
+    with pytest.raises(ValueError, match=r"needs zarr \(pip install 'fastrsa\[zarr\]'\)"):
+        fastrsa.rsm(X, out=tmp_path / "v.zarr")
     assert not list(tmp_path.iterdir())

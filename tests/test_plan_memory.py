@@ -26,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import tracemalloc
 import traceback
 import warnings
@@ -252,6 +253,16 @@ def _space(d, dtype=np.float64, **kwargs):
     return build
 
 
+def _space_written(d, dtype, suffix, **kwargs):
+    """Builds one space of n items and a new file (``suffix``) to write its vector to."""
+
+    def build(rng, n):
+        folder = tempfile.mkdtemp(prefix="fastrsa-memory-")
+        return (rng.standard_normal((n, d), dtype),), dict(kwargs, out=os.path.join(folder, f"v{n}{suffix}"))
+
+    return build
+
+
 def _vectors(missing=0.0, **kwargs):
     """Builds two correlated float64 condensed vectors over n items, with a
     share ``missing`` of NaN pairs in b."""
@@ -294,6 +305,10 @@ CASES = {
     "rsm float64": Case("rsm", _space(50), 5000, 900),
     "rdm correlation float32": Case("rdm", _space(60, np.float32, metric="correlation"), 7000, 900),
     "rdm euclidean float64": Case("rdm", _space(50, metric="euclidean"), 5000, 900),
+    # Written to a zarr array: a task's slice, the chunks two tasks share and
+    # each chunk's encoding (a .npy file is written through its mapped pages).
+    "rsm zarr float32": Case("rsm", _space_written(50, np.float32, ".zarr"), 7000, 900),
+    "rdm zarr euclidean float64": Case("rdm", _space_written(50, np.float64, ".zarr", metric="euclidean"), 5000, 900),
     # compare: Pearson adds nothing; the rank methods their scratch.
     "compare pearson": Case("compare", _values(), 10_000_000, 100_000),
     "compare spearman": Case("compare", _values(method="spearman"), 8_000_000, 100_000),
