@@ -239,6 +239,67 @@ def test_a_stopped_call_cancels_its_futures(client):
     assert client.run_on_scheduler(left) == []
 
 
+_INTERRUPTED = """
+import json, os, sys, threading, time
+import numpy as np, distributed, fastrsa
+
+def live(dask_scheduler):  # (the call's tasks still queued or running on the scheduler)
+    return [str(key) for key, task in dask_scheduler.tasks.items()
+            if "fastrsa" in str(key) and task.state in ("released", "waiting", "queued", "no-worker", "processing")]
+
+if __name__ == "__main__":
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=50)
+    client = distributed.Client(cluster)
+    X = np.random.default_rng(0).standard_normal((60_000, 8))
+    tasks, fastrsa._tuning.BINNED_TASK_PAIRS = fastrsa._tuning.BINNED_TASK_PAIRS, 1 << 12
+    fastrsa.rsa(X[:400], X[:400] + 1, "spearman", client=client)  # (every kernel loaded, or compiled, here and there)
+    fastrsa._tuning.BINNED_TASK_PAIRS = tasks
+
+    def watch():  # (says when the long call's tasks are running)
+        while not client.run_on_scheduler(live):
+            time.sleep(0.01)
+        print("running", flush=True)
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        fastrsa.rsa(X, X ** 2, "spearman", client=client)
+    except KeyboardInterrupt:
+        at = time.perf_counter()
+        deadline = at + 10
+        while client.run_on_scheduler(live) and time.perf_counter() < deadline:
+            time.sleep(0.05)
+        print(json.dumps({"interrupted": at, "cleared": time.perf_counter(), "left": client.run_on_scheduler(live)}),
+              flush=True)
+        client.close()
+        cluster.close()
+        sys.exit(130)
+    print("finished", flush=True)
+"""
+
+
+def test_ctrl_c_on_a_cluster_call_stops_it_and_cancels_its_tasks(tmp_path):
+    import json
+    import signal
+
+    script = tmp_path / "interrupted.py"  # (a file: the workers are spawned processes, which import __main__)
+    script.write_text(_INTERRUPTED)
+    child = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "running", child.stderr.read() if child.poll() is not None else ""
+        time.sleep(0.5)  # (1.8 billion pairs, three passes: a minute or more from done)
+        sent = time.perf_counter()
+        child.send_signal(signal.SIGINT)  # (to the calling process only, as a terminal's Ctrl-C reaches its job)
+        out, err = child.communicate(timeout=90)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 130, (out, err)
+    figures = json.loads(out.splitlines()[-1])
+    assert figures["interrupted"] - sent < 2.0, figures  # (the child's clock: CLOCK_MONOTONIC, shared)
+    assert figures["left"] == [] and figures["cleared"] - figures["interrupted"] < 5.0, figures
+
+
 def test_workers_load_the_kernels_from_the_cache(client, small_tasks):
     X, Y = _spaces(700, 30, 50, np.float64, seed=4)
     local = fastrsa.rsa(X, Y, method="spearman", exact=False)  # (compiled here, if not yet, and cached)
