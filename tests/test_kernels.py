@@ -2,6 +2,7 @@
 with the sizes that break blocked and chunked code: N = 3, block edges +-1,
 chunk and bucket edges +-1, ties, crowded and extreme values."""
 
+import math
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from scipy.stats import rankdata
 import fastrsa
 from fastrsa import _gram, _tuning, reference
 from fastrsa._kernels import correlate, rank, tiles
-from fastrsa._kernels.normalize import norms_into, normalize_rows_into, power_of_two_rows_into
+from fastrsa._kernels.normalize import every_row_has_length, norms_into, normalize_rows_into, power_of_two_rows_into, squares_of
 
 from .helpers import DTYPES, ELEMENT_TOL, SCORE_TOL, correlated_spaces
 
@@ -261,6 +262,54 @@ def test_pearson_matches_reference_at_chunk_edges(rng, dtype, size):
     b = (a + rng.standard_normal(size)).astype(dtype)
     got = correlate.pearson(a, b)
     assert got == pytest.approx(reference.compare(a, b), abs=SCORE_TOL[np.float64])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 6, 7, correlate.CHUNK + 1, correlate.CHUNK + 2, correlate.CHUNK + 3,
+                                  2 * correlate.CHUNK + 5])
+def test_moments_are_numpys_at_every_tail_of_the_partial_sums(rng, dtype, size):
+    # (Four partial sums of the values, two of the squares: sizes 1-7 end in each of their tails.)
+    a = (3.0 + rng.standard_normal(size)).astype(dtype)
+    b = (a - 2.0 * rng.standard_normal(size)).astype(dtype)
+    mean_a, mean_b, ss_a, ss_b, cross = correlate.moments(a, b)
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    dx, dy = x - math.fsum(x) / size, y - math.fsum(y) / size
+    assert mean_a == pytest.approx(math.fsum(x) / size, rel=1e-14) and mean_b == pytest.approx(math.fsum(y) / size, rel=1e-14)
+    scale = math.fsum(dx * dx) + math.fsum(dy * dy) + 1e-300
+    for got, expected in ((ss_a, math.fsum(dx * dx)), (ss_b, math.fsum(dy * dy)), (cross, math.fsum(dx * dy))):
+        assert abs(got - expected) <= 1e-13 * scale, (got, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("length", [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 300])
+def test_squares_of_a_row_is_its_float64_sum_of_squares(rng, dtype, length):
+    X = rng.standard_normal((4, length)).astype(dtype)
+    for row in (*X, X[:, 0], X[1, ::2]):  # (rows, a column and a strided row: any 1-D view)
+        values = row.astype(np.float64)
+        assert squares_of(row) == pytest.approx(math.fsum(values * values), rel=1e-15 * max(4, length))
+    integers = rng.integers(-50, 50, (3, length)).astype(dtype)
+    for row in integers:
+        assert squares_of(row) == float(np.sum(row.astype(np.int64) ** 2))  # (exact for small integers)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_row_has_length_finds_each_unusable_row(rng, dtype):
+    X = rng.standard_normal((6, 13)).astype(dtype)
+    assert every_row_has_length(X)
+    big = np.finfo(dtype).max
+    assert every_row_has_length(np.full((2, 3), big, dtype)) == (dtype == np.float32)  # (float64 squares of float32 fit)
+    for value in (np.nan, np.inf, -np.inf):
+        bad = X.copy()
+        bad[4, 12] = value
+        assert not every_row_has_length(bad), value
+    zero = X.copy()
+    zero[5] = 0.0
+    assert not every_row_has_length(zero)
+    tiny = np.full((1, 13), np.finfo(dtype).smallest_subnormal, dtype)
+    # (float64 squares of float32's smallest values are normal; float64's underflow to zero, and the
+    # exact check decides such rows.)
+    assert every_row_has_length(tiny) == (dtype == np.float32)
+    assert every_row_has_length(X[::2]) and not every_row_has_length(zero[1:])
 
 
 def test_moments_stay_accurate_far_from_zero(rng):
