@@ -132,12 +132,13 @@ class BootstrapResult:
     distribution: np.ndarray
     omitted_items: np.ndarray = field(default_factory=_missing.no_items, compare=False)
 
-    # Not fields, so that the fields (and ==, and the golden records) stay as
-    # they were: set by ``with_intervals``.  A result made from its fields
-    # alone holds a percentile interval.
-    _kind = "percentile"
-    _bca = None
-    _percentile = None
+    # Private fields, set by ``with_intervals`` and kept by
+    # ``dataclasses.replace``, outside == (two results are equal by their
+    # numbers).  A result made from the public fields alone holds a
+    # percentile interval.
+    _kind: str = field(default="percentile", compare=False, repr=False)
+    _bca: object = field(default=None, compare=False, repr=False)
+    _percentile: object = field(default=None, compare=False, repr=False)
 
     @classmethod
     def with_intervals(cls, statistic, confidence, method, distribution, omitted_items, percentile, bca=None,
@@ -146,10 +147,7 @@ class BootstrapResult:
         of interval ("percentile" or "bca"), carrying both
         (``ConfidenceInterval`` each; ``bca`` None where not computed)."""
         low, high = bca if kind == "bca" else percentile
-        result = cls(statistic, low, high, confidence, method, distribution, omitted_items)
-        for name, value in (("_kind", kind), ("_bca", bca), ("_percentile", percentile)):
-            object.__setattr__(result, name, value)
-        return result
+        return cls(statistic, low, high, confidence, method, distribution, omitted_items, kind, bca, percentile)
 
     @property
     def confidence_interval(self):

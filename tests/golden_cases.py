@@ -141,7 +141,7 @@ def record(value):
     if isinstance(value, np.ndarray):
         return _digest(value)
     if isinstance(value, (fastrsa.PermutationResult, fastrsa.BootstrapResult)):
-        fields = [name for name in value.__dataclass_fields__ if name != "omitted_items"]
+        fields = [name for name in value.__dataclass_fields__ if name != "omitted_items" and not name.startswith("_")]
         return {name: record(getattr(value, name)) for name in fields} | {"omitted_items": record(value.omitted_items)}
     if isinstance(value, (int, str)) or value is None:
         return value

@@ -24,8 +24,20 @@ FIELDS = {
 
 @pytest.mark.parametrize("result_type", list(FIELDS))
 def test_fields_unchanged(result_type):
-    # The SciPy names are properties: the fields (golden records, ==, repr) stay as they were.
-    assert [f.name for f in dataclasses.fields(result_type)] == FIELDS[result_type]
+    # The SciPy names are properties: the public fields (golden records, ==, repr) stay as they were.
+    fields = dataclasses.fields(result_type)
+    assert [f.name for f in fields if not f.name.startswith("_")] == FIELDS[result_type]
+    assert not any(f.compare for f in fields if f.name.startswith("_"))
+
+
+def test_a_replaced_bootstrap_result_keeps_its_kind_of_interval(rng):
+    X, Y = correlated_spaces(rng, 30, 5, 7, noise=1.0)
+    result = fastrsa.bootstrap_ci(X, Y, "spearman", n_boot=200, seed=4, interval="bca")
+    replaced = dataclasses.replace(result, confidence=result.confidence)
+    assert replaced == result and replaced.interval == "bca"
+    assert replaced.bca_interval == result.bca_interval == replaced.confidence_interval
+    assert replaced.percentile_interval == result.percentile_interval != result.bca_interval
+    assert dataclasses.replace(result, low=0.0).interval == "bca"  # (the fields given change; the kind stays)
 
 
 @pytest.fixture
