@@ -106,14 +106,17 @@ def pearson_of_moments(count, sum_x, sum_y, sum_xx, sum_yy, sum_xy):
     return float(pearson_from_moments(ss_x, ss_y, sum_xy - sum_x * sum_y / count))
 
 
-def gram_pearson(X, Y, centre, names=("the similarities of X", "the similarities of Y"), check=True, executor=None):
+def gram_pearson(X, Y, centre, names=("the similarities of X", "the similarities of Y"), check=True, executor=None,
+                 pending=None):
     """Pearson correlation of the pairs' cosines (of centred rows with
     ``centre``) of two checked spaces, by the Gram identity (``_gram``):
     no pair is formed.  Checks that each space's pairs vary, naming them
     ``names``, unless ``check`` is False (a permutation of Y's rows, whose
     pairs' spread is Y's, already checked); clipped to [-1, 1] against
-    rounding.  ``executor``: where the tasks run (``_tasks``; None: here)."""
-    count, sum_x, sum_y, sum_xx, sum_yy, sum_xy = _gram.pair_moments(X, Y, centre, executor)
+    rounding.  ``executor``: where the tasks run (``_tasks``; None: here);
+    ``pending``: the metric spaces on disk are still to be checked for
+    (``_gram.pair_moments``)."""
+    count, sum_x, sum_y, sum_xx, sum_yy, sum_xy = _gram.pair_moments(X, Y, centre, executor, pending)
     ss_x = sum_xx - sum_x * sum_x / count
     ss_y = sum_yy - sum_y * sum_y / count
     if check:

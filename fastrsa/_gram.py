@@ -14,7 +14,7 @@ BLAS and O(D1² + D2² + D1·D2 + B·(D1 + D2)) float64 memory, B = ``_tuning.GR
 
 import numpy as np
 
-from . import _sources, _tasks, _tuning
+from . import _sources, _tasks, _tuning, _validate
 from ._kernels.normalize import normalize_rows_into
 from ._plan import Stage
 
@@ -48,14 +48,36 @@ def mean_task(X, Y, centre, block, r0, r1):
     ``block`` rows at a time, each block's sum added in order (float64,
     D1 + D2 values).  (Every size that fixes the order of a sum is an
     argument: a worker's tunables are its own.)"""
+    return _means(X, Y, centre, block, r0, r1)[0]
+
+
+def checked_mean_task(X, Y, centre, block, metric, r0, r1):
+    """``mean_task`` of two spaces on disk whose values are checked for
+    ``metric`` as this pass reads them: each block is checked before it is
+    normalised (``_validate.block_findings``), and once one is refused the
+    task only checks the rest.  Returns ``(sums, X's findings, Y's)``, the
+    findings in row order, the sums of no use where any is refused."""
+    return _means(X, Y, centre, block, r0, r1, metric)
+
+
+def _means(X, Y, centre, block, r0, r1, metric=None):
     rows = min(r1 - r0, block)
     buffer_x, buffer_y = np.empty((rows, X.shape[1])), np.empty((rows, Y.shape[1]))
     read_x, read_y = _sources.block_buffer(X, rows), _sources.block_buffer(Y, rows)
     total = np.zeros(X.shape[1] + Y.shape[1])
+    findings = ([], [])
     for start, stop in _blocks(r0, r1, block):
-        total[: X.shape[1]] += _unit_rows(X, start, stop, centre, buffer_x, read_x).sum(axis=0)
-        total[X.shape[1] :] += _unit_rows(Y, start, stop, centre, buffer_y, read_y).sum(axis=0)
-    return total
+        values = [_sources.block(Z, start, stop, read) for Z, read in ((X, read_x), (Y, read_y))]
+        if metric is not None:
+            for Z, block_values, found in zip((X, Y), values, findings):
+                found.append(_validate.block_findings(block_values, Z, metric, start))
+            if any(message or row is not None for found in findings for message, row in found):
+                continue  # (no kernel runs on values a check refused)
+        for part, block_values, buffer in ((slice(None, X.shape[1]), values[0], buffer_x), (slice(X.shape[1], None), values[1], buffer_y)):
+            unit = buffer[: len(block_values)]
+            normalize_rows_into(block_values, unit, centre)
+            total[part] += unit.sum(axis=0)
+    return total, *findings
 
 
 class Sums:
@@ -155,7 +177,7 @@ def _added(results):
     return total
 
 
-def pair_moments(X, Y, centre, executor=None):
+def pair_moments(X, Y, centre, executor=None, pending=None):
     """Sums over the pairs i < j of t and t' (similarities less a constant).
 
     Returns ``(count, sum_x, sum_y, sum_xx, sum_yy, sum_xy)``: ``count`` is
@@ -164,7 +186,9 @@ def pair_moments(X, Y, centre, executor=None):
     Two passes of tasks over the same row ranges (``task_ranges``), each
     task on one thread (``_tasks``; a cluster's with ``executor``): the
     rows' sums (their means m, m'), then each range's ``Sums``, added in
-    task order -- the same bits whoever runs them.
+    task order -- the same bits whoever runs them.  ``pending``: the
+    metric whose checks two spaces on disk (``_sources.Rows``) still owe,
+    made as the first pass reads them (None: both checked already).
     """
     n, d1 = X.shape[0], X.shape[1]
     executor = executor or _tasks.Local()
@@ -175,6 +199,18 @@ def pair_moments(X, Y, centre, executor=None):
         totals = _added(executor.map_serial(_chunk_mean_task, (centre, block), items))
         mean_x, mean_y = totals[:d1] / n, totals[d1:] / n
         s = _added(executor.map_serial(_chunk_moments_task, (centre, mean_x, mean_y, block), items))
+    elif pending is not None:  # (spaces on disk whose values this pass checks)
+        names = X, Y
+        X, Y = executor.share(X), executor.share(Y)
+        totals, found_x, found_y = None, [], []
+        for part, x, y in executor.map_serial(checked_mean_task, (X, Y, centre, block, pending), ranges):
+            totals = part if totals is None else totals + part
+            found_x += x
+            found_y += y
+        _validate.refuse_findings(found_x, names[0], pending)  # (X's errors before Y's, as the checks raise them)
+        _validate.refuse_findings(found_y, names[1], pending)
+        mean_x, mean_y = totals[:d1] / n, totals[d1:] / n
+        s = _added(executor.map_serial(moments_task, (X, Y, centre, mean_x, mean_y, block), ranges))
     else:
         X, Y = executor.share(X), executor.share(Y)
         totals = _added(executor.map_serial(mean_task, (X, Y, centre, block), ranges))
@@ -357,13 +393,16 @@ def memory_bytes(d1, d2, n, float32=False, spaces=(), threads=None):
     return running * task_memory_bytes(d1, d2, n, float32, spaces) + max(waiting, 0) * result_bytes(d1, d2)
 
 
-def stage(n, d1, d2, float32=False, spaces=()):
+def stage(n, d1, d2, float32=False, spaces=(), pending=None):
     """The plan's stage of the Gram path (docs/performance.md): its
     products' multiply-adds, two passes over the rows that write a unit
     copy of one block, and ``memory_bytes`` (``spaces``: the two spaces,
-    for those on disk)."""
+    for those on disk; ``pending``: the metric their values are checked
+    for in the first pass, as ``pair_moments`` takes it)."""
     path = f"Gram identity: XᵀX, YᵀY, XᵀY over blocks of {min(n, _tuning.GRAM_BLOCK):,} unit rows, no pairs"
     path += _sources.streamed(spaces)
+    if pending is not None:
+        path += " (their values checked as the first pass reads them)"
     return Stage("score", path, memory_bytes(d1, d2, n, float32, spaces), flops(n, d1, d2), 4 * n * (d1 + d2) * 8)
 
 

@@ -327,15 +327,47 @@ def _rows_on_disk(X, name, metric):
     same order (NaN or inf anywhere before an unusable row), a block of
     ``_tuning.GRAM_BLOCK`` rows at a time; the file is named in the errors
     about its values.  Returns the ``Rows``, read into memory nowhere."""
+    rows = disk_shape(X, name)
+    findings = []
+    for start, values in _sources.blocks(rows, _tuning.GRAM_BLOCK):
+        findings.append(block_findings(values, rows, metric, start))
+        if findings[-1][0]:
+            break  # (a NaN or inf: no need to read on)
+    refuse_findings(findings, rows, metric)
+    return rows
+
+
+def disk_shape(X, name):
+    """A space on disk as ``Rows``, its dtype and shape checked, its values
+    not yet: those are checked block by block, here (``_rows_on_disk``) or
+    as the Gram path's first pass reads them (``_gram.checked_mean_task``)."""
     rows = disk_rows(X, name)
     _check_shape(rows.shape, name)
-    called = f"{name} (in {rows.where()})"
-    first = None
-    for start, values in _sources.blocks(rows, _tuning.GRAM_BLOCK):
-        found = _unusable_row(values, called, metric, start)
-        first = found if first is None else first
-    _refuse_row(called, first, metric)
     return rows
+
+
+def block_findings(values, rows, metric, start):
+    """What the checks find in one block of ``rows`` (a ``Rows``), its rows
+    from ``start`` on: ``(message, row)``, the message of the error for a
+    NaN or inf (or None) and the first row ``metric`` cannot take (or None)."""
+    try:
+        return None, _unusable_row(values, _disk_name(rows), metric, start)
+    except ValueError as error:
+        return str(error), None
+
+
+def refuse_findings(findings, rows, metric):
+    """Raise what ``block_findings`` found in the blocks of ``rows``, in row
+    order: the first NaN or inf anywhere, else the first unusable row."""
+    for message, _ in findings:
+        if message:
+            raise ValueError(message)
+    unusable = [row for _, row in findings if row is not None]
+    _refuse_row(_disk_name(rows), unusable[0] if unusable else None, metric)
+
+
+def _disk_name(rows):
+    return f"{rows.name} (in {rows.where()})"
 
 
 def spaces(X, Y, metric):

@@ -360,8 +360,26 @@ def _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance, progress, clie
         X, Y = _tasks.dask_inputs(client, X, Y, metric, gram=method == "pearson", nan_policy=nan_policy)
     if _tasks.chunked(X):
         return rsa_plan(X, Y, method, metric, client=client)
+    if _checked_as_read(X, Y, method, metric, nan_policy):
+        # (Two files: their values are checked by the Gram path's first pass,
+        # which reads them anyway, rather than in a read of their own.)
+        rows = [_validate.disk_shape(Z, name) for Z, name in ((X, "X"), (Y, "Y"))]
+        _validate.same_items(*rows)
+        plan = rsa_plan(*rows, method, metric, exact=exact, tolerance=tolerance, progress=progress, client=client,
+                        pending=metric)
+        if plan.choices["route"] == GRAM:
+            return plan
     X, Y, _ = _missing.spaces(X, Y, metric, nan_policy)
     return rsa_plan(X, Y, method, metric, exact=exact, tolerance=tolerance, progress=progress, client=client)
+
+
+def _checked_as_read(X, Y, method, metric, nan_policy):
+    """Whether rsa may leave the values of X and Y to the Gram path's first
+    pass to check: both are files (.npy paths or memmaps of a file), for
+    Pearson of similarities, NaN refused.  (Where the plan takes another
+    path, they are checked first as ever.)"""
+    on_file = all(_sources.is_path(Z) or isinstance(Z, np.memmap) for Z in (X, Y))
+    return on_file and method == "pearson" and metric_of(metric).similarity and nan_policy == "raise"
 
 
 def _on_cluster(method, metric, exact):
@@ -385,7 +403,7 @@ GRAM, PAIRS, SPEARMAN_IN_TURN, BINNED = "gram", "pairs", "spearman in turn", "bi
 
 
 def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "Y"), held=0, exact=True, tolerance=None,
-             progress=False, client=None):
+             progress=False, client=None, pending=None):
     """The plan of ``rsa`` for two checked spaces and checked arguments.
 
     Its ``choices``: ``route`` (GRAM: Pearson of similarities by the Gram
@@ -400,7 +418,9 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
     (copies of its input), added to the plan's; ``exact`` and ``tolerance``
     as rsa takes them (the inference functions' statistic is always exact),
     ``progress`` for the binned path, and ``client`` the Dask client its
-    tasks run on (None: here)."""
+    tasks run on (None: here).  ``pending``: the metric two spaces on disk
+    are still to be checked for, by the Gram path's first pass (only that
+    path takes it: the caller checks them for any other)."""
     n, d1, d2 = X.shape[0], X.shape[1], Y.shape[1]
     sides = (_pairs.tile_side(n, d1), _pairs.tile_side(n, d2))
     similarity = metric_of(metric).similarity
@@ -419,12 +439,12 @@ def rsa_plan(X, Y, method, metric, function="rsa", available=None, names=("X", "
         )
         return _plan.Plan(
             function,
-            lambda: [_gram.stage(n, d1, d2, float32, (X, Y)), *tasks.stages()],
+            lambda: [_gram.stage(n, d1, d2, float32, (X, Y), pending), *tasks.stages()],
             tasks.memory_bytes(_gram.memory_bytes(d1, d2, n, float32, (X, Y))) + held,
             f"rsa over {n:,} items by the Gram matrices of {d1:,} and {d2:,} features",
             ["use fewer features"],
             work,
-            lambda: _correlation.gram_pearson(X, Y, centre, pair_names(names), executor=tasks.executor()),
+            lambda: _correlation.gram_pearson(X, Y, centre, pair_names(names), executor=tasks.executor(), pending=pending),
             choices={"route": GRAM, "sides": sides, "tasks": tasks},
             available=available,
         )

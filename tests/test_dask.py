@@ -86,6 +86,16 @@ def test_spaces_on_disk_are_read_on_the_workers(client, small_tasks, tmp_path):
     paths = (str(tmp_path / "x.npy"), str(tmp_path / "y.npy"))
     _same(fastrsa.rsa(*paths, client=client), fastrsa.rsa(X, Y))
     _same(fastrsa.rsa(*paths, method="spearman", client=client), fastrsa.rsa(X, Y, method="spearman", exact=False))
+    # Their values are checked on the workers, as the first pass reads them: the errors are the local ones.
+    X[700] = 0.0
+    Y[300, 4] = np.nan
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", Y)
+    with pytest.raises(ValueError, match=r"^X \(in 'x.npy'\) row 700 is all zeros") as remote:
+        fastrsa.rsa(*paths, client=client)
+    with pytest.raises(ValueError) as local:
+        fastrsa.rsa(*paths)
+    assert str(remote.value) == str(local.value)
 
 
 # (method, null or route, tunables that choose it)

@@ -186,6 +186,64 @@ def test_files_and_memmaps_are_never_written_to(tmp_path, rng):
     assert [hashlib.sha256(path.read_bytes()).hexdigest() for path in (px, py)] == before
 
 
+def _defects(rng):
+    """Spaces of 90 items, and (X, Y, metric, the error named) for each kind of defect, in X or Y or both."""
+    X, Y = correlated_spaces(rng, 90, 5, 4)
+
+    def changed(Z, *changes):
+        Z = Z.copy()
+        for index, value in changes:
+            Z[index] = value
+        return Z
+
+    return X, Y, [
+        (changed(X, (40, 0.0)), Y, "cosine", "X row 40 is all zeros"),
+        (changed(X, ((70, 2), np.nan)), Y, "cosine", "X contains NaN or inf (first at row 70, column 2)"),
+        # A NaN in a later task than the zero row is named, as in memory; X's defects before Y's.
+        (changed(X, (20, 0.0), ((85, 1), np.inf)), Y, "cosine", "X contains NaN or inf (first at row 85, column 1)"),
+        (changed(X, (61, 0.0)), changed(Y, ((3, 0), np.nan)), "cosine", "X row 61 is all zeros"),
+        (X, changed(Y, ((3, 0), np.nan), (70, 0.0)), "cosine", "Y contains NaN or inf (first at row 3, column 0)"),
+        (X, changed(Y, (88, 2.5)), "correlation", "Y row 88 is constant"),
+        (changed(X, (5, 1.0), (50, 1.0)), Y, "correlation", "X row 5 is constant"),
+    ]
+
+
+@pytest.mark.parametrize("tasks", [False, True])
+def test_two_files_are_checked_as_the_gram_pass_reads_them(tmp_path, rng, monkeypatch, tasks):
+    from fastrsa import _gram
+
+    monkeypatch.setattr(_tuning, "GRAM_BLOCK", 8)
+    if tasks:  # (several tasks a pass, on threads: defects in different tasks)
+        monkeypatch.setattr(_tuning, "GRAM_TASK_ROWS", 24)
+    normalise = _gram.normalize_rows_into
+
+    def checked_first(values, out, centre):  # (no kernel runs on values the checks refuse)
+        usable = np.ptp(values, axis=1) if centre else np.any(values, axis=1)
+        assert np.isfinite(values).all() and usable.all()
+        return normalise(values, out, centre)
+
+    monkeypatch.setattr(_gram, "normalize_rows_into", checked_first)
+    X, Y, cases = _defects(rng)
+    assert fastrsa.plan(fastrsa.rsa, _saved(tmp_path, "x", X), _saved(tmp_path, "y", Y)).choices["route"] == "gram"
+    for bad_x, bad_y, metric, message in cases:
+        px, py = _saved(tmp_path, "x", bad_x), _saved(tmp_path, "y", bad_y)
+        with pytest.raises(ValueError) as in_memory:
+            fastrsa.rsa(bad_x, bad_y, metric=metric)
+        assert str(in_memory.value).startswith(message)
+        plan = fastrsa.plan(fastrsa.rsa, px, py, metric=metric)  # (shapes checked; values as the call reads them)
+        assert "their values checked as the first pass reads them" in plan.path
+        for given in ((px, py), (np.load(px, mmap_mode="r"), np.load(py, mmap_mode="r"))):
+            with pytest.raises(ValueError) as on_disk:
+                fastrsa.rsa(*given, metric=metric)
+            named = str(on_disk.value).replace(" (in 'x.npy')", "").replace(" (in 'y.npy')", "")
+            assert named == str(in_memory.value)
+    # Files whose plan takes another path are checked before it, as ever.
+    bad_x, bad_y, metric, message = cases[0]
+    with pytest.raises(ValueError, match=message.replace("X row", "X \\(in 'x.npy'\\) row")):
+        fastrsa.rsa(_saved(tmp_path, "x", bad_x), _saved(tmp_path, "y", bad_y), method="spearman")
+    np.testing.assert_equal(fastrsa.rsa(_saved(tmp_path, "x", X), _saved(tmp_path, "y", Y)), fastrsa.rsa(X, Y))
+
+
 def test_the_plan_says_what_is_read_and_counts_the_copies(tmp_path, rng):
     X, Y = correlated_spaces(rng, 300, 20, 30, np.float32)
     px, py = _saved(tmp_path, "x", X), _saved(tmp_path, "y", Y)
