@@ -36,7 +36,9 @@ _SCATTER_BYTES = 1 << 16
 
 
 def _run(function, *arguments):
-    """A task on a worker: on the worker's thread alone."""
+    """A task on a worker: on the worker's thread alone, its buffers kept
+    for the thread's next task (``_tasks.buffer``)."""
+    _tasks.keep_buffers()
     with _threads.one_thread():
         return function(*arguments)
 

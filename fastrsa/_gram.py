@@ -62,8 +62,8 @@ def checked_mean_task(X, Y, centre, block, metric, r0, r1):
 
 def _means(X, Y, centre, block, r0, r1, metric=None):
     rows = min(r1 - r0, block)
-    buffer_x, buffer_y = np.empty((rows, X.shape[1])), np.empty((rows, Y.shape[1]))
-    read_x, read_y = _sources.block_buffer(X, rows), _sources.block_buffer(Y, rows)
+    buffer_x, buffer_y = _tasks.buffer("gram x", (rows, X.shape[1])), _tasks.buffer("gram y", (rows, Y.shape[1]))
+    read_x, read_y = _sources.block_buffer(X, rows, "gram read x"), _sources.block_buffer(Y, rows, "gram read y")
     total = np.zeros(X.shape[1] + Y.shape[1])
     findings = ([], [])
     for start, stop in _blocks(r0, r1, block):
@@ -125,12 +125,12 @@ def moments_task(X, Y, centre, mean_x, mean_y, block, r0, r1):
     input had (docs/algorithms.md)."""
     d1, d2 = X.shape[1], Y.shape[1]
     rows = min(r1 - r0, block)
-    buffer_x, buffer_y = np.empty((rows, d1)), np.empty((rows, d2))
+    buffer_x, buffer_y = _tasks.buffer("gram x", (rows, d1)), _tasks.buffer("gram y", (rows, d2))
     # Spaces on disk (``_sources.Rows``) are read a block at a time, into these.
-    read_x, read_y = _sources.block_buffer(X, rows), _sources.block_buffer(Y, rows)
+    read_x, read_y = _sources.block_buffer(X, rows, "gram read x"), _sources.block_buffer(Y, rows, "gram read y")
     single = X.dtype == np.float32 and Y.dtype == np.float32
     if single:
-        single_x, single_y = np.empty(buffer_x.shape, np.float32), np.empty(buffer_y.shape, np.float32)
+        single_x, single_y = _tasks.buffer("gram single x", buffer_x.shape, np.float32), _tasks.buffer("gram single y", buffer_y.shape, np.float32)
     s = Sums(d1, d2)
     for start, stop in _blocks(r0, r1, block):
         u = _unit_rows(X, start, stop, centre, buffer_x, read_x)

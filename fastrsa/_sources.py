@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 
-from . import _tuning
+from . import _tasks, _tuning
 
 
 def is_path(value):
@@ -128,10 +128,13 @@ def _release(array):
             pass
 
 
-def block_buffer(X, rows):
+def block_buffer(X, rows, name=None):
     """The buffer ``block`` copies rows of a ``Rows`` into (None for an
-    array in memory, read in place)."""
-    return np.empty((rows, X.shape[1]), X.dtype) if isinstance(X, Rows) else None
+    array in memory, read in place); with a ``name``, a task's buffer
+    (``_tasks.buffer``)."""
+    if not isinstance(X, Rows):
+        return None
+    return np.empty((rows, X.shape[1]), X.dtype) if name is None else _tasks.buffer(name, (rows, X.shape[1]), X.dtype)
 
 
 def block_bytes(X, rows):

@@ -24,6 +24,7 @@ results however many tasks there are.  Ctrl-C between tasks stops the call
 """
 
 import concurrent.futures
+import threading
 
 import numba
 import numpy as np
@@ -186,3 +187,38 @@ class Tasks:
                 f"results added here in task order",
             )
         ]
+
+
+# --- Task buffers a worker's thread keeps ----------------------------------------
+
+# Dask's nanny starts its workers with MALLOC_TRIM_THRESHOLD_=65536: glibc
+# gives freed memory back to the system at once, so a task's new buffers
+# would be fresh pages, faulted in (and zeroed) anew each task -- on the
+# Gram path, tens of MB a task.  Inside ``keeping()`` (a cluster's worker
+# threads, ``_dask._run``) a thread keeps its last task's buffers for the
+# next; here (where glibc reuses freed memory itself) every task gets new
+# ones, so nothing outlives a call.
+_KEPT = threading.local()
+
+
+def buffer(name, shape, dtype=np.float64):
+    """``np.empty(shape, dtype)`` for a task; on a worker thread inside
+    ``keeping()``, the buffer of that ``name`` its last task used where the
+    shape and dtype are the same.  Only for scratch no result refers to."""
+    kept = getattr(_KEPT, "buffers", None)
+    if kept is None:
+        return np.empty(shape, dtype)
+    old = kept.pop(name, None)
+    if old is not None and old.shape == tuple(shape) and old.dtype == np.dtype(dtype):
+        kept[name] = old
+        return old
+    del old  # (freed before the new one is made)
+    kept[name] = new = np.empty(shape, dtype)
+    return new
+
+
+def keep_buffers():
+    """From now on, this thread keeps its tasks' buffers (``buffer``):
+    one task's worth, for as long as the thread lives."""
+    if getattr(_KEPT, "buffers", None) is None:
+        _KEPT.buffers = {}

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 
 import numpy as np
@@ -332,3 +333,26 @@ def test_import_fastrsa_does_not_import_dask_or_zarr():
     code = ("import sys, fastrsa; print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed', 'zarr'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_worker_thread_keeps_its_task_buffers_and_only_there():
+    from fastrsa import _tasks
+
+    def buffers():
+        return [_tasks.buffer("test a", (4, 3)), _tasks.buffer("test a", (4, 3)), _tasks.buffer("test a", (5, 3)),
+                _tasks.buffer("test a", (5, 3), np.float32), _tasks.buffer("test b", (5, 3), np.float32)]
+
+    here = buffers()  # (here, as in the local executor's threads: a new array each time)
+    assert here[0] is not here[1]
+
+    def on_a_worker_thread():
+        _tasks.keep_buffers()
+        first = buffers()
+        again = _tasks.buffer("test b", (5, 3), np.float32)
+        return first, again
+
+    with ThreadPoolExecutor(1) as pool:
+        (a, same, longer, single, other), again = pool.submit(on_a_worker_thread).result()
+    assert a is same and longer is not a and single is not longer and single.dtype == np.float32
+    assert other is not single and again is other  # (kept by name, shape and dtype)
+    assert getattr(_tasks._KEPT, "buffers", None) is None  # (this thread keeps none)
