@@ -102,6 +102,13 @@ class Target:
         elif isinstance(self.where, str):
             _zarr().open_array(self.where, mode="w", shape=(total,), chunks=(self.unit,), dtype=dtype)
 
+    def in_memory(self):
+        """Whether the target is a zarr array held in this process's memory
+        (a memory store), which a cluster's workers cannot write to."""
+        store = getattr(self.where, "store", None) if self.kind == "zarr" and not isinstance(self.where, str) else None
+        store = getattr(store, "_mutable_mapping", store)  # (zarr 2 wraps a dict in a KVStore)
+        return isinstance(store, dict) or "Memory" in type(store).__name__
+
     def opened(self, mode):
         """The target as an array (``mode`` "r" or "r+")."""
         if self.kind == "npy":

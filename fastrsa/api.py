@@ -155,6 +155,11 @@ def _pairs_plan(function, X, metric, distances, out=None, client=None):
     n, d = X.shape
     if out is not None or client is not None:
         target = _written.check_out(out, n, _pairs.pairs_dtype(X, metric))
+        if client is not None and target is not None and target.in_memory():
+            raise ValueError(
+                "out: the zarr array is held in this process's memory, where a cluster's workers cannot write; "
+                "give one on a store every worker reaches (a folder they all see, an object store), or leave client out"
+            )
         ranges = len(_binned.row_ranges(n))
         kept = _pairs.pairs_bytes(X, metric) if target is None else _written.assembly_bytes(X, metric, target)
         tasks = _tasks.Tasks(

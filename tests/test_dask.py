@@ -149,6 +149,16 @@ def test_rsm_and_rdm_written_by_the_workers_are_the_local_file(client, small_tas
     np.testing.assert_allclose(remote, call(X, metric), rtol=0, atol=1e-6)  # (float32)
 
 
+def test_a_zarr_array_in_memory_is_refused_on_a_cluster(client):
+    import zarr
+
+    X, _ = _spaces(30, 4, 3, np.float64, seed=8)
+    held = zarr.open_array(store={}, mode="w", shape=(435,), chunks=(100,), dtype="f8")  # (a memory store)
+    with pytest.raises(ValueError, match="held in this process's memory"):
+        fastrsa.rsm(X, out=held, client=client)
+    np.testing.assert_allclose(fastrsa.rsm(X, out=held)[:], fastrsa.rsm(X), rtol=0, atol=1e-15)  # (here it is written)
+
+
 def _pair(i, j, n):
     return i * n - i * (i + 1) // 2 + j - i - 1
 
