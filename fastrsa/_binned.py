@@ -232,14 +232,15 @@ def count(spaces, tasks, runs, progress=_progress.SILENT, executor=None):
     bins, merged in task order; the merge is exact, so the bins are the same."""
     n = spaces[0].rows.shape[0]
     if executor is not None and executor.distributed:
-        shared = (
-            tuple(executor.share(s.task_arguments()) for s in spaces), tuple(s.binning for s in spaces),
-            tuple(s.fine_bins for s in spaces), _tuning.ROWS, _tuning.COLUMNS,
-        )
-        items = [(k, r0, r1) for k in range(len(spaces)) for r0, r1 in tasks]
+        shared = (tuple(s.binning for s in spaces), tuple(s.fine_bins for s in spaces), _tuning.ROWS, _tuning.COLUMNS)
+        # Each space's rows go to the workers as its first task is submitted, while they run the tasks
+        # before it; a task takes the rows of the spaces before its own too, so that a cluster keeps them
+        # on every worker for pass 2 (Dask's memory manager drops the copies no pending task takes).
+        arguments = [executor.share(s.task_arguments(), later=True) for s in spaces]
+        items = [(tuple(arguments[: k + 1]), k, r0, r1) for k in range(len(spaces)) for r0, r1 in tasks]
         for s in spaces:
             s.bins = None
-        for (k, r0, r1), part in zip(items, executor.map_parallel(count_task, shared, items)):
+        for (_, k, r0, r1), part in zip(items, executor.map_parallel(count_task, shared, items)):
             if spaces[k].bins is None:
                 spaces[k].bins = part
             else:
@@ -257,7 +258,7 @@ def count(spaces, tasks, runs, progress=_progress.SILENT, executor=None):
         del parts  # (before the next space's: bins_bytes counts one space's threads' bins at a time)
 
 
-def count_task(arguments, binnings, fine_bins, rows, columns, k, r0, r1):
+def count_task(binnings, fine_bins, rows, columns, arguments, k, r0, r1):
     """A task of pass 1 on a cluster: the bins of space k's pairs of rows
     r0:r1 (``arguments[k]``: its ``task_arguments``) in blocks of ``rows``
     x ``columns``, on one thread.  (Every size that fixes the result is an

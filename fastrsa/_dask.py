@@ -57,10 +57,15 @@ class Dask:
         self.window = _tasks.cluster_window(threads)
         self._shared = {}  # id -> (value, future): an input is sent once per call, however many passes take it
 
-    def share(self, value, whole=False):
+    def share(self, value, whole=False, later=False):
         """A shared input as the tasks take it: a large array, or with
         ``whole`` any object, scattered to every worker once (a future);
-        anything else as it is (a space on disk pickles as its file's name)."""
+        anything else as it is (a space on disk pickles as its file's name).
+        With ``later``, a ``_Later`` in a task's item: scattered when the
+        first task taking it is submitted, so the workers run the tasks
+        before it meanwhile, instead of waiting for every input."""
+        if later:
+            return _Later(value, whole)
         if isinstance(value, tuple) and not whole:  # (a tuple of inputs: each shared; futures inside are resolved on the worker)
             return tuple(self.share(item) for item in value)
         large = isinstance(value, np.ndarray) and not isinstance(value, np.memmap) and value.nbytes >= _SCATTER_BYTES
@@ -70,6 +75,12 @@ class Dask:
             self._shared[id(value)] = (value, self.client.scatter(value, broadcast=True, hash=False))
         return self._shared[id(value)][1]
 
+    def _now(self, value):
+        """An item's value with its ``_Later`` inputs shared (a tuple's too)."""
+        if isinstance(value, _Later):
+            return self.share(value.value, value.whole)
+        return tuple(self._now(v) for v in value) if isinstance(value, tuple) else value
+
     def map_serial(self, function, shared, items):
         """``function(*shared, *item)`` for each item as a task on the
         cluster; results in task order."""
@@ -78,6 +89,7 @@ class Dask:
         self._count += 1
 
         def submit(index, item):
+            item = [self._now(v) for v in item]
             return self.client.submit(_run, function, *shared, *item, key=f"{prefix}-{index}", pure=False)
 
         # (A future dropped once its result is read is released by Dask.)
@@ -85,6 +97,13 @@ class Dask:
 
     # On a worker every task takes one thread: the parallel tasks too.
     map_parallel = map_serial
+
+
+class _Later:
+    """An input to share when the first task taking it is submitted."""
+
+    def __init__(self, value, whole):
+        self.value, self.whole = value, whole
 
 
 # --- Dask arrays as input -------------------------------------------------------

@@ -41,9 +41,10 @@ class Local:
         self.threads = threads or numba.get_num_threads()
         self.window = 2 * self.threads if self.threads > 1 else 1  # tasks whose results are held at once
 
-    def share(self, value, whole=False):
+    def share(self, value, whole=False, later=False):
         """A shared input (an array, a tuple of them, or with ``whole`` any
-        object) as the tasks take it: here, the value itself."""
+        object) as the tasks take it: here, the value itself.  (``later``:
+        on a cluster, sent when the first task taking it is submitted.)"""
         return value
 
     def map_serial(self, function, shared, items):

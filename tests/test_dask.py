@@ -260,6 +260,23 @@ def test_a_stopped_call_cancels_its_futures(client):
     assert client.run_on_scheduler(left) == []
 
 
+def test_an_input_shared_later_is_sent_with_its_first_task_and_once(client):
+    import operator
+
+    from fastrsa import _dask
+
+    executor = _dask.Dask(client)
+    a, b = np.arange(1 << 14, dtype=np.float64), np.ones(1 << 14)  # (large enough to be scattered)
+    first, second = executor.share(a, later=True), executor.share(b, later=True)
+    assert executor._shared == {}  # (nothing sent yet)
+    items = [((first,), 0)] * 3 + [((first, second), 1)] * 3  # (a task takes the inputs before its own too)
+    results = list(executor.map_serial(operator.getitem, (), items))  # (each task: its input, back from the worker)
+    for got, want in zip(results, [a] * 3 + [b] * 3):
+        np.testing.assert_array_equal(got, want)
+    assert sorted(id(value) for value, _ in executor._shared.values()) == sorted([id(a), id(b)])  # (each sent once)
+    assert all(type(future).__name__ == "Future" for _, future in executor._shared.values())
+
+
 _INTERRUPTED = """
 import json, os, sys, threading, time
 import numpy as np, distributed, fastrsa
