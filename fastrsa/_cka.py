@@ -173,10 +173,12 @@ def cka_matrix(spaces, others=None, debiased=False):
     -------
     numpy.ndarray
         float64, shape (K, K) or (K, L); cell (k, l) is ``cka(spaces[k],
-        others[l])`` up to rounding (each cell's products are the same, summed
-        in the same blocks; only where ``cka`` of a float32 pair takes its
-        products in float32 and the list holds a float64 space do they differ,
-        at float32's rounding).  Without ``others`` the matrix is symmetric
+        others[l])``, bit for bit where the two spaces' widths differ or k < l
+        (each cell's products are the same, summed in the same blocks, the
+        wider space first, as ``cka`` takes them), to rounding otherwise
+        (BLAS may round AᵀB and BᵀA differently), and at float32's rounding
+        where ``cka`` of a float32 pair takes its products in float32 and the
+        list holds a float64 space.  Without ``others`` the matrix is symmetric
         and its diagonal exactly 1; with them, a cell whose two spaces are the
         same object is exactly 1.
 
@@ -405,6 +407,9 @@ def _moments(spaces, means, scales, products, debiased, single):
     n = spaces[0].shape[0]
     rows = min(n, _tuning.GRAM_BLOCK)
     widths = [X.shape[1] for X in spaces]
+    # Each product with the wider space first (in its given order where the widths are equal): BLAS may
+    # round AᵀB and BᵀA differently, and this way cka(X, Y), cka(Y, X) and the matrix's cell take the same one.
+    products = [(a, b) if widths[a] >= widths[b] else (b, a) for a, b in products]
     grams = [np.zeros((widths[a], widths[b])) for a, b in products]
     centred = [np.empty((rows, d)) for d in widths]
     rounded = [np.empty((rows, d), np.float32) if single else None for d in widths]
@@ -434,7 +439,7 @@ def _moments(spaces, means, scales, products, debiased, single):
             s = norms[: stop - start]
             row_sums += s.sum(axis=0)
             row_products += s.T @ s
-    squares = {product: float(np.vdot(gram, gram)) for product, gram in zip(products, grams)}
+    squares = {_ordered(*product): float(np.vdot(gram, gram)) for product, gram in zip(products, grams)}
     return squares, row_sums, row_products
 
 
