@@ -346,7 +346,8 @@ def rsa(X, Y, method="pearson", metric="cosine", nan_policy="raise", exact=None,
     (0.7734, 0.7578)
     """
     plan = _plan_rsa(X, Y, method, metric, nan_policy, exact, tolerance, progress, client)
-    _progress.announce(progress, plan, "use fewer items, or method='pearson' (no pairs)")
+    gram = plan.choices.get("route") == GRAM  # (no pairs already: fewer items is what shortens it)
+    _progress.announce(progress, plan, "use fewer items" if gram else "use fewer items, or method='pearson' (no pairs)")
     return plan.execute()
 
 

@@ -368,8 +368,10 @@ def test_rsa_says_how_long_before_a_long_call(spaces, monkeypatch):
     assert score == fastrsa.rsa(X, Y, method="spearman", progress=False)
     assert text == "rsa(method='spearman', metric='cosine') over 300 items: about 0:00 by the cost model\n"
     monkeypatch.setattr(_tuning, "LONG_CALL_SECONDS", 0.0)
-    with pytest.warns(fastrsa.LongCallWarning, match=r"over 300 items will take about .* or use fewer items"):
+    with pytest.warns(fastrsa.LongCallWarning, match=r"over 300 items will take about .* or use fewer items, or method='pearson'"):
         fastrsa.rsa(X, Y, method="spearman")
+    with pytest.warns(fastrsa.LongCallWarning, match=r"by the Gram matrices .* or use fewer items$"):  # (no pairs already)
+        fastrsa.rsa(X, Y)
     monkeypatch.setattr(_tuning, "PROGRESS_WORK", 1 << 60)  # (a small call: nothing said, nothing formatted)
     _, text = _captured(monkeypatch, lambda: fastrsa.rsa(X, Y, method="spearman", progress=True))
     assert text == ""
