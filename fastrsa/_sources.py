@@ -9,11 +9,20 @@ Gram path read it a block of ``_tuning.GRAM_BLOCK`` rows at a time
 paths need every row at once and read it whole into memory (``whole``),
 which their plans count.
 
-The pages a read touches are then released from this process (``madvise``
-``MADV_DONTNEED``) where the mapping is read-only: the page cache keeps
-them, so a second pass reads them from memory, but the process's resident
-set holds one block of the file, not the file.  Nothing here writes to the
-file or to the caller's memmap.
+Rows that lie in the file as they lie in memory (C order, the dtype they are
+computed in, native byte order) are read from the file into the buffer
+(``_read``: a system call a block, no page of the mapping touched); other
+rows are copied from the mapping, and the pages a read touches are then
+released from this process (``madvise`` ``MADV_DONTNEED``) where the mapping
+is read-only.  Either way the page cache keeps the file, so a second pass
+reads it from memory, while the process's resident set holds one block of
+it, not the file.  Nothing here writes to the file or to the caller's
+memmap.
+
+A ``Rows`` pickles (for a cluster's workers) as where its values lie in its
+file -- the first value's byte position and the strides, so a view of a
+memmap (``memmap[1000:2000]``, every other column) is that view again --
+and is mapped again where it is unpickled.
 """
 
 import mmap
@@ -79,19 +88,23 @@ class Rows:
         self.itemsize = self.dtype.itemsize
         self.nbytes = self.shape[0] * self.shape[1] * self.itemsize
         self.file = getattr(array, "filename", None)
+        self.position = _position(array)  # (None where not known: the rows are pickled as values)
+        # The byte position of row 0 where rows are read from the file straight into a buffer.
+        same = array.dtype == self.dtype and array.flags.c_contiguous
+        self.read_at = self.position if same and self.position is not None else None
 
     def __len__(self):
         return self.shape[0]
 
     def __reduce__(self):
         """Pickled (for a cluster's workers, ``fastrsa._dask``) as its
-        file's name, offset and layout, mapped again where it is unpickled;
-        a memmap without a file, as its values."""
+        file's name and where its values lie there, mapped again where it
+        is unpickled; a memmap whose values the file may not hold (no file,
+        copy-on-write), as its values."""
         array = self.array
-        if self.file is None or not isinstance(array, np.memmap):
+        if self.position is None:
             return Rows, (np.asarray(array), self.dtype, self.name)
-        order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
-        return _mapped, (self.file, array.dtype, array.offset, array.shape, order, self.dtype, self.name)
+        return _mapped, (self.file, array.dtype.str, self.position, array.shape, array.strides, self.dtype, self.name)
 
     def __getitem__(self, indices):
         indices = np.asarray(indices)
@@ -110,9 +123,46 @@ class Rows:
         return repr(os.path.basename(self.file)) if self.file else "a memmap"
 
 
-def _mapped(file, file_dtype, offset, shape, order, dtype, name):
-    """A pickled ``Rows``, its file mapped read-only again."""
-    return Rows(np.memmap(file, file_dtype, mode="r", offset=offset, shape=shape, order=order), dtype, name)
+def _position(array):
+    """The byte position in its file of a memmap's first value (a view's
+    too: the memmap that maps the file, plus the view's distance from it),
+    or None where the file may not hold its values (no file behind it, or
+    a copy-on-write mapping, whose changes stay in this process)."""
+    root = array
+    while isinstance(root, np.ndarray) and not isinstance(root.base, mmap.mmap):
+        root = root.base
+    if not isinstance(root, np.memmap) or root.filename is None or getattr(array, "mode", None) == "c" or array.size == 0:
+        return None
+    return root.offset + array.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+
+
+def _mapped(file, file_dtype, position, shape, strides, dtype, name):
+    """A pickled ``Rows``: its values mapped read-only again from ``file``,
+    the first at byte ``position``, laid out by ``strides``."""
+    file_dtype = np.dtype(file_dtype)
+    low = position + sum((n - 1) * step for n, step in zip(shape, strides) if step < 0)
+    high = position + sum((n - 1) * step for n, step in zip(shape, strides) if step > 0) + file_dtype.itemsize
+    start = low - low % mmap.ALLOCATIONGRANULARITY
+    with open(file, "rb") as f:
+        mapping = mmap.mmap(f.fileno(), high - start, access=mmap.ACCESS_READ, offset=start)
+    # (As numpy.memmap builds itself: an array over the mapping, then the memmap's attributes.)
+    array = np.ndarray.__new__(np.memmap, shape, file_dtype, buffer=mapping, offset=position - start, strides=strides)
+    array._mmap, array.filename, array.offset, array.mode = mapping, file, position, "r"
+    return Rows(array, dtype, name)
+
+
+def _read(X, start, stop, out):
+    """Rows start:stop of a ``Rows`` with ``read_at`` read from its file
+    into ``out`` (C-contiguous, those rows' shape), a system call at a time."""
+    into = memoryview(out).cast("B")
+    with open(X.file, "rb", buffering=0) as f:
+        f.seek(X.read_at + start * X.shape[1] * X.itemsize)
+        done = 0
+        while done < len(into):  # (a read may return fewer bytes than asked)
+            got = f.readinto(into[done:])
+            if not got:
+                raise ValueError(f"{X.name}: the file {X.file!r} ended before row {stop} (was it changed during the call?)")
+            done += got
 
 
 def _release(array):
@@ -139,10 +189,11 @@ def block_buffer(X, rows, name=None):
 
 def block_bytes(X, rows):
     """Memory ``block`` adds for blocks of ``rows`` rows: the buffer, and
-    one block of the file's pages resident until released (0 in memory)."""
+    where rows are copied from the mapping one block of the file's pages
+    resident until released (0 in memory)."""
     if not isinstance(X, Rows):
         return 0
-    return rows * X.shape[1] * (X.itemsize + X.array.itemsize)
+    return rows * X.shape[1] * (X.itemsize + (0 if X.read_at is not None else X.array.itemsize))
 
 
 def gather_bytes(X):
@@ -160,9 +211,13 @@ def block(X, start, stop, buffer):
     (``block_buffer``), converted to its dtype, the file's pages released."""
     if not isinstance(X, Rows):
         return X[start:stop]
-    out = buffer[: min(stop, X.shape[0]) - start]
-    np.copyto(out, X.array[start:stop])
-    _release(X.array)
+    stop = min(stop, X.shape[0])
+    out = buffer[: stop - start]
+    if X.read_at is not None:
+        _read(X, start, stop, out)
+    else:
+        np.copyto(out, X.array[start:stop])
+        _release(X.array)
     return out
 
 
@@ -183,8 +238,11 @@ def whole(X, dtype=None):
     out = np.empty(X.shape, dtype or X.dtype)
     rows = _tuning.GRAM_BLOCK
     for start in range(0, X.shape[0], rows):
-        np.copyto(out[start : start + rows], X.array[start : start + rows])
-        _release(X.array)
+        if X.read_at is not None and out.dtype == X.dtype:
+            _read(X, start, min(start + rows, X.shape[0]), out[start : start + rows])
+        else:
+            np.copyto(out[start : start + rows], X.array[start : start + rows])
+            _release(X.array)
     return out
 
 

@@ -99,6 +99,15 @@ def test_spaces_on_disk_are_read_on_the_workers(client, small_tasks, tmp_path):
     assert str(remote.value) == str(local.value)
 
 
+def test_views_of_memmaps_are_those_views_on_the_workers(client, small_tasks, tmp_path):
+    X, Y = _spaces(1300, 20, 30, np.float64, seed=3)
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", np.asfortranarray(Y))
+    mx, my = np.load(tmp_path / "x.npy", mmap_mode="r"), np.load(tmp_path / "y.npy", mmap_mode="r")
+    for vx, vy in ((mx[200:1300], my[200:1300]), (mx[::-1, 1:18], my[::-1]), (mx[100:1200, ::2], my[100:1200, 3:])):
+        _same(fastrsa.rsa(vx, vy, client=client), fastrsa.rsa(np.array(vx), np.array(vy)))
+
+
 # (method, null or route, tunables that choose it)
 NULLS = [("spearman", "square", {}), ("pearson", "gram", {"PERMUTATION_CALL_COST": 0, "GATHER_COST": 10**6})]
 

@@ -108,6 +108,48 @@ def test_other_layouts_and_dtypes_on_disk_convert_as_in_memory(tmp_path, rng, co
     assert fastrsa.permutation_test(path, Y, permutations=9, seed=0).statistic == fastrsa.rsa(X2, Y)
 
 
+def test_a_view_of_a_memmap_pickles_as_that_view(tmp_path, rng):
+    import pickle
+
+    from fastrsa import _sources
+
+    X = rng.standard_normal((500, 6))
+    mapped = np.load(_saved(tmp_path, "x", X), mmap_mode="r")
+    fortran = np.load(_saved(tmp_path, "f", np.asfortranarray(X)), mmap_mode="r")
+    views = [mapped, mapped[120:430], mapped[:, 1:4], mapped[::-3], mapped[::-1, ::-1], fortran[40:90], fortran[:, ::2]]
+    for view in views:
+        for dtype in (np.float64, np.float32):
+            rows = _sources.Rows(view, dtype, "X")
+            again = pickle.loads(pickle.dumps(rows))  # (as a cluster's worker gets it)
+            assert isinstance(again.array, np.memmap) and again.file == rows.file
+            want = np.asarray(view, dtype)
+            for got in (rows, again):
+                np.testing.assert_array_equal(_sources.whole(got), want)
+                buffer = _sources.block_buffer(got, 64)
+                np.testing.assert_array_equal(_sources.block(got, 7, 71, buffer), want[7:71])
+    # Rows that lie in the file as in memory are read from it; a copy-on-write memmap's changes are not
+    # in the file, so it pickles as its values.
+    assert _sources.Rows(mapped[120:430], np.float64, "X").read_at == mapped.offset + 120 * 6 * 8
+    assert _sources.Rows(mapped[:, 1:4], np.float64, "X").read_at is None
+    changed = np.load(tmp_path / "x.npy", mmap_mode="c")
+    changed[3] = 7.0
+    again = pickle.loads(pickle.dumps(_sources.Rows(changed, np.float64, "X")))
+    assert not isinstance(again.array, np.memmap) and (again.array[3] == 7.0).all()
+
+
+def test_a_file_cut_short_during_a_read_is_an_error_not_garbage(tmp_path, rng):
+    from fastrsa import _sources
+
+    path = _saved(tmp_path, "x", rng.standard_normal((300, 4)))
+    rows = _sources.Rows(np.load(path, mmap_mode="r"), np.float64, "X")
+    with open(path, "r+b") as f:
+        f.truncate(128 + 200 * 4 * 8)
+    buffer = _sources.block_buffer(rows, 64)
+    np.testing.assert_array_equal(_sources.block(rows, 0, 64, buffer).shape, (64, 4))
+    with pytest.raises(ValueError, match=r"X: the file .* ended before row 256"):
+        _sources.block(rows, 192, 256, buffer)
+
+
 def test_checks_run_block_by_block_with_the_in_memory_errors(tmp_path, rng, small_blocks):
     X, Y = correlated_spaces(rng, 60, 5, 4)
     zero, nan = X.copy(), X.copy()
@@ -250,8 +292,12 @@ def test_the_plan_says_what_is_read_and_counts_the_copies(tmp_path, rng):
     gram = fastrsa.plan(fastrsa.rsa, px, py)
     assert "reading X from 'x.npy' and Y from 'y.npy' a block of rows at a time" in gram.path
     rows = min(300, _tuning.GRAM_BLOCK)
-    # Each space on disk adds its block buffer and one block of its pages.
-    assert gram.memory_bytes - fastrsa.plan(fastrsa.rsa, X, Y).memory_bytes == rows * (20 + 30) * (4 + 4)
+    # Each space on disk adds its block buffer, read from the file; rows the file holds in another layout
+    # (here big-endian) are copied from its mapping, and one block of its pages is resident until released.
+    in_memory = fastrsa.plan(fastrsa.rsa, X, Y).memory_bytes
+    assert gram.memory_bytes - in_memory == rows * (20 + 30) * 4
+    swapped = fastrsa.plan(fastrsa.rsa, _saved(tmp_path, "xs", X.astype(">f4")), py)
+    assert swapped.memory_bytes - in_memory == rows * (20 + 30) * 4 + rows * 20 * 4
     for function, kwargs in ((fastrsa.rsa, dict(method="spearman")), (fastrsa.bootstrap_ci, {})):
         pairs = fastrsa.plan(function, px, Y, **kwargs)
         assert "reading X from 'x.npy' whole into memory (the pairs need every row)" in pairs.path
