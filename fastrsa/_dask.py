@@ -19,8 +19,12 @@ the workers, their threads or the order the tasks finish in.
   worker those of the tasks it runs; each task's memory is the plan's
   ``memory per task``.
 - **Faults.**  A worker that dies takes its running tasks with it; Dask
-  runs them again elsewhere (the scattered inputs are on every worker), and
-  since a task is a pure function of its inputs the result is the same.
+  runs them again elsewhere, and since a task is a pure function of its
+  inputs the result is the same.  Dask's memory manager drops the copies of
+  a scattered input that no pending task takes (between passes, say), so a
+  worker that dies may hold the last one: the tasks that take it then fail
+  ("lost dependencies"), and the call sends the input again and submits
+  them again (``_alive``, ``_lost``).
 - **Ctrl-C** (or any error) cancels the call's futures.
 """
 
@@ -56,6 +60,7 @@ class Dask:
         self.threads = threads
         self.window = _tasks.cluster_window(threads)
         self._shared = {}  # id -> (value, future): an input is sent once per call, however many passes take it
+        self._ids = {}  # a shared future's key -> its value's id (an input sent again gets a new key)
 
     def share(self, value, whole=False, later=False):
         """A shared input as the tasks take it: a large array, or with
@@ -72,14 +77,33 @@ class Dask:
         if not (whole or large):
             return value
         if id(value) not in self._shared:
-            self._shared[id(value)] = (value, self.client.scatter(value, broadcast=True, hash=False))
+            self._send(value)
         return self._shared[id(value)][1]
 
-    def _now(self, value):
-        """An item's value with its ``_Later`` inputs shared (a tuple's too)."""
+    def _send(self, value):
+        future = self.client.scatter(value, broadcast=True, hash=False)
+        self._shared[id(value)] = (value, future)
+        self._ids[future.key] = id(value)
+        return future
+
+    def _alive(self, value):
+        """A task's argument as it is submitted now: a ``_Later`` input
+        shared, a shared input the cluster lost sent again (a tuple's
+        items each)."""
         if isinstance(value, _Later):
             return self.share(value.value, value.whole)
-        return tuple(self._now(v) for v in value) if isinstance(value, tuple) else value
+        if isinstance(value, tuple):
+            return tuple(self._alive(v) for v in value)
+        if getattr(value, "key", None) in self._ids and value.status != "finished":
+            shared, current = self._shared[self._ids[value.key]]
+            return current if current.status == "finished" else self._send(shared)
+        return value
+
+    def _lost(self, error):
+        """Whether a task failed because the cluster lost a shared input
+        (its future cancelled: every copy was on a worker that died)."""
+        cancelled = "Cancelled" in type(error).__name__
+        return cancelled and any(future.status != "finished" for _, future in self._shared.values())
 
     def map_serial(self, function, shared, items):
         """``function(*shared, *item)`` for each item as a task on the
@@ -88,12 +112,16 @@ class Dask:
         prefix = f"{self.name}-{function.__name__}-{self._count}"
         self._count += 1
 
+        tries = [0] * len(items)
+
         def submit(index, item):
-            item = [self._now(v) for v in item]
-            return self.client.submit(_run, function, *shared, *item, key=f"{prefix}-{index}", pure=False)
+            arguments = self._alive((*shared, *item))
+            again = f"-again-{tries[index]}" if tries[index] else ""  # (a task submitted again needs a new key)
+            tries[index] += 1
+            return self.client.submit(_run, function, *arguments, key=f"{prefix}-{index}{again}", pure=False)
 
         # (A future dropped once its result is read is released by Dask.)
-        yield from _tasks.in_order(submit, items, self.window, self.client.cancel)
+        yield from _tasks.in_order(submit, items, self.window, self.client.cancel, retry=self._lost)
 
     # On a worker every task takes one thread: the parallel tasks too.
     map_parallel = map_serial

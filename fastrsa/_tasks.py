@@ -72,9 +72,15 @@ class Local:
             yield function(*shared, *item)
 
 
-def in_order(submit, items, window, cancel):
+# A task whose inputs a cluster lost is submitted again at most this many times.
+RETRIES = 3
+
+
+def in_order(submit, items, window, cancel, retry=None):
     """The results of ``submit(index, item)`` (a future) for each item, in
     item order, with at most ``window`` submitted ahead of the one awaited;
+    a task that fails with an error ``retry(error)`` accepts (a cluster
+    that lost its inputs) is submitted again, up to ``RETRIES`` times;
     where the loop stops early (Ctrl-C, an error, a closed generator) the
     futures still pending go to ``cancel``."""
     pending = {}
@@ -83,7 +89,16 @@ def in_order(submit, items, window, cancel):
             while len(pending) < window and k + len(pending) < len(items):
                 index = k + len(pending)
                 pending[index] = submit(index, items[index])
-            yield pending.pop(k).result()
+            for tries in range(RETRIES + 1):
+                try:
+                    result = pending[k].result()
+                    break
+                except Exception as error:
+                    if tries == RETRIES or retry is None or not retry(error):
+                        raise
+                    pending[k] = submit(k, items[k])
+            del pending[k]
+            yield result
     finally:
         if pending:
             cancel(list(pending.values()))

@@ -6,6 +6,7 @@ sizes lowered through ``_tuning`` so that every call makes several tasks.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -284,6 +285,69 @@ def test_an_input_shared_later_is_sent_with_its_first_task_and_once(client):
         np.testing.assert_array_equal(got, want)
     assert sorted(id(value) for value, _ in executor._shared.values()) == sorted([id(a), id(b)])  # (each sent once)
     assert all(type(future).__name__ == "Future" for _, future in executor._shared.values())
+
+
+class _Done:
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        if isinstance(self.value, Exception):
+            raise self.value
+        return self.value
+
+
+class FutureCancelledError(Exception):  # (the name Dask's error has)
+    pass
+
+
+def test_a_task_that_lost_its_inputs_is_submitted_again_in_its_turn():
+    from fastrsa import _tasks
+
+    submitted = []
+
+    def submit(index, item):  # (task 2's first try fails: its inputs were lost)
+        submitted.append(index)
+        lost = index == 2 and submitted.count(2) == 1
+        return _Done(FutureCancelledError("lost dependencies") if lost else item * 10)
+
+    cancelled = []
+    retry = lambda error: isinstance(error, FutureCancelledError)  # noqa: E731
+    assert list(_tasks.in_order(submit, [0, 1, 2, 3, 4], 2, cancelled.extend, retry)) == [0, 10, 20, 30, 40]
+    assert sorted(submitted) == [0, 1, 2, 2, 3, 4] and cancelled == []
+    submitted.clear()
+    with pytest.raises(FutureCancelledError):  # (without a retry the error is the caller's)
+        list(_tasks.in_order(submit, [0, 1, 2, 3, 4], 2, cancelled.extend))
+    assert len(cancelled) == 2  # (the failed task and task 3, submitted ahead)
+
+    def always_lost(index, item):
+        return _Done(FutureCancelledError("lost dependencies"))
+
+    with pytest.raises(FutureCancelledError):  # (not forever)
+        list(_tasks.in_order(always_lost, [0], 1, cancelled.extend, retry))
+
+
+def test_an_input_whose_last_copy_died_with_its_worker_is_sent_again(client):
+    import operator
+
+    from fastrsa import _dask
+
+    executor = _dask.Dask(client)
+    a = np.arange(1 << 14, dtype=np.float64)
+    shared = executor.share(a)
+    # Dask's memory manager keeps one copy of an input no pending task takes (as between two passes);
+    # the worker that holds it dies: the input is lost, and a task that takes it fails unless sent again.
+    client.replicate([shared], n=1)
+    (holder,) = client.who_has([shared])[shared.key]
+    os.kill(client.run(os.getpid)[holder], signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while shared.status == "finished" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert shared.status != "finished"
+    results = list(executor.map_serial(operator.getitem, ((shared,),), [(0,)] * 4))
+    for got in results:
+        np.testing.assert_array_equal(got, a)
+    client.wait_for_workers(2, timeout=60)
 
 
 _INTERRUPTED = """
