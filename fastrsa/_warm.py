@@ -49,18 +49,14 @@ def is_cold():
     return total > 0 and uncached > (1 - _tuning.COLD_SHARE) * total
 
 
-DTYPES = ("float64", "float32")
-
-
-def _calls(dtypes=DTYPES):
+def _calls():
     """``(what, call)`` pairs: small calls that between them take every path
-    of the public functions, in each of ``dtypes`` (each compiles its
+    of the public functions, in float32 and float64 (each compiles its
     kernels for its types)."""
     import fastrsa
 
     rng = np.random.default_rng(0)
-    for dtype in map(np.dtype, dtypes):
-        dtype = dtype.type
+    for dtype in (np.float64, np.float32):
         X = rng.standard_normal((60, 12)).astype(dtype)
         Y = (X @ rng.standard_normal((12, 20))).astype(dtype)
         tall = rng.standard_normal((3000, 4)).astype(dtype)  # (N large against D: the Gram identity)
@@ -118,27 +114,11 @@ def _written_calls(X):
         fastrsa.rdm(X, "euclidean", out=os.path.join(folder, "rdm.npy"))
 
 
-def warm_up(report=None, dtypes=DTYPES):
+def warm_up(report=None):
     """Compile every kernel fastrsa's calls take (``_calls``) and cache it.
     ``report(what)`` is called before each call.  Returns ``cold()`` after."""
-    for what, call in _calls(dtypes):
+    for what, call in _calls():
         if report:
             report(what)
         call()
-    return cold()
-
-
-def warm_up_side_by_side():
-    """``warm_up`` in one process per dtype, side by side (the two compile
-    different signatures, so little twice), with this interpreter and this
-    fastrsa; each writes what it compiled to the cache (Numba's cache takes
-    several writers: tests/test_kernels.py).  Returns ``cold()`` after."""
-    import subprocess
-    import sys
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # (this fastrsa first on the path)
-    script = "import sys, warnings; warnings.simplefilter('ignore'); from fastrsa import _warm; _warm.warm_up(dtypes=(sys.argv[1],))"
-    children = [subprocess.Popen([sys.executable, "-c", script, dtype], cwd=root) for dtype in DTYPES]
-    if any(child.wait() != 0 for child in children):
-        raise RuntimeError("fastrsa's warm-up failed in a child process (its error is above)")
     return cold()

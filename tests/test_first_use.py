@@ -435,14 +435,6 @@ def test_the_compile_notice(monkeypatch, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_warm_up_side_by_side_runs_each_dtype_in_its_own_process():
-    names = [what for what, _ in _warm._calls(("float32",))]
-    assert names and all(what.endswith("float32)") for what in names)
-    assert len(list(_warm._calls())) == 2 * len(names)
-    uncached, total = _warm.warm_up_side_by_side()  # (the cache is warm here: the children load it)
-    assert uncached <= total // 10
-
-
 def test_warm_up_runs_every_call_and_leaves_the_kernels_cached():
     done = run("warm-up")
     assert done.returncode == 0, done.stderr
