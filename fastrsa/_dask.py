@@ -31,6 +31,7 @@ the workers, their threads or the order the tasks finish in.
 import uuid
 
 import numpy as np
+from distributed import Future
 
 from . import _tasks, _threads
 
@@ -94,7 +95,7 @@ class Dask:
             return self.share(value.value, value.whole)
         if isinstance(value, tuple):
             return tuple(self._alive(v) for v in value)
-        if getattr(value, "key", None) in self._ids and value.status != "finished":
+        if isinstance(value, Future) and value.key in self._ids and value.status != "finished":
             shared, current = self._shared[self._ids[value.key]]
             return current if current.status == "finished" else self._send(shared)
         return value
