@@ -62,6 +62,7 @@ class Dask:
         self.window = _tasks.cluster_window(threads)
         self._shared = {}  # id -> (value, future): an input is sent once per call, however many passes take it
         self._ids = {}  # a shared future's key -> its value's id (an input sent again gets a new key)
+        self._resent = False  # whether an input was lost and sent again (tasks still out may take the lost copy)
 
     def share(self, value, whole=False, later=False):
         """A shared input as the tasks take it: a large array, or with
@@ -97,14 +98,20 @@ class Dask:
             return tuple(self._alive(v) for v in value)
         if isinstance(value, Future) and value.key in self._ids and value.status != "finished":
             shared, current = self._shared[self._ids[value.key]]
-            return current if current.status == "finished" else self._send(shared)
+            if current.status == "finished":
+                return current
+            self._resent = True
+            return self._send(shared)
         return value
 
     def _lost(self, error):
         """Whether a task failed because the cluster lost a shared input
-        (its future cancelled: every copy was on a worker that died)."""
-        cancelled = "Cancelled" in type(error).__name__
-        return cancelled and any(future.status != "finished" for _, future in self._shared.values())
+        (its future cancelled: every copy was on a worker that died) -- one
+        not sent again yet, or one sent again after this task was submitted
+        with the lost copy."""
+        if "Cancelled" not in type(error).__name__:
+            return False
+        return self._resent or any(future.status != "finished" for _, future in self._shared.values())
 
     def map_serial(self, function, shared, items):
         """``function(*shared, *item)`` for each item as a task on the

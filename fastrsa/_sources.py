@@ -213,12 +213,19 @@ def block(X, start, stop, buffer):
         return X[start:stop]
     stop = min(stop, X.shape[0])
     out = buffer[: stop - start]
-    if X.read_at is not None:
+    _rows_into(X, start, stop, out)
+    return out
+
+
+def _rows_into(X, start, stop, out):
+    """Rows start:stop of a ``Rows`` into ``out``: read from the file where
+    they lie there as ``out`` holds them, else copied from the mapping (and
+    converted), its pages then released."""
+    if X.read_at is not None and out.dtype == X.dtype:
         _read(X, start, stop, out)
     else:
         np.copyto(out, X.array[start:stop])
         _release(X.array)
-    return out
 
 
 def blocks(X, rows=None):
@@ -238,11 +245,7 @@ def whole(X, dtype=None):
     out = np.empty(X.shape, dtype or X.dtype)
     rows = _tuning.GRAM_BLOCK
     for start in range(0, X.shape[0], rows):
-        if X.read_at is not None and out.dtype == X.dtype:
-            _read(X, start, min(start + rows, X.shape[0]), out[start : start + rows])
-        else:
-            np.copyto(out[start : start + rows], X.array[start : start + rows])
-            _release(X.array)
+        _rows_into(X, start, min(start + rows, X.shape[0]), out[start : start + rows])
     return out
 
 

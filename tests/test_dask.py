@@ -347,6 +347,8 @@ def test_an_input_whose_last_copy_died_with_its_worker_is_sent_again(client):
     results = list(executor.map_serial(operator.getitem, ((shared,),), [(0,)] * 4))
     for got in results:
         np.testing.assert_array_equal(got, a)
+    # A task submitted with the lost copy before it was sent again fails later: that is still a loss to retry.
+    assert executor._lost(FutureCancelledError("lost dependencies")) and not executor._lost(ValueError("bad"))
     client.wait_for_workers(2, timeout=60)
 
 
